@@ -1,0 +1,37 @@
+"""The dataset-source interface: where the rows come from, and how items become tensors."""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from torch.utils.data import Dataset
+
+from datasets.table import Table
+
+
+class DatasetSource:
+    """Base class of every ``--dataset`` entry.
+
+    A source reads its on-disk (or generated) data into :class:`Table` objects with
+    :meth:`tables` (keys ``train``, ``test``), and turns a table into a torch ``Dataset`` with
+    :meth:`to_dataset`. Class attributes:
+
+    * ``preset``: flag defaults applied when this dataset is chosen (CONTRACT §2 layers);
+    * ``needs_source``: whether ``--source`` must point at existing data;
+    * ``wired_params``: constructor arguments filled in by ``datasets.select`` (every other
+      argument becomes a ``--<dataset>_<param>`` flag).
+    """
+
+    preset: ClassVar[dict[str, Any]] = {}
+    needs_source: ClassVar[bool] = False
+    wired_params: ClassVar[tuple[str, ...]] = ("root", "seed", "augmentation", "arch")
+
+    def tables(self) -> dict[str, Table]:
+        raise NotImplementedError  # abstract: every registered subclass overrides it
+
+    def to_dataset(self, table: Table, train: bool) -> Dataset:
+        raise NotImplementedError  # abstract: every registered subclass overrides it
+
+    @classmethod
+    def check_source(cls, root: str) -> str | None:
+        """A one-line problem with ``root`` (missing folder or index file), or ``None``."""
+        return None

@@ -1,0 +1,76 @@
+"""Datasets as plain tables: one row per item, with label and protocol columns.
+
+A :class:`Table` holds the labels and the items (a tensor of images in memory, or an array of
+file paths), plus the optional query/gallery masks and super-class categories. Splitting
+(train/val) is done on tables, before transforms are attached.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Table:
+    """Rows of one split. ``labels`` are int64; every other column has the same length."""
+    labels: np.ndarray
+    items: Any                                  # torch.Tensor (N, C, H, W) or np.ndarray of paths
+    is_query: np.ndarray | None = None
+    is_gallery: np.ndarray | None = None
+    category: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray, relabel: bool = True) -> "Table":
+        """The rows ``index``; with ``relabel``, labels become 0..C-1 in order of first value."""
+        cols = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            cols[f.name] = None if value is None else value[index]
+        out = Table(**cols)
+        if relabel:
+            out.labels = contiguous_labels(out.labels)
+        return out
+
+
+def contiguous_labels(labels: np.ndarray) -> np.ndarray:
+    """Map arbitrary integer labels to 0..C-1, preserving their sorted order."""
+    _, inverse = np.unique(np.asarray(labels), return_inverse=True)
+    return inverse.astype(np.int64)
+
+
+def split_train_val(table: Table, train_frac: float, by_samples: bool,
+                    seed: int) -> tuple[Table, Table]:
+    """Split a training table into train and validation tables.
+
+    By classes (default): a random ``train_frac`` of the classes stay in train, the rest form a
+    class-disjoint validation set, as the DML protocol asks. By samples: within each class, a
+    random ``train_frac`` of its samples stay in train (at least one on each side when the class
+    has two or more samples); validation then shares train's classes.
+    """
+    if not 0.0 < train_frac < 1.0:
+        raise ValueError(f"--tv_split_perc must be in (0, 1), got {train_frac}")
+    rng = np.random.default_rng(seed)
+    labels = table.labels
+    classes = np.unique(labels)
+    if by_samples:
+        order = rng.permutation(len(labels))
+        order = order[np.argsort(labels[order], kind="stable")]     # shuffled within class
+        counts = np.bincount(labels)[classes]
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        n_train = np.clip(np.round(counts * train_frac).astype(int), 1, np.maximum(counts - 1, 1))
+        rank = np.arange(len(order)) - np.repeat(starts, counts)
+        in_train = rank < np.repeat(n_train, counts)
+        train_idx, val_idx = np.sort(order[in_train]), np.sort(order[~in_train])
+        if len(val_idx) == 0:
+            raise ValueError("--tv_split_by_samples: no class has two samples, validation is empty")
+        return table.subset(train_idx, relabel=False), table.subset(val_idx, relabel=False)
+    n_train = int(round(len(classes) * train_frac))
+    if not 0 < n_train < len(classes):
+        raise ValueError(f"--tv_split_perc {train_frac} leaves an empty split of {len(classes)} classes")
+    train_classes = rng.permutation(classes)[:n_train]
+    in_train = np.isin(labels, train_classes)
+    return (table.subset(np.flatnonzero(in_train)), table.subset(np.flatnonzero(~in_train)))

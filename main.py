@@ -1,0 +1,146 @@
+"""dmlbench: train and evaluate one deep metric learning run.
+
+    python main.py [flags]        # see README.md, or `python main.py --help` / `--list`
+
+The story of a run: parse the flags, open the run folder, build data, model, loss, miner,
+sampler and optimizer, train with periodic evaluation, write the summary.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+from torch.utils.data import DataLoader
+
+import architectures
+import batch_mining
+import criteria
+import datasampler
+import datasets
+import parameters
+from evaluation import evaluate_splits
+from utilities import optim
+from utilities.checkpoint import load_checkpoint, restore, save_checkpoint
+from utilities.online_logger import OnlineLogger
+from utilities.report import format_config, format_metrics_table, print_registries
+from utilities.run_folder import RunFolder, public_config
+from utilities.seeding import seed_everything, worker_init_fn
+from utilities.selection import EpochSelector
+from utilities.training import train_epoch
+
+
+def open_run(opt: argparse.Namespace) -> RunFolder:
+    """Create the run folder, or check that a resumed one matches the given flags."""
+    if opt.resume:
+        path = RunFolder.location(opt)
+        conflicts = RunFolder.config_conflicts(path, opt)
+        if conflicts:
+            parameters.fail(f"--resume {path}: flags differ from the saved run: {'; '.join(conflicts)}")
+        return RunFolder(path)
+    try:
+        return RunFolder.create(opt)
+    except (FileExistsError, PermissionError) as err:
+        parameters.fail(str(err))
+    raise AssertionError("unreachable")
+
+
+def eval_splits(opt: argparse.Namespace, data: dict) -> list[str]:
+    if opt.eval_splits:
+        return [s for s in opt.eval_splits if s in data]
+    splits = ["test"] + (["val"] if "val" in data else [])
+    return splits + ([] if opt.no_train_metrics else ["train"])
+
+
+def make_loader(dataset: torch.utils.data.Dataset, sampler: datasampler.BaseBatchSampler,
+                opt: argparse.Namespace) -> DataLoader:
+    generator = torch.Generator().manual_seed(opt.seed)
+    return DataLoader(dataset, batch_sampler=sampler, num_workers=opt.kernels,
+                      pin_memory=opt.device == "cuda", worker_init_fn=worker_init_fn,
+                      persistent_workers=opt.kernels > 0, generator=generator)
+
+
+def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]]:
+    """Build every component, train with periodic evaluation, keep the run folder up to date."""
+    seed_everything(opt.seed)
+    device = torch.device(opt.device)
+    data = datasets.select(opt)
+    opt.n_classes = int(len(set(data["train"].labels.tolist())))
+    opt.in_channels = int(data["train"][0][0].shape[0])
+    model = architectures.select(opt).to(device)
+    loss_fn = criteria.select(opt).to(device)
+    miner = batch_mining.select(opt).to(device) if loss_fn.uses_miner else None
+    sampler = datasampler.select(opt, data["train"].labels)
+    loader = make_loader(data["train"], sampler, opt)
+    optimizer, scheduler = optim.select(opt, model, loss_fn)
+    selector = EpochSelector(opt.selection, opt.storage_metrics[0])
+    logger = OnlineLogger(opt, run.path, opt.log_online)
+    splits = eval_splits(opt, data)
+
+    start_epoch, last_results = 0, {}
+    if opt.resume:
+        state = load_checkpoint(run.file("checkpoint_last.pt"))
+        start_epoch = restore(state, model=model, loss=loss_fn, optimizer=optimizer,
+                              scheduler=scheduler, sampler=sampler, selector=selector)
+        run.restore_logs(start_epoch, state["wall_time"])
+        print(f"resumed {run.path} after epoch {start_epoch}")
+
+    for epoch in range(start_epoch + 1, opt.n_epochs + 1):
+        sampler.set_epoch(epoch)
+        row = train_epoch(model, loss_fn, miner, loader, optimizer, device, epoch,
+                          amp=opt.amp, skip_budget=opt.skip_nonfinite)
+        scheduler.step()
+        run.log_train(row)
+        logger.log({f"train/{k}": v for k, v in row.items()}, step=epoch)
+        if epoch % opt.eval_every == 0 or epoch == opt.n_epochs:
+            last_results = evaluate_splits(model, data, splits, opt.evaluation_metrics, device=opt.device,
+                                           batch_size=max(opt.bs, 256), amp=opt.amp)
+            run.log_metrics(epoch, last_results)
+            logger.log({f"{s}/{k}": v for s, vals in last_results.items() for k, v in vals.items()}, step=epoch)
+            print(f"epoch {epoch}: " + ", ".join(f"{s} {m}={last_results[s].get(m, float('nan')):.4f}"
+                                                 for s in last_results for m in opt.storage_metrics))
+            if selector.update(epoch, last_results):
+                save_checkpoint(run.file("checkpoint_best.pt"), epoch=epoch, model=model, loss=loss_fn,
+                                optimizer=optimizer, scheduler=scheduler, sampler=sampler,
+                                selector=selector, wall_time=run.wall_time(), config=public_config(opt))
+        save_checkpoint(run.file("checkpoint_last.pt"), epoch=epoch, model=model, loss=loss_fn,
+                        optimizer=optimizer, scheduler=scheduler, sampler=sampler, selector=selector,
+                        wall_time=run.wall_time(), config=public_config(opt))
+        run.write_summary("running", epoch, opt.selection, selector.best_epoch, selector.test_metrics)
+    logger.finish()
+    return last_results
+
+
+def main(argv: list[str] | None = None) -> int:
+    opt = parameters.parse_args(argv)
+    if opt.list:
+        print_registries()
+        return 0
+    print("dmlbench configuration:\n" + format_config(opt))
+    run = open_run(opt)
+    run.write_summary("running", 0, opt.selection, None, {})
+    try:
+        results = train(opt, run)
+    except (ValueError, FileNotFoundError) as err:
+        run.write_summary("failed", len(run.train_rows), opt.selection, None, {}, error=str(err))
+        parameters.fail(str(err))
+    except Exception as err:
+        run.write_summary("failed", len(run.train_rows), opt.selection, None, {},
+                          error=f"{type(err).__name__}: {err}")
+        raise
+    epochs = len(run.train_rows)
+    selector_summary = _read_selected(run)
+    run.write_summary("completed", epochs, opt.selection, selector_summary[0], selector_summary[1])
+    print("\nfinal metrics (last evaluation):\n" + format_metrics_table(results))
+    print(f"\nselected epoch ({opt.selection}): {selector_summary[0]}")
+    print(f"run folder: {run.path}")
+    return 0
+
+
+def _read_selected(run: RunFolder) -> tuple[int | None, dict[str, float]]:
+    state = torch.load(run.file("checkpoint_last.pt"), map_location="cpu", weights_only=False)
+    return state["selector"]["best_epoch"], state["selector"]["test_metrics"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

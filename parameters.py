@@ -1,0 +1,363 @@
+"""The one argparse namespace of dmlbench (CONTRACT §2).
+
+Defaults come in layers, each overriding the one before:
+
+1. the built-in defaults below (the Revisiting-DML tool's, except ``--dataset glyphs``);
+2. the chosen dataset's preset (``DatasetSource.preset``);
+3. an optional ``--config FILE.yaml`` (keys are flag names without ``--``);
+4. the flags typed on the command line.
+
+Component parameters (``--loss_<loss>_<param>``, ``--miner_<miner>_<param>``,
+``--distance_<param>``, ...) are generated from the registered classes' signatures, so every
+flag sets a real argument. Validation happens here, before any data is read: a bad value ends
+the program with one line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import architectures
+import batch_mining
+import criteria
+import datasampler
+import datasets
+import distances
+import metrics
+from utilities.flags import add_flag, registry_flags
+from utilities.registry import UnknownNameError
+
+LEGACY_NO_EFFECT = {  # old flags kept so old scripts parse; they change nothing here
+    "ext_some_parameter": 0.0, "online_backend": "wandb", "comet_api_key": "<your_api_key_here>",
+    "mixup_no_manifold": False, "mixup_alpha": 2.0, "loss_mixupmargin_margin": 0.2,
+    "loss_mixupmargin_beta_lr": 0.0005, "loss_mixupmargin_beta": 1.2, "loss_mixupmargin_nu": 0.0,
+    "loss_mixupmargin_beta_constant": False, "loss_mixuptriplet_margin": 0.2,
+    "data_gc_coreset_lim": 1e-9, "data_sim_measure": "euclidean", "data_idx_full_prec": False,
+    "data_mb_mom": -1.0, "data_mb_lr": 1.0,
+}
+
+
+class FlagError(ValueError):
+    """A bad flag value; ``main`` prints it as one line and exits with code 2."""
+
+
+def str2bool(text: str) -> bool:
+    low = str(text).lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got '{text}'")
+
+
+def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("basic")
+    g.add_argument("--dataset", default="glyphs", type=str, help="Dataset to use (see --list).")
+    g.add_argument("--use_tv_split", action="store_true", help="Split the training set into train and validation.")
+    g.add_argument("--tv_split_by_samples", action="store_true",
+                   help="Make the validation split from a fraction of the samples of every class (default: of the classes).")
+    g.add_argument("--tv_split_perc", default=0.8, type=float, help="Fraction of the training data kept for training.")
+    g.add_argument("--augmentation", default="base", type=str, choices=["base", "adv", "big", "red"],
+                   help="Training augmentation: base, adv (colour jitter), big (256px), red (no random resized crop).")
+    g.add_argument("--lr", default=0.00001, type=float, help="Learning rate of the network.")
+    g.add_argument("--fc_lr", default=-1, type=float, help="If not -1, the learning rate of the final embedding layer.")
+    g.add_argument("--decay", default=0.0004, type=float, help="Weight decay of the network parameters.")
+    g.add_argument("--n_epochs", default=150, type=int, help="Number of training epochs.")
+    g.add_argument("--kernels", default=6, type=int, help="DataLoader worker processes.")
+    g.add_argument("--bs", default=112, type=int, help="Mini-batch size (global, over all ranks).")
+    g.add_argument("--seed", default=1, type=int, help="Random seed.")
+    g.add_argument("--scheduler", default="step", type=str, choices=["step", "cosine", "none"],
+                   help="Learning-rate schedule: step (multiply by --gamma at each epoch in --tau), cosine, none.")
+    g.add_argument("--gamma", default=0.3, type=float, help="Learning-rate factor applied at each --tau epoch.")
+    g.add_argument("--tau", default=[1000], nargs="+", type=int, help="Epochs at which the learning rate is multiplied by --gamma.")
+    g.add_argument("--optim", default="adam", type=str, choices=["adam", "adamw", "sgd"], help="Optimizer.")
+    g.add_argument("--loss", default="margin", type=str, help="Loss; 'a+b' sums several (see --loss_weights).")
+    g.add_argument("--batch_mining", default="distance", type=str, help="Batch miner for tuple-based losses.")
+    g.add_argument("--embed_dim", default=128, type=int, help="Embedding dimensionality.")
+    g.add_argument("--not_pretrained", action="store_true", help="Do not load ImageNet weights.")
+    g.add_argument("--arch", default="resnet50_frozen_normalize", type=str,
+                   help="Backbone name plus suffixes _frozen, _normalize, _double (any order).")
+    g.add_argument("--no_train_metrics", action="store_true",
+                   help="Do not evaluate on the training data (saves a forward pass over it).")
+    g.add_argument("--evaluate_on_gpu", action="store_true", help="Run kNN and k-means on the GPU when available.")
+    g.add_argument("--evaluation_metrics", nargs="+", default=[
+        "e_recall@1", "e_recall@2", "e_recall@4", "nmi", "f1", "mAP_1000", "mAP_lim", "mAP_c",
+        "dists@intra", "dists@inter", "dists@intra_over_inter", "rho_spectrum@0", "rho_spectrum@-1",
+        "rho_spectrum@1", "rho_spectrum@2", "rho_spectrum@10"], type=str, help="Metrics to compute.")
+    g.add_argument("--storage_metrics", nargs="+", default=["e_recall@1"], type=str,
+                   help="Metrics whose improvement selects checkpoint_best.pt (the first one decides).")
+    g.add_argument("--evaltypes", nargs="+", default=["discriminative"], type=str,
+                   help="Embedding heads to evaluate; dmlbench networks have one, 'discriminative'.")
+    g.add_argument("--gpu", default=[0], nargs="+", type=int, help="CUDA device index(es) for single-process runs.")
+    g.add_argument("--savename", default="group_plus_seed", type=str,
+                   help="Run folder name; default <group>_s<seed>, or <dataset>_<loss>_<miner>_s<seed>_<time>.")
+    g.add_argument("--source_path", "--source", dest="source_path",
+                   default=os.path.join(os.getcwd(), "..", "..", "Datasets"), type=str,
+                   help="Root folder of the datasets (--source is the documented spelling).")
+    g.add_argument("--save_path", default=os.path.join(os.getcwd(), "Training_Results"), type=str,
+                   help="Where run folders are written: <save_path>/<dataset>/<savename>/.")
+
+
+def wandb_parameters(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("W&B")
+    g.add_argument("--log_online", action="store_true", help="Also log config and metrics to Weights & Biases.")
+    g.add_argument("--wandb_key", default="<your_api_key_here>", type=str,
+                   help="W&B API key (prefer the WANDB_API_KEY environment variable). Never printed.")
+    g.add_argument("--project", default="Sample_Project", type=str, help="W&B project.")
+    g.add_argument("--group", default=None, type=str, help="W&B group: runs that differ only by seed.")
+
+
+def loss_specific_parameters(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("loss", "Composition of the loss, then each loss's own parameters.")
+    g.add_argument("--loss_distance", default=None, type=str, help="Distance used by the loss (default: the loss's own).")
+    g.add_argument("--loss_reducer", default=None, type=str, help="How per-element losses are reduced (default: the loss's own).")
+    g.add_argument("--loss_weights", default=None, type=str, help="Comma-separated weights for --loss a+b (default all 1).")
+    g.add_argument("--loss_weight_decay", default=0.0, type=float, help="Weight decay on loss parameters (proxies, betas).")
+    g.add_argument("--embedding_regularizer", default=None, type=str, help="Regulariser on the embeddings.")
+    g.add_argument("--embedding_reg_weight", default=0.0, type=float, help="Weight of --embedding_regularizer.")
+    g.add_argument("--weight_regularizer", default=None, type=str, help="Regulariser on a loss's weights (proxies).")
+    g.add_argument("--weight_reg_weight", default=0.0, type=float, help="Weight of --weight_regularizer.")
+    g.add_argument("--xbm_memory_size", default=0, type=int, help="Cross-batch memory size; 0 disables XBM.")
+    g.add_argument("--xbm_start_iteration", default=0, type=int, help="Iteration at which XBM starts contributing.")
+    for spec in registry_flags(distances.DISTANCES, distances.FLAG_TEMPLATE):
+        add_flag(g, spec)
+    for extra in getattr(criteria, "EXTRA_FLAG_REGISTRIES", ()):
+        for spec in registry_flags(*extra):
+            add_flag(g, spec)
+    for spec in registry_flags(criteria.LOSSES, criteria.FLAG_TEMPLATE):
+        add_flag(g, spec)
+
+
+def batchmining_specific_parameters(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("miner")
+    g.add_argument("--miner_distance_fn", default=None, type=str, help="Distance used by the miner (default: the miner's own).")
+    for spec in registry_flags(batch_mining.MINERS, batch_mining.FLAG_TEMPLATE):
+        add_flag(g, spec)
+
+
+def batch_creation_parameters(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("sampler")
+    g.add_argument("--data_sampler", default="class_random", type=str, help="How batches are built (see --list).")
+    g.add_argument("--samples_per_class", default=2, type=int, help="Images per class in a batch (K of P x K).")
+    g.add_argument("--data_batchmatch_bigbs", default=512, type=int, help="Candidate pool size for coreset/batch-matching samplers.")
+    g.add_argument("--data_batchmatch_ncomps", default=10, type=int, help="Candidate batches compared by batch-matching samplers.")
+    g.add_argument("--data_storage_no_update", action="store_true", help="Do not refresh the embedding storage of storage-based samplers.")
+    g.add_argument("--data_d2_coreset_lambda", default=1.0, type=float, help="Regularisation of the D2 coreset sampler.")
+    g.add_argument("--data_sampler_lowproj_dim", default=-1, type=int, help="Random projection width for coreset samplers (-1: none).")
+    g.add_argument("--data_gc_softened", action="store_true", help="Soft greedy coreset.")
+
+
+def data_parameters(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("data")
+    g.add_argument("--skip_bad_images", action="store_true", help="Skip unreadable images (counted and reported) instead of failing.")
+    g.add_argument("--cache_resized", default=0, type=int, help="Decode and resize images once to this size into a cache folder (0: off).")
+    for spec in registry_flags(datasets.DATASETS, datasets.FLAG_TEMPLATE):
+        add_flag(g, spec)
+    for spec in registry_flags(architectures.ARCHITECTURES, architectures.FLAG_TEMPLATE):
+        add_flag(g, spec)
+
+
+def run_parameters(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("run control")
+    g.add_argument("--list", action="store_true", help="Print every registry with a one-line description and exit.")
+    g.add_argument("--config", default=None, type=str, help="YAML file of flag defaults (applied after the dataset preset).")
+    g.add_argument("--eval_every", default=1, type=int, help="Evaluate every N epochs (and after the last).")
+    g.add_argument("--eval_splits", nargs="+", default=None, choices=["train", "val", "test"],
+                   help="Splits to evaluate (default: test, val if present, train unless --no_train_metrics).")
+    g.add_argument("--selection", default="last", choices=["last", "val", "test_max"],
+                   help="Which epoch summary.json reports and checkpoint_best.pt holds.")
+    g.add_argument("--metric_average", default="micro", choices=["micro", "macro"],
+                   help="Average retrieval metrics over queries (micro) or per class first (macro).")
+    g.add_argument("--train_eval_subset", default=0, type=int, help="Evaluate train on a fixed random subset of N items (0: all).")
+    g.add_argument("--plot_embeddings", action="store_true", help="Save a t-SNE plot of test embeddings.")
+    g.add_argument("--plot_retrievals", default=0, type=int, help="Save a grid of N queries and their top-8 neighbours.")
+    g.add_argument("--resume", default=None, type=str, help="Run folder (or checkpoint) to continue from.")
+    g.add_argument("--device", default=None, choices=["cpu", "cuda"], help="Training device (default: cuda if available).")
+    g.add_argument("--amp", action="store_true", help="Mixed precision (CUDA autocast).")
+    g.add_argument("--compile", action="store_true", help="torch.compile the model.")
+    g.add_argument("--deterministic", action="store_true", help="Use torch's deterministic algorithms.")
+    g.add_argument("--skip_nonfinite", default=0, type=int, help="Skip up to N batches with a non-finite loss or gradient.")
+    g.add_argument("--dist_global_batch", default=True, type=str2bool, metavar="BOOL",
+                   help="Under torchrun, mine and compute the loss on the all-gathered global batch.")
+
+
+def legacy_parameters(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("legacy", "Flags of the Revisiting-DML tool kept so its scripts parse; they have no effect.")
+    for name, default in LEGACY_NO_EFFECT.items():
+        if isinstance(default, bool):
+            g.add_argument("--" + name, action="store_true", help="No effect (legacy).")
+        else:
+            g.add_argument("--" + name, default=default, type=type(default), help="No effect (legacy).")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with built-in defaults only."""
+    parser = argparse.ArgumentParser(prog="main.py", description="dmlbench: deep metric learning benchmark",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for add_group in (basic_training_parameters, wandb_parameters, loss_specific_parameters,
+                      batchmining_specific_parameters, batch_creation_parameters, data_parameters,
+                      run_parameters, legacy_parameters):
+        add_group(parser)
+    return parser
+
+
+def _pre_parse(argv: list[str]) -> argparse.Namespace:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--dataset", default=None)
+    pre.add_argument("--config", default=None)
+    known, _ = pre.parse_known_args(argv)
+    return known
+
+
+def load_config(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """Read a YAML config and convert/validate every value with the flag's own type."""
+    import yaml
+    if not os.path.isfile(path):
+        raise FlagError(f"--config: file not found: {path}")
+    with open(path) as fh:
+        raw = yaml.safe_load(fh) or {}
+    if not isinstance(raw, dict):
+        raise FlagError(f"--config {path}: expected a mapping of flag names to values")
+    actions = {a.dest: a for a in parser._actions}
+    out = {}
+    for key, value in raw.items():
+        key = str(key).lstrip("-")
+        if key not in actions or key in ("config", "help"):
+            from utilities.registry import rank_by_similarity
+            close = rank_by_similarity(key, [d for d in actions if d != "help"])[:3]
+            raise FlagError(f"--config {path}: unknown key '{key}' (closest: {', '.join(close)})")
+        out[key] = _convert(actions[key], value, f"--config {path}: key '{key}'")
+    return out
+
+
+def _convert(action: argparse.Action, value: Any, where: str) -> Any:
+    conv = action.type
+    if action.nargs in ("+", "*"):
+        values = value if isinstance(value, list) else [value]
+        return [_convert_one(conv, v, where) for v in values]
+    if conv is None and action.const is not None:  # store_true style
+        if not isinstance(value, bool):
+            raise FlagError(f"{where}: expected true/false, got {value!r}")
+        return value
+    out = _convert_one(conv, value, where)
+    if action.choices is not None and out not in action.choices:
+        raise FlagError(f"{where}: {out!r} is not one of {list(action.choices)}")
+    return out
+
+
+def _convert_one(conv: Any, value: Any, where: str) -> Any:
+    if conv is None or value is None:
+        return value
+    if conv in (int, float) and isinstance(value, bool):
+        raise FlagError(f"{where}: expected a number, got {value!r}")
+    if conv is int and isinstance(value, float) and not value.is_integer():
+        raise FlagError(f"{where}: expected an integer, got {value!r}")
+    try:
+        return conv(value) if not isinstance(value, bool) or conv is not str else conv(value).lower()
+    except (TypeError, ValueError, argparse.ArgumentTypeError):
+        raise FlagError(f"{where}: cannot read {value!r} as {getattr(conv, '__name__', conv)}") from None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse ``argv`` (default ``sys.argv[1:]``) with the four layers of defaults, then validate.
+
+    Raises ``SystemExit(2)`` with a one-line message on stderr for any invalid input.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        pre = _pre_parse(argv)
+        dataset = pre.dataset or parser.get_default("dataset")
+        if dataset in datasets.DATASETS:
+            parser.set_defaults(**datasets.DATASETS.get(dataset).preset)
+        if pre.config:
+            config = load_config(pre.config, parser)
+            parser.set_defaults(**config)
+            if "dataset" in config and pre.dataset is None and config["dataset"] in datasets.DATASETS:
+                parser.set_defaults(**datasets.DATASETS.get(config["dataset"]).preset, **config)
+        opt = parser.parse_args(argv)
+        opt.argv = argv
+        if not opt.list:
+            finalize(opt)
+            validate(opt)
+    except (FlagError, UnknownNameError, ValueError) as err:
+        fail(str(err))
+    return opt
+
+
+def fail(message: str) -> None:
+    """Print ``main.py: error: <message>`` as one line and exit with code 2."""
+    print(f"main.py: error: {' '.join(message.split())}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def finalize(opt: argparse.Namespace) -> None:
+    """Derived values: device, savename, loss weights, the chosen evaluation splits."""
+    if opt.device is None:
+        import torch
+        opt.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if opt.savename == "group_plus_seed":
+        if opt.group:
+            opt.savename = f"{opt.group}_s{opt.seed}"
+        else:
+            import time
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            opt.savename = f"{opt.dataset}_{opt.loss}_{opt.batch_mining}_s{opt.seed}_{stamp}"
+
+
+def validate(opt: argparse.Namespace) -> None:
+    """Every check that needs no data. Raises :class:`FlagError` (or ``UnknownNameError``)."""
+    datasets.DATASETS.check(opt.dataset)
+    for loss_name in opt.loss.split("+"):
+        criteria.LOSSES.check(loss_name)
+    batch_mining.MINERS.check(opt.batch_mining)
+    datasampler.SAMPLERS.check(opt.data_sampler)
+    architectures.parse_arch(opt.arch)
+    for name in (opt.loss_distance, opt.miner_distance_fn):
+        if name is not None:
+            distances.DISTANCES.check(name)
+    for name in list(opt.evaluation_metrics) + list(opt.storage_metrics):
+        metrics.parse(name)
+    missing = [m for m in opt.storage_metrics if m not in opt.evaluation_metrics]
+    if missing:
+        raise FlagError(f"--storage_metrics {missing[0]} is not among --evaluation_metrics")
+    if opt.bs <= 0 or opt.samples_per_class <= 0:
+        raise FlagError("--bs and --samples_per_class must be positive")
+    if opt.bs % opt.samples_per_class:
+        raise FlagError(f"--bs {opt.bs} is not divisible by --samples_per_class {opt.samples_per_class}")
+    if opt.n_epochs < 1 or opt.eval_every < 1:
+        raise FlagError("--n_epochs and --eval_every must be at least 1")
+    if opt.selection == "val" and not opt.use_tv_split:
+        raise FlagError("--selection val needs a validation split: add --use_tv_split")
+    if opt.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise FlagError("--device cuda: no CUDA device is available")
+    if opt.resume is not None and not os.path.exists(opt.resume):
+        raise FlagError(f"--resume: no such run folder or checkpoint: {opt.resume}")
+    source_cls = datasets.DATASETS.get(opt.dataset)
+    if source_cls.needs_source:
+        problem = source_cls.check_source(opt.source_path)
+        if problem:
+            raise FlagError(f"--source: {problem}")
+    check_compatibility(opt)
+    changed = [f"--{k}" for k, v in LEGACY_NO_EFFECT.items() if getattr(opt, k) != v]
+    if changed:
+        print(f"main.py: warning: {', '.join(changed)} ha{'ve' if len(changed) > 1 else 's'} "
+              "no effect in dmlbench (legacy flag)", file=sys.stderr)
+
+
+def check_compatibility(opt: argparse.Namespace) -> None:
+    """Reject a loss/miner/distance combination that cannot run, saying why."""
+    miner_cls = batch_mining.MINERS.get(opt.batch_mining)
+    for loss_name in opt.loss.split("+"):
+        loss_cls = criteria.LOSSES.get(loss_name)
+        if loss_cls.accepts and miner_cls.output not in loss_cls.accepts:
+            raise FlagError(f"--loss {loss_name} takes {'/'.join(loss_cls.accepts)} but "
+                            f"--batch_mining {opt.batch_mining} yields {miner_cls.output}")
+        allowed = loss_cls.allowed_distances
+        if opt.loss_distance and allowed is not None and opt.loss_distance not in allowed:
+            raise FlagError(f"--loss_distance {opt.loss_distance} does not suit --loss {loss_name} "
+                            f"(allowed: {', '.join(allowed)})")

@@ -1,0 +1,1 @@
+"""Shared infrastructure: registries, flag generation, atomic files, seeding, the run folder."""

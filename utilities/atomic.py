@@ -1,0 +1,50 @@
+"""Atomic file writes: write a temporary file in the same folder, fsync, then rename.
+
+A reader (or a run killed mid-write) therefore sees either the old file or the new one, never
+a half-written file.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from typing import Any, Callable, Iterable
+
+
+def atomic_write(path: str, write: Callable[[Any], None], binary: bool = False) -> None:
+    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it over ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=os.path.basename(path), dir=folder)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": ""})) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str, obj: Any) -> None:
+    atomic_write(path, lambda fh: json.dump(obj, fh, indent=2, sort_keys=False, default=str))
+
+
+def write_csv(path: str, rows: Iterable[dict[str, Any]], columns: list[str]) -> None:
+    """Write ``rows`` under the header ``columns`` (missing cells are empty)."""
+    def write(fh: Any) -> None:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+    atomic_write(path, write)
+
+
+def save_torch(path: str, obj: Any) -> None:
+    import torch
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(path, lambda fh: fh.write(buffer.getvalue()), binary=True)

@@ -1,0 +1,142 @@
+"""Command-line flags generated from component signatures.
+
+A component's tunable parameters are the keyword arguments of its ``__init__``. Each one becomes
+a flag named from a template, e.g. ``--loss_margin_beta`` for the ``beta`` argument of the loss
+registered as ``margin``. The default and type come from the signature, the help text from the
+numpy-style ``Parameters`` section of the class docstring. A trailing underscore is dropped, so
+``lambda_`` gives ``--loss_softtriplet_lambda``. Arguments that ``select(opt)`` wires itself
+(distance objects, class counts, ...) are listed in the class attribute ``wired_params`` and get
+no flag.
+
+This keeps flags and components in one place: adding a loss file adds its flags, and a flag can
+never outlive the argument it sets.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from utilities.registry import Registry
+
+
+@dataclass
+class FlagSpec:
+    """One generated flag: ``--<name>`` stored at ``dest``."""
+    name: str
+    param: str
+    default: Any
+    type: Any
+    help: str
+
+    @property
+    def dest(self) -> str:
+        return self.name
+
+
+def _param_docs(cls: type) -> dict[str, str]:
+    """Map parameter name to the first sentence of its description in the class docstring."""
+    doc = inspect.getdoc(cls) or ""
+    docs: dict[str, str] = {}
+    lines = doc.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"^(\w+)\s*:\s*\S", line)
+        if m and i + 1 < len(lines) and lines[i + 1].startswith((" ", "\t")):
+            text = []
+            for nxt in lines[i + 1:]:
+                if not nxt.startswith((" ", "\t")) and nxt.strip():
+                    break
+                text.append(nxt.strip())
+            sentence = " ".join(t for t in text if t)
+            docs[m.group(1)] = sentence.split(". ")[0].rstrip(".")
+    return docs
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def signature_flags(cls: type, template: str) -> list[FlagSpec]:
+    """Flags for the keyword arguments of ``cls.__init__``.
+
+    ``template`` is formatted with ``param``, e.g. ``"loss_margin_{param}"``.
+    """
+    wired = set(getattr(cls, "wired_params", ()))
+    hints = typing.get_type_hints(cls.__init__)
+    docs = _param_docs(cls)
+    specs = []
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name == "self" or p.name in wired or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+            continue
+        if p.default is inspect.Parameter.empty:
+            raise TypeError(f"{cls.__name__}.{p.name} needs a default to become a flag")
+        tp = _unwrap_optional(hints.get(p.name, type(p.default)))
+        name = template.format(param=p.name.rstrip("_"))
+        specs.append(FlagSpec(name, p.name, p.default, tp, docs.get(p.name, f"See {cls.__name__}.")))
+    return specs
+
+
+def _parse_bool(text: str) -> bool:
+    low = text.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got '{text}'")
+
+
+def add_flag(group: argparse._ArgumentGroup, spec: FlagSpec) -> None:
+    """Add one generated flag to an argparse group."""
+    flag = "--" + spec.name
+    tp, origin = spec.type, typing.get_origin(spec.type)
+    if tp is bool:
+        if spec.default is None:
+            group.add_argument(flag, default=None, nargs="?", const=True, type=_parse_bool,
+                               metavar="BOOL", help=spec.help + " (default: the component's own)")
+        elif spec.default:
+            group.add_argument(flag, default=True, type=_parse_bool, metavar="BOOL", help=spec.help)
+        else:
+            # Old-tool style switch: present means True; `--x false` is also accepted.
+            group.add_argument(flag, default=False, nargs="?", const=True, type=_parse_bool,
+                               metavar="BOOL", help=spec.help)
+    elif origin in (list, tuple):
+        inner = typing.get_args(tp)[0] if typing.get_args(tp) else str
+        default = list(spec.default) if spec.default is not None else None
+        group.add_argument(flag, default=default, nargs="+", type=inner, help=spec.help)
+    elif origin is typing.Literal:
+        choices = list(typing.get_args(tp))
+        group.add_argument(flag, default=spec.default, type=type(choices[0]), choices=choices,
+                           help=spec.help)
+    else:
+        group.add_argument(flag, default=spec.default, type=tp if callable(tp) else str,
+                           help=spec.help)
+
+
+def registry_flags(registry: Registry, template: str) -> list[FlagSpec]:
+    """All flags of a registry; ``template`` may use ``{name}`` and ``{param}``.
+
+    Where several entries share a flag (a template without ``{name}``), their defaults must agree.
+    """
+    seen: dict[str, FlagSpec] = {}
+    for entry in registry.entries():
+        for spec in signature_flags(entry.obj, template.replace("{name}", entry.name)):
+            prev = seen.get(spec.name)
+            if prev is not None and (prev.default != spec.default or prev.type != spec.type):
+                raise TypeError(f"flag --{spec.name}: {registry.kind}s disagree on its default/type")
+            seen.setdefault(spec.name, spec)
+    return list(seen.values())
+
+
+def kwargs_from(opt: Any, cls: type, template: str) -> dict[str, Any]:
+    """The keyword arguments for ``cls`` read from the namespace ``opt`` (the inverse of the flags)."""
+    return {spec.param: getattr(opt, spec.dest, spec.default)
+            for spec in signature_flags(cls, template)}

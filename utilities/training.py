@@ -1,0 +1,65 @@
+"""One training epoch: batches -> embeddings -> (miner) -> loss -> step."""
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from typing import Any, Iterable
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss or a gradient became NaN/inf and no more skips were allowed."""
+
+
+def grads_finite(params: Iterable[torch.Tensor]) -> bool:
+    return all(torch.isfinite(p.grad).all() for p in params if p.grad is not None)
+
+
+def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, loader: Iterable,
+                optimizer: torch.optim.Optimizer, device: torch.device, epoch: int,
+                amp: bool = False, skip_budget: int = 0) -> dict[str, Any]:
+    """Train one epoch and return its ``train.csv`` row (mean loss, mean miner/loss statistics).
+
+    A batch whose loss or gradient is not finite is skipped (counted in ``skipped_nonfinite``)
+    while ``skip_budget`` lasts; after that :class:`NonFiniteLossError` names the iteration.
+    """
+    model.train()
+    start, losses, skipped = time.time(), [], 0
+    stats: dict[str, list[float]] = defaultdict(list)
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=None)
+    for it, (images, labels) in enumerate(bar):
+        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
+            embeddings = model(images)
+        embeddings = embeddings.float()
+        tuples = miner(embeddings, labels) if (miner is not None and loss_fn.uses_miner) else None
+        loss = loss_fn(embeddings, labels, tuples)
+        optimizer.zero_grad(set_to_none=True)
+        finite = bool(torch.isfinite(loss))
+        if finite:
+            loss.backward()
+            finite = grads_finite(params)
+        if not finite:
+            skipped += 1
+            if skipped > skip_budget:
+                raise NonFiniteLossError(f"non-finite loss or gradient at epoch {epoch}, iteration {it}")
+            optimizer.zero_grad(set_to_none=True)
+            continue
+        optimizer.step()
+        losses.append(loss.item())
+        for source in (miner, loss_fn):
+            for key, value in (getattr(source, "stats", None) or {}).items():
+                if isinstance(value, (int, float)) and not math.isnan(value):
+                    stats[key].append(float(value))
+        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    row = {"epoch": epoch, "loss": sum(losses) / max(len(losses), 1),
+           "lr": optimizer.param_groups[0]["lr"], "time_s": round(time.time() - start, 3)}
+    row.update({key: sum(v) / len(v) for key, v in stats.items()})
+    if skip_budget:
+        row["skipped_nonfinite"] = skipped
+    return row

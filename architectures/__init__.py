@@ -23,7 +23,8 @@ SUFFIXES = ("frozen", "normalize", "double")
 FLAG_TEMPLATE = "arch_{name}_{param}"
 
 from architectures.embedding_net import EmbeddingNet  # noqa: E402
-from architectures import convnet  # noqa: E402,F401
+from utilities.registry import import_submodules  # noqa: E402
+import_submodules(__name__, __path__, skip=("base", "embedding_net"))
 
 
 def parse_arch(name: str) -> tuple[str, set[str]]:

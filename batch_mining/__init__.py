@@ -16,7 +16,8 @@ from utilities.registry import Registry
 MINERS = Registry("miner", flag="--batch_mining")
 FLAG_TEMPLATE = "miner_{name}_{param}"
 
-from batch_mining import distance  # noqa: E402,F401
+from utilities.registry import import_submodules  # noqa: E402
+import_submodules(__name__, __path__)
 
 
 def flag_template(name: str) -> str:

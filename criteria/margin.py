@@ -8,8 +8,8 @@ from torch import nn
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from distances.base import BaseDistance
-from utilities.tuples import Triplets, all_triplets
+from criteria.terms import LossTerm
+from utilities.tuples import all_triplets
 
 
 @LOSSES.register("margin")
@@ -18,10 +18,11 @@ class MarginLoss(BaseLoss):
 
     For a triplet (a, p, n) with class boundary ``beta_{y_a}`` and margin ``alpha``::
 
-        l(a, p, n) = [alpha + d(a, p) - beta_{y_a}]_+ + [alpha - d(a, n) + beta_{y_a}]_+
+        l+(a, p) = [alpha + d(a, p) - beta_{y_a}]_+      l-(a, n) = [alpha - d(a, n) + beta_{y_a}]_+
 
-    The loss is the sum over the mined triplets divided by the number of non-zero terms, plus
-    ``nu * mean_t beta_{y_{a_t}}`` (the paper's beta regulariser, which pushes boundaries down).
+    Both terms of every triplet are reduced together (default ``avg_nonzero``: the sum divided by
+    the number of non-zero terms, as in the paper's code), plus ``nu · mean_t beta_{y_{a_t}}``,
+    the paper's beta regulariser. On a similarity, beta is a boundary on ``-s``.
 
     Parameters
     ----------
@@ -39,36 +40,31 @@ class MarginLoss(BaseLoss):
 
     accepts = ("triplets",)
     default_distance = "euclidean"
+    default_reducer = "avg_nonzero"
 
     def __init__(self, n_classes: int = 1, margin: float = 0.2, beta: float = 1.2,
-                 beta_lr: float = 0.0005, nu: float = 0.0, beta_constant: bool = False,
-                 distance: BaseDistance | None = None):
-        super().__init__(distance)
+                 beta_lr: float = 0.0005, nu: float = 0.0, beta_constant: bool = False, **base: Any):
+        super().__init__(**base)
         self.margin, self.nu, self.beta_lr = margin, nu, beta_lr
         self.beta_constant = beta_constant
-        self.beta = nn.Parameter(torch.full((n_classes,), float(beta)),
-                                 requires_grad=not beta_constant)
+        self.beta = nn.Parameter(torch.full((n_classes,), float(beta)), requires_grad=not beta_constant)
 
     def param_groups(self) -> list[dict[str, Any]]:
         if self.beta_constant:
             return []
-        return [{"params": [self.beta], "lr": self.beta_lr, "weight_decay": 0.0, "name": "loss_margin_beta"}]
+        return [{"params": [self.beta], "lr": self.beta_lr, "name": "loss_margin_beta"}]
 
-    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor,
-                indices_tuple: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
+    def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
+                     indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
         a, p, n = indices_tuple if indices_tuple is not None else all_triplets(labels)
-        if a.numel() == 0:
-            self.stats = {"active_fraction": 0.0}
-            return self.connected_zero(embeddings) + self.connected_zero(self.beta)
-        # On a similarity, beta is a boundary on -s (smaller is closer), so one formula serves.
         dist = self.distance.closest_first(self.distance(embeddings))
-        d_ap, d_an = dist[a, p], dist[a, n]
         beta = self.beta[labels[a]].to(dist.dtype)
-        pos_term = (self.margin + d_ap - beta).clamp_min(0)
-        neg_term = (self.margin - d_an + beta).clamp_min(0)
-        active = (pos_term > 0).sum() + (neg_term > 0).sum()
-        loss = (pos_term.sum() + neg_term.sum()) / active.clamp_min(1)
+        pos_term = (self.margin + dist[a, p] - beta).clamp_min(0)
+        neg_term = (self.margin - dist[a, n] + beta).clamp_min(0)
+        values = torch.cat([pos_term, neg_term])
+        self.stats = {"active_fraction": float((values > 0).float().mean()) if values.numel() else 0.0}
+        terms = {"margin": LossTerm(values, "triplet", torch.cat([a, a]))}
         if self.nu:
-            loss = loss + self.nu * beta.mean()
-        self.stats = {"active_fraction": float(active) / (2 * a.numel())}
-        return loss
+            reg = self.nu * beta.mean() if beta.numel() else self.connected_zero(self.beta)
+            terms["beta_reg"] = LossTerm(reg, "reduced")
+        return terms

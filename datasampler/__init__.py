@@ -10,7 +10,8 @@ from utilities.registry import Registry
 SAMPLERS = Registry("sampler", flag="--data_sampler")
 
 from datasampler.base import BaseBatchSampler  # noqa: E402
-from datasampler import class_random  # noqa: E402,F401
+from utilities.registry import import_submodules  # noqa: E402
+import_submodules(__name__, __path__)
 
 
 def select(opt: Any, labels: np.ndarray, rank: int = 0, world_size: int = 1) -> BaseBatchSampler:

@@ -18,7 +18,8 @@ FLAG_TEMPLATE = "{name}_{param}"
 
 from datasets.base import DatasetSource  # noqa: E402
 from datasets.table import split_train_val  # noqa: E402
-from datasets import glyphs, digits  # noqa: E402,F401
+from utilities.registry import import_submodules  # noqa: E402
+import_submodules(__name__, __path__, skip=("base", "table", "tensor_dataset"))
 
 
 def flag_template(name: str) -> str:

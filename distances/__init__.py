@@ -14,7 +14,8 @@ DISTANCES = Registry("distance", flag="--loss_distance")
 FLAG_TEMPLATE = "distance_{param}"
 
 from distances.base import BaseDistance  # noqa: E402
-from distances import euclidean, cosine  # noqa: E402,F401
+from utilities.registry import import_submodules  # noqa: E402
+import_submodules(__name__, __path__)
 
 
 def build(name: str, opt: Any = None, **overrides: Any) -> BaseDistance:

@@ -14,7 +14,8 @@ from utilities.registry import Registry, UnknownNameError
 
 METRICS = Registry("metric", flag="--evaluation_metrics")
 
-from metrics import recall, clustering  # noqa: E402,F401
+from utilities.registry import import_submodules  # noqa: E402
+import_submodules(__name__, __path__)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,9 @@ class Entry:
     def summary(self) -> str:
         """First line of the object's docstring, used by ``main.py --list``."""
         doc = (getattr(self.obj, "__doc__", None) or "").strip()
-        return doc.splitlines()[0].strip() if doc else ""
+        paragraph = " ".join(line.strip() for line in doc.split("\n\n")[0].splitlines())
+        sentence = paragraph.split(". ")[0].rstrip(".")
+        return sentence if len(sentence) <= 110 else sentence[:107] + "..."
 
 
 class Registry:
@@ -109,3 +111,16 @@ class Registry:
     def describe(self) -> list[tuple[str, str]]:
         """``(name, one-line description)`` for every entry, sorted by name."""
         return [(e.name, e.summary) for e in self.entries()]
+
+
+def import_submodules(package_name: str, package_path: list[str], skip: tuple[str, ...] = ("base",)) -> None:
+    """Import every module of a component package so that its ``@register`` decorators run.
+
+    Adding a component is then adding one file; no import list needs editing.
+    """
+    import importlib
+    import pkgutil
+    for info in sorted(pkgutil.iter_modules(package_path), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name in skip:
+            continue
+        importlib.import_module(f"{package_name}.{info.name}")

@@ -89,3 +89,31 @@ def all_triplets(labels: torch.Tensor, exclude_self: bool = True) -> Triplets:
     offset = torch.arange(a.numel(), device=labels.device) - torch.repeat_interleave(
         torch.cumsum(reps, 0) - reps, reps)
     return Triplets(a, pp, neg_idx[pair_start + offset])
+
+
+def triplets_to_pairs(triplets: tuple[torch.Tensor, ...]) -> Pairs:
+    """The positive pairs ``(a, p)`` and negative pairs ``(a, n)`` of the triplets, de-duplicated."""
+    a, p, n = triplets
+    pos = torch.unique(torch.stack([a, p], 1), dim=0) if a.numel() else torch.empty(0, 2, dtype=torch.long, device=a.device)
+    neg = torch.unique(torch.stack([a, n], 1), dim=0) if a.numel() else torch.empty(0, 2, dtype=torch.long, device=a.device)
+    return Pairs(pos[:, 0], pos[:, 1], neg[:, 0], neg[:, 1])
+
+
+def pairs_to_triplets(pairs: tuple[torch.Tensor, ...], batch_size: int) -> Triplets:
+    """Every ``(a, p, n)`` such that ``(a, p)`` is a given positive pair and ``(a, n)`` a given
+    negative pair with the same anchor (the per-anchor product)."""
+    a1, p, a2, n = pairs
+    device = a1.device
+    if a1.numel() == 0 or a2.numel() == 0:
+        return empty_triplets(device)
+    order_neg = torch.argsort(a2, stable=True)
+    a2s, ns = a2[order_neg], n[order_neg]
+    n_neg = torch.bincount(a2s, minlength=batch_size)
+    starts = torch.cumsum(n_neg, 0) - n_neg
+    reps = n_neg[a1]
+    if reps.sum() == 0:
+        return empty_triplets(device)
+    a = torch.repeat_interleave(a1, reps)
+    pp = torch.repeat_interleave(p, reps)
+    offset = torch.arange(a.numel(), device=device) - torch.repeat_interleave(torch.cumsum(reps, 0) - reps, reps)
+    return Triplets(a, pp, ns[torch.repeat_interleave(starts[a1], reps) + offset])

@@ -1,0 +1,14 @@
+"""Reducers turn a :class:`~criteria.terms.LossTerm` into a scalar (``--loss_reducer``).
+
+Each reducer's parameters are ``--reducer_<param>`` flags shared by all reducers.
+"""
+from __future__ import annotations
+
+from utilities.registry import Registry
+
+REDUCERS = Registry("reducer", flag="--loss_reducer")
+FLAG_TEMPLATE = "reducer_{param}"
+
+from criteria.reducers.base import BaseReducer  # noqa: E402,F401
+from utilities.registry import import_submodules  # noqa: E402
+import_submodules(__name__, __path__)

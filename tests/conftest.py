@@ -1,0 +1,35 @@
+"""Shared test set-up: the repository root on sys.path, tiny-run arguments, CPU-only torch."""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+# A glyphs run that takes about a second per epoch: 16 classes (8 train, 8 test) of 8 images at 16 px.
+TINY_GLYPHS = ["--dataset", "glyphs", "--glyphs_n_classes", "16", "--glyphs_samples", "8",
+               "--glyphs_image_size", "16", "--bs", "16", "--samples_per_class", "4",
+               "--embed_dim", "16", "--arch_convnet_width", "8", "--kernels", "0", "--device", "cpu",
+               "--evaluation_metrics", "e_recall@1", "e_recall@2", "nmi", "--seed", "0"]
+
+
+@pytest.fixture
+def tiny_argv(tmp_path):
+    """Flags for a tiny glyphs run writing into a temporary save path."""
+    return TINY_GLYPHS + ["--save_path", str(tmp_path / "runs"), "--savename", "tiny"]
+
+
+@pytest.fixture
+def tiny_opt(tiny_argv):
+    """The parsed namespace of a tiny glyphs run, with the data-derived fields set."""
+    import parameters
+    opt = parameters.parse_args(tiny_argv)
+    opt.n_classes, opt.in_channels = 8, 1
+    return opt

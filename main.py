@@ -25,9 +25,9 @@ from utilities.checkpoint import load_checkpoint, restore, save_checkpoint
 from utilities.online_logger import OnlineLogger
 from utilities.report import format_config, format_metrics_table, print_registries
 from utilities.run_folder import RunFolder, public_config
-from utilities.seeding import seed_everything, worker_init_fn
+from utilities.seeding import seed_everything, set_deterministic, worker_init_fn
 from utilities.selection import EpochSelector
-from utilities.training import train_epoch
+from utilities.training import NonFiniteLossError, train_epoch
 
 
 def open_run(opt: argparse.Namespace) -> RunFolder:
@@ -63,6 +63,7 @@ def make_loader(dataset: torch.utils.data.Dataset, sampler: datasampler.BaseBatc
 def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]]:
     """Build every component, train with periodic evaluation, keep the run folder up to date."""
     seed_everything(opt.seed)
+    set_deterministic(opt.deterministic)
     device = torch.device(opt.device)
     data = datasets.select(opt)
     opt.n_classes = int(len(set(data["train"].labels.tolist())))
@@ -121,12 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     run.write_summary("running", 0, opt.selection, None, {})
     try:
         results = train(opt, run)
-    except (ValueError, FileNotFoundError) as err:
-        run.write_summary("failed", len(run.train_rows), opt.selection, None, {}, error=str(err))
+    except (ValueError, FileNotFoundError) as err:      # bad data or flags found while building
+        record_failure(run, opt, str(err))
         parameters.fail(str(err))
+    except NonFiniteLossError as err:                   # checkpoint_last.pt keeps the last good epoch
+        record_failure(run, opt, str(err))
+        print(f"main.py: error: {err} (use --skip_nonfinite N to skip such batches)", file=sys.stderr)
+        return 1
+    except OSError as err:                              # disk full, folder not writable, ...
+        record_failure(run, opt, f"{type(err).__name__}: {err}")
+        print(f"main.py: error: cannot write the run folder {run.path}: {err}", file=sys.stderr)
+        return 1
     except Exception as err:
-        run.write_summary("failed", len(run.train_rows), opt.selection, None, {},
-                          error=f"{type(err).__name__}: {err}")
+        record_failure(run, opt, f"{type(err).__name__}: {err}")
         raise
     epochs = len(run.train_rows)
     selector_summary = _read_selected(run)
@@ -135,6 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nselected epoch ({opt.selection}): {selector_summary[0]}")
     print(f"run folder: {run.path}")
     return 0
+
+
+def record_failure(run: RunFolder, opt: argparse.Namespace, error: str) -> None:
+    """Mark the run failed in summary.json; if even that write fails, the last summary stays."""
+    try:
+        run.write_summary("failed", len(run.train_rows), opt.selection, None, {}, error=error)
+    except OSError:
+        pass
 
 
 def _read_selected(run: RunFolder) -> tuple[int | None, dict[str, float]]:

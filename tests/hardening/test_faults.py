@@ -44,7 +44,9 @@ def assert_readable(folder):
 
 
 def spawn(argv, prelude=""):
-    code = f"import sys; sys.path.insert(0, {ROOT!r}); {prelude}\nimport main; sys.exit(main.main({argv!r}))"
+    # Same thread count as this process, so float reductions match the in-process reference run.
+    code = (f"import sys, torch; sys.path.insert(0, {ROOT!r}); torch.set_num_threads({torch.get_num_threads()})\n"
+            f"{prelude}\nimport main; sys.exit(main.main({argv!r}))")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -1,0 +1,30 @@
+"""Distance-weighted sampling on shuffled labels (a control)."""
+from __future__ import annotations
+
+import torch
+
+from batch_mining import MINERS
+from batch_mining.distance import DistanceWeightedMiner
+from utilities.tuples import Triplets
+
+
+@MINERS.register("random_distance")
+class RandomLabelDistanceMiner(DistanceWeightedMiner):
+    """Distance-weighted sampling on randomly permuted labels: the random-label control of
+    Roth et al. (ICML 2020, the Revisiting-DML tool's ``random_distance``).
+
+    The batch's labels are shuffled (a uniform permutation per call) and triplets are then drawn
+    exactly as by ``distance`` (Wu et al. 2017) with the shuffled labels, so the "positives" and
+    "negatives" carry no class information beyond chance.
+
+    Parameters
+    ----------
+    lower_cutoff : float
+        Distances below this are treated as equal to it.
+    upper_cutoff : float
+        Negatives at this distance or farther get zero weight.
+    """
+
+    def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Triplets:
+        shuffled = labels[torch.randperm(labels.numel(), device=labels.device)]
+        return super().mine(embeddings, shuffled)

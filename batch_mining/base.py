@@ -17,7 +17,8 @@ class BaseMiner(nn.Module):
     or :class:`~utilities.tuples.TupleSets`; ``output`` declares which (``"triplets"``,
     ``"pairs"`` or ``"sets"``). After every call ``stats`` holds the tuple count, the mean
     positive and negative distance (under the miner's distance) and the fraction of active
-    anchors, plus the miner's own ``extra_stats``; they become ``train.csv`` columns.
+    anchors, plus the miner's own ``extra_stats``; they become ``train.csv`` columns prefixed
+    ``miner_`` (e.g. ``miner_n_tuples``, ``miner_rho_flip_frac``).
 
     Class attributes read by ``batch_mining.build`` and ``parameters.check_compatibility``:
 
@@ -68,11 +69,12 @@ class BaseMiner(nn.Module):
             a1, p, a2, n = tuples
             pos, neg, anchors = dist[a1, p], dist[a2, n], torch.cat([a1, a2])
             count = a1.numel() + a2.numel()
-        self.stats = {
+        stats = {
             "n_tuples": float(count),
             "mean_pos_dist": float(pos.mean()) if pos.numel() else float("nan"),
             "mean_neg_dist": float(neg.mean()) if neg.numel() else float("nan"),
             "active_anchor_frac": float(anchors.unique().numel()) / max(batch_size, 1),
             **self.extra_stats,
         }
+        self.stats = {f"miner_{key}": value for key, value in stats.items()}
 

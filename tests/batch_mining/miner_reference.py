@@ -3,7 +3,18 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Tiny tensors: one intra-op thread avoids thread spin costs that dominate on a shared
+    machine (imported by each miner test module; restored afterwards)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def make_batch(n_classes: int, per_class: int, dim: int, seed: int = 0,

@@ -8,6 +8,7 @@ import torch
 
 import distances
 from batch_mining import MINERS
+from miner_reference import single_thread  # noqa: F401  (autouse)
 from miner_reference import (all_triplets64, cosine64, euclid64, make_batch, negatives_of, pair_sets,
                              positives_of, triplet_set)
 

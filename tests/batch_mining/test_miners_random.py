@@ -9,6 +9,7 @@ import torch
 
 import distances
 from batch_mining import MINERS
+from miner_reference import single_thread  # noqa: F401  (autouse)
 from miner_reference import (all_triplets64, euclid64, make_batch, negatives_of, positives_of,
                              sphere_weights64, total_variation)
 
@@ -122,7 +123,7 @@ def test_rho_distance_flips_with_probability_cp():
         flipped = a == p
         assert all(LAB[i] == LAB[j] for i, j in zip(a[flipped].tolist(), n[flipped].tolist()))
         assert all(LAB[i] != LAB[j] for i, j in zip(a[~flipped].tolist(), n[~flipped].tolist()))
-        assert miner.stats["rho_flip_frac"] == pytest.approx(flipped.float().mean().item())
+        assert miner.stats["miner_rho_flip_frac"] == pytest.approx(flipped.float().mean().item())
         flips, total = flips + int(flipped.sum()), total + a.numel()
     assert abs(flips / total - 0.4) < 0.04
 

@@ -75,21 +75,27 @@ def _loss_distance_name(opt: Any) -> str | None:
     return None
 
 
-def build(name: str, opt: Any) -> nn.Module:
-    """Build one miner by name, wiring its distance (and loss-derived parameters) from ``opt``.
+def _default_from_flags(cls: type, kwargs: dict[str, Any], opt: Any) -> None:
+    """Fill each unset (``None``) argument named in ``cls.flag_defaults`` from another flag.
 
-    A miner argument listed in ``loss_params`` (e.g. semihard's ``margin``) whose flag is left
-    unset (``None``) takes the value of the loss's flag of that name, e.g. ``--loss_triplet_margin``.
+    The template may hold ``{loss}``: every loss of ``--loss a+b`` is tried in order, e.g.
+    semihard's margin comes from ``--loss_<loss>_margin``.
     """
+    for param, template in getattr(cls, "flag_defaults", {}).items():
+        if kwargs.get(param) is not None:
+            continue
+        dests = [template.format(loss=n) for n in _loss_names(opt)] if "{loss}" in template else [template]
+        for dest in dests:
+            if getattr(opt, dest, None) is not None:
+                kwargs[param] = getattr(opt, dest)
+                break
+
+
+def build(name: str, opt: Any) -> nn.Module:
+    """Build one miner by name, wiring its distance (and flag-derived defaults) from ``opt``."""
     cls = MINERS.get(name)
     kwargs = kwargs_from(opt, cls, flag_template(name))
-    for param, loss_param in getattr(cls, "loss_params", {}).items():
-        if kwargs.get(param) is None:
-            for loss_name in _loss_names(opt):
-                value = getattr(opt, f"loss_{loss_name}_{loss_param}", None)
-                if value is not None:
-                    kwargs[param] = value
-                    break
+    _default_from_flags(cls, kwargs, opt)
     dist_name = getattr(opt, "miner_distance_fn", None)
     if dist_name is None and cls.follows_loss_distance:
         dist_name = _loss_distance_name(opt)

@@ -24,14 +24,15 @@ class BaseMiner(nn.Module):
 
     * ``default_distance``; ``follows_loss_distance``: default to the loss's distance instead;
     * ``allowed_distances``: distance names the miner works with (``None``: any);
-    * ``loss_params``: ``{miner arg: loss param}`` filled from the loss's flag when unset.
+    * ``flag_defaults``: ``{arg: flag dest}``; an unset (``None``) argument takes that flag's
+      value (``{loss}`` in the dest stands for each loss of ``--loss``).
     """
 
     output: str = "triplets"
     default_distance: str = "euclidean"
     follows_loss_distance: bool = False
     allowed_distances: tuple[str, ...] | None = None
-    loss_params: dict[str, str] = {}
+    flag_defaults: dict[str, str] = {}
     wired_params: tuple[str, ...] = ("distance",)
 
     def __init__(self, distance: BaseDistance | None = None):

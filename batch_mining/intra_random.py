@@ -4,14 +4,13 @@ from __future__ import annotations
 import torch
 
 from batch_mining import MINERS
-from batch_mining.base import BaseMiner
+from batch_mining.random import RandomTripletMiner
 from batch_mining.sampling import uniform_in
-from distances.base import BaseDistance
 from utilities.tuples import Triplets, empty_triplets, label_masks
 
 
 @MINERS.register("intra_random")
-class IntraClassRandomMiner(BaseMiner):
+class IntraClassRandomMiner(RandomTripletMiner):
     """Random triplets whose three members share one class (the Revisiting-DML ``intra_random``
     miner, used for intra-class feature learning as in DiVA, Milbich et al., ECCV 2020).
 
@@ -27,12 +26,6 @@ class IntraClassRandomMiner(BaseMiner):
         Triplets drawn per batch; 0 means the batch size (the old tool's choice).
     """
 
-    def __init__(self, n_triplets: int = 0, distance: BaseDistance | None = None):
-        super().__init__(distance)
-        if n_triplets < 0:
-            raise ValueError(f"--miner_intra_random_n_triplets must be >= 0, got {n_triplets}")
-        self.n_triplets = n_triplets
-
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Triplets:
         pos, _ = label_masks(labels)
         n_pos = pos.sum(1)
@@ -40,5 +33,5 @@ class IntraClassRandomMiner(BaseMiner):
             return empty_triplets(labels.device)
         # anchor weight 1/|class| (classes with >= 2 members): the class is uniform, then the member
         weights = torch.where(n_pos > 0, 1.0 / (n_pos + 1).float(), torch.zeros_like(n_pos, dtype=torch.float))
-        anchors = torch.multinomial(weights, self.n_triplets or labels.numel(), replacement=True)
+        anchors = torch.multinomial(weights, self.draw_count(labels), replacement=True)
         return Triplets(anchors, uniform_in(pos[anchors]), uniform_in(pos[anchors]))

@@ -35,8 +35,6 @@ class PairMarginMiner(BaseMiner):
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Pairs:
         d = self.pairwise(embeddings)
         pos, neg = label_masks(labels)
-        pos_margin = self.distance.closest_first(torch.tensor(self.pos_margin))
-        neg_margin = self.distance.closest_first(torch.tensor(self.neg_margin))
-        a1, p = torch.nonzero(pos & (d > pos_margin), as_tuple=True)
-        a2, n = torch.nonzero(neg & (d < neg_margin), as_tuple=True)
+        a1, p = torch.nonzero(pos & (d > self.distance.closest_first(self.pos_margin)), as_tuple=True)
+        a2, n = torch.nonzero(neg & (d < self.distance.closest_first(self.neg_margin)), as_tuple=True)
         return Pairs(a1, p, a2, n)

@@ -64,7 +64,7 @@ class ParametricMiner(BaseMiner):
 
     def bin_of(self, dist: torch.Tensor) -> torch.Tensor:
         """The bin index of each distance (values outside the support are clipped to the ends)."""
-        return torch.bucketize(dist.contiguous(), self.edges[1:-1].contiguous(), right=True)
+        return torch.bucketize(dist.contiguous(), self.edges[1:-1].to(dist.device).contiguous(), right=True)
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Triplets:
         anchors, pos, neg = valid_anchors(labels)

@@ -29,14 +29,16 @@ class RandomTripletMiner(BaseMiner):
     def __init__(self, n_triplets: int = 0, distance: BaseDistance | None = None):
         super().__init__(distance)
         if n_triplets < 0:
-            raise ValueError(f"--miner_random_n_triplets must be >= 0, got {n_triplets}")
+            raise ValueError(f"n_triplets (--miner_<miner>_n_triplets) must be >= 0, got {n_triplets}")
         self.n_triplets = n_triplets
+
+    def draw_count(self, labels: torch.Tensor) -> int:
+        return self.n_triplets or labels.numel()
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Triplets:
         pos, neg = label_masks(labels)
         per_anchor = pos.sum(1) * neg.sum(1)
         if not bool(per_anchor.any()):
             return empty_triplets(labels.device)
-        count = self.n_triplets or labels.numel()
-        anchors = torch.multinomial(per_anchor.float(), count, replacement=True)
+        anchors = torch.multinomial(per_anchor.float(), self.draw_count(labels), replacement=True)
         return Triplets(anchors, uniform_in(pos[anchors]), uniform_in(neg[anchors]))

@@ -29,7 +29,7 @@ class SemihardMiner(BaseMiner):
     """
 
     follows_loss_distance = True
-    loss_params = {"margin": "margin"}
+    flag_defaults = {"margin": "loss_{loss}_margin"}
 
     def __init__(self, margin: float | None = None, distance: BaseDistance | None = None):
         super().__init__(distance)

@@ -199,3 +199,14 @@ def test_uniform_histogram_draws_per_bin():
         got = Counter(bin_of(D[i][j]) for i, j in zip(rows.tolist(), cols.tolist()))
         assert all((LAB[i] == LAB[j]) == same and i != j for i, j in zip(rows.tolist(), cols.tolist()))
         assert got == Counter({k: per_bin for k in occupied})
+
+
+def test_random_distance_reads_the_distance_miner_cutoffs_like_the_old_tool():
+    import batch_mining
+    import parameters
+    miner = batch_mining.select(parameters.parse_args(
+        ["--batch_mining", "random_distance", "--miner_distance_lower_cutoff", "0.3"]))
+    assert (miner.lower_cutoff, miner.upper_cutoff) == (0.3, 1.4)
+    miner = batch_mining.select(parameters.parse_args(
+        ["--batch_mining", "random_distance", "--miner_random_distance_upper_cutoff", "1.2"]))
+    assert (miner.lower_cutoff, miner.upper_cutoff) == (0.5, 1.2)

@@ -79,14 +79,33 @@ def test_semihard_drops_anchors_without_positive():
     assert sorted(a.tolist()) == [0, 1, 3, 4]
 
 
-def test_softhard_hard_sets():
+def test_softhard_hard_sets_uniformly():
     torch.manual_seed(2)
-    a, p, n = draws(MINERS.get("softhard")(), X, Y, 100)
+    a, p, n = draws(MINERS.get("softhard")(), X, Y, 400)
+    pos_counts: dict[int, Counter] = {}
+    neg_counts: dict[int, Counter] = {}
     for ai, pi, ni in zip(a, p, n):
         P, N = positives_of(LAB, ai), negatives_of(LAB, ai)
         hard_p = [j for j in P if D[ai][j] > min(D[ai][k] for k in N)]
         hard_n = [j for j in N if D[ai][j] < max(D[ai][k] for k in P)]
         assert pi in (hard_p or P) and ni in (hard_n or N)
+        pos_counts.setdefault(ai, Counter())[pi] += 1
+        neg_counts.setdefault(ai, Counter())[ni] += 1
+    for ai in pos_counts:
+        P, N = positives_of(LAB, ai), negatives_of(LAB, ai)
+        hard_p = [j for j in P if D[ai][j] > min(D[ai][k] for k in N)] or P
+        hard_n = [j for j in N if D[ai][j] < max(D[ai][k] for k in P)] or N
+        assert total_variation(pos_counts[ai], {j: 1 / len(hard_p) for j in hard_p}) < 0.15
+        assert total_variation(neg_counts[ai], {j: 1 / len(hard_n) for j in hard_n}) < 0.2
+
+
+def test_npair_positive_is_uniform():
+    torch.manual_seed(3)
+    miner = MINERS.get("npair")()
+    chosen = torch.stack([miner.mine(X, Y).positive_mask.float() for _ in range(600)]).mean(0)
+    for row in range(len(LAB)):
+        for j in positives_of(LAB, row):
+            assert abs(chosen[row, j].item() - 1 / 3) < 0.1          # 5 standard deviations
 
 
 def test_distance_weighted_follows_inverse_sphere_density_with_both_cutoffs():

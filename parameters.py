@@ -350,14 +350,25 @@ def validate(opt: argparse.Namespace) -> None:
 
 
 def check_compatibility(opt: argparse.Namespace) -> None:
-    """Reject a loss/miner/distance combination that cannot run, saying why."""
+    """Reject a loss/miner/distance combination that cannot run, saying why.
+
+    A miner's output reaches a loss as is or through a conversion of ``batch_mining.adapt``
+    (pairs <-> triplets); anything else is refused, naming both. The miner is also built
+    once here, so a bad miner parameter is reported before any data is read.
+    """
     miner_cls = batch_mining.MINERS.get(opt.batch_mining)
     for loss_name in opt.loss.split("+"):
         loss_cls = criteria.LOSSES.get(loss_name)
-        if loss_cls.accepts and miner_cls.output not in loss_cls.accepts:
+        if loss_cls.accepts and batch_mining.conversion_target(miner_cls.output, loss_cls.accepts) is None:
             raise FlagError(f"--loss {loss_name} takes {'/'.join(loss_cls.accepts)} but "
-                            f"--batch_mining {opt.batch_mining} yields {miner_cls.output}")
+                            f"--batch_mining {opt.batch_mining} yields {miner_cls.output}, and no conversion "
+                            f"exists (only pairs <-> triplets convert)")
         allowed = loss_cls.allowed_distances
         if opt.loss_distance and allowed is not None and opt.loss_distance not in allowed:
             raise FlagError(f"--loss_distance {opt.loss_distance} does not suit --loss {loss_name} "
                             f"(allowed: {', '.join(allowed)})")
+    allowed = miner_cls.allowed_distances
+    if opt.miner_distance_fn and allowed is not None and opt.miner_distance_fn not in allowed:
+        raise FlagError(f"--miner_distance_fn {opt.miner_distance_fn} does not suit --batch_mining "
+                        f"{opt.batch_mining} (allowed: {', '.join(allowed)})")
+    batch_mining.select(opt)

@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+import batch_mining
+
 
 class NonFiniteLossError(RuntimeError):
     """The loss or a gradient became NaN/inf and no more skips were allowed."""
@@ -37,7 +39,9 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
         with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
             embeddings = model(images)
         embeddings = embeddings.float()
-        tuples = miner(embeddings, labels) if (miner is not None and loss_fn.uses_miner) else None
+        tuples = None
+        if miner is not None and loss_fn.uses_miner:
+            tuples = batch_mining.adapt(miner(embeddings, labels), loss_fn.accepts, labels.numel())
         loss = loss_fn(embeddings, labels, tuples)
         optimizer.zero_grad(set_to_none=True)
         finite = bool(torch.isfinite(loss))

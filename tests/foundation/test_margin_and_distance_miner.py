@@ -73,7 +73,7 @@ def test_distance_miner_yields_only_valid_triplets(seed):
     a, p, n = miner(emb, labels)
     assert a.dtype == p.dtype == n.dtype == torch.int64 and len(a) > 0
     assert (labels[a] == labels[p]).all() and (a != p).all() and (labels[a] != labels[n]).all()
-    assert {"n_tuples", "mean_pos_dist", "mean_neg_dist", "active_anchor_frac"} <= set(miner.stats)
+    assert {"miner_n_tuples", "miner_mean_pos_dist", "miner_mean_neg_dist", "miner_active_anchor_frac"} <= set(miner.stats)
 
 
 def test_upper_cutoff_excludes_far_negatives_when_closer_ones_exist():

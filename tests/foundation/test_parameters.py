@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import parameters
-from tests.foundation.old_tool_flags import OLD_BASIC, OLD_COMPONENT, component_registered
+from old_tool_flags import OLD_BASIC, OLD_COMPONENT, component_registered
 
 CONTRACT_FLAGS = (
     "--dataset --use_tv_split --tv_split_by_samples --tv_split_perc --augmentation --lr --fc_lr --decay "

@@ -34,7 +34,7 @@ def test_two_epoch_run_writes_every_contract_file(tiny_argv, capsys):
     assert config["flags"]["lr"] == 1e-3 and "torch" in config["versions"] and "git_commit" in config
     train = read_csv(os.path.join(folder, "train.csv"))
     assert [r["epoch"] for r in train] == ["1", "2"]
-    assert list(train[0])[:4] == ["epoch", "loss", "lr", "time_s"] and "n_tuples" in train[0]
+    assert list(train[0])[:4] == ["epoch", "loss", "lr", "time_s"] and "miner_n_tuples" in train[0]
     rows = read_csv(os.path.join(folder, "metrics.csv"))
     assert list(rows[0])[:2] == ["epoch", "split"]
     assert {(r["epoch"], r["split"]) for r in rows} == {(e, s) for e in "12" for s in ("test", "train")}
@@ -57,7 +57,7 @@ def test_no_train_metrics_and_eval_every(tiny_argv):
 
 
 def test_resume_gives_the_same_metrics_as_a_straight_run(tmp_path):
-    from tests.conftest import TINY_GLYPHS
+    from conftest import TINY_GLYPHS
     straight = TINY_GLYPHS + ["--save_path", str(tmp_path / "a"), "--savename", "r", "--no_train_metrics"]
     split = TINY_GLYPHS + ["--save_path", str(tmp_path / "b"), "--savename", "r", "--no_train_metrics"]
     main.main(straight + ["--n_epochs", "3"])

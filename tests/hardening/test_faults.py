@@ -17,7 +17,7 @@ import torch
 import criteria
 import main
 from criteria.margin import MarginLoss
-from tests.conftest import ROOT, TINY_GLYPHS
+from conftest import ROOT, TINY_GLYPHS
 
 # Slower epochs than TINY_GLYPHS (more batches) so a kill can land inside one.
 KILLABLE = TINY_GLYPHS + ["--glyphs_n_classes", "40", "--glyphs_samples", "16", "--no_train_metrics"]

@@ -147,6 +147,8 @@ def batch_creation_parameters(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--data_d2_coreset_lambda", default=1.0, type=float, help="Regularisation of the D2 coreset sampler.")
     g.add_argument("--data_sampler_lowproj_dim", default=-1, type=int, help="Random projection width for coreset samplers (-1: none).")
     g.add_argument("--data_gc_softened", action="store_true", help="Soft greedy coreset.")
+    for spec in registry_flags(datasampler.SAMPLERS, datasampler.FLAG_TEMPLATE):
+        add_flag(g, spec)
 
 
 def data_parameters(parser: argparse.ArgumentParser) -> None:

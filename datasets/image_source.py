@@ -48,11 +48,11 @@ class ImageSource(DatasetSource):
 
     @property
     def root(self) -> str:
-        return os.path.join(self.source_root, self.folder)
+        return self.dataset_root(self.source_root)
 
     @classmethod
     def dataset_root(cls, source: str) -> str:
-        return os.path.join(source, cls.folder)
+        return os.path.join(source, cls.folder) if cls.folder else source
 
     @classmethod
     def required_files(cls, root: str) -> list[str]:

@@ -89,3 +89,16 @@ def test_training_loop_feeds_the_storage_hook():
                       torch.device("cpu"), 1)
     assert "sampler_select_s" in row and not sampler.pending
     assert float(sampler.storage.abs().sum()) > 0
+
+
+def test_main_run_fills_storage_and_logs_sampler_cost(tiny_argv):
+    import csv
+    import os
+
+    import main
+    assert main.main(tiny_argv + ["--data_sampler", "greedy_coreset", "--n_epochs", "1",
+                                  "--data_batchmatch_bigbs", "32", "--no_train_metrics"]) == 0
+    save_path = tiny_argv[tiny_argv.index("--save_path") + 1]
+    with open(os.path.join(save_path, "glyphs", "tiny", "train.csv")) as fh:
+        row = next(csv.DictReader(fh))
+    assert float(row["sampler_select_s"]) >= 0 and float(row["sampler_storage_update_s"]) >= 0

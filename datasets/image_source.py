@@ -9,7 +9,7 @@ from torch.utils.data import Dataset
 
 from datasets.base import DatasetSource
 from datasets.cache import build_cache, cache_folder
-from datasets.images import ImageDataset, check_images
+from datasets.images import ImageDataset, check_images, class_folders, table_from_folders
 from datasets.table import Table
 from datasets.transforms import build_transform
 
@@ -106,3 +106,21 @@ class ImageSource(DatasetSource):
         eval_tf = build_transform(self.arch, self.augmentation, False, self.image_size)
         tf = build_transform(self.arch, self.augmentation, True, self.image_size) if train else eval_tf
         return ImageDataset(table, tf, eval_tf)
+
+
+class ClassFolderSource(ImageSource):
+    """A dataset stored as ``<source>/<folder>/images/<class>/*``, split by class with :meth:`split_classes`."""
+
+    preset: ClassVar[dict[str, Any]] = PAPER_PRESET
+
+    @classmethod
+    def required_files(cls, root: str) -> list[str]:
+        return [os.path.join(root, "images")]
+
+    def split_classes(self, classes: list[str]) -> tuple[list[str], list[str]]:
+        raise NotImplementedError  # abstract: every registered subclass overrides it
+
+    def read_tables(self) -> dict[str, Table]:
+        images = os.path.join(self.root, "images")
+        train, test = self.split_classes(class_folders(images))
+        return {"train": table_from_folders(images, train), "test": table_from_folders(images, test)}

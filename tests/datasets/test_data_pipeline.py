@@ -11,7 +11,6 @@ from PIL import Image
 
 import datasets
 from datasets.cache import cache_folder
-from datasets.cub200 import Cub200Source
 from datasets.folder import FolderSource
 from datasets.images import ImageDataset
 from datasets.table import Table

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 
 import datasets
@@ -111,7 +110,8 @@ def test_csv_errors(tmp_path):
 def test_tv_split_on_real_layout_keeps_categories(tmp_path, by_samples):
     sop_tree(str(tmp_path))
     argv = ["--dataset", "online_products", "--source", str(tmp_path), "--use_tv_split", "--tv_split_perc", "0.5",
-            "--kernels", "0", "--online_products_image_size", "16", "--evaluation_metrics", "e_recall@1"] + (["--tv_split_by_samples"] if by_samples else [])
+            "--kernels", "0", "--online_products_image_size", "16", "--evaluation_metrics", "e_recall@1"]
+    argv += ["--tv_split_by_samples"] if by_samples else []
     data = datasets.select(parameters.parse_args(argv))
     assert set(data) == {"train", "val", "test"}
     train, val = data["train"], data["val"]

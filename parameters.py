@@ -340,6 +340,8 @@ def validate(opt: argparse.Namespace) -> None:
     if opt.resume is not None and not os.path.exists(opt.resume):
         raise FlagError(f"--resume: no such run folder or checkpoint: {opt.resume}")
     source_cls = datasets.DATASETS.get(opt.dataset)
+    if getattr(datasampler.SAMPLERS.get(opt.data_sampler), "needs_categories", False) and not source_cls.has_categories:
+        raise FlagError(f"--data_sampler {opt.data_sampler} needs super-class labels, which --dataset {opt.dataset} lacks")
     if source_cls.needs_source:
         problem = source_cls.check_source(opt.source_path)
         if problem:

@@ -26,6 +26,7 @@ class HierarchicalSampler(ClassRandomSampler):
     """
 
     wired_params = ClassRandomSampler.wired_params + ("categories",)
+    needs_categories = True
 
     def __init__(self, labels: np.ndarray, batch_size: int, samples_per_class: int = 2,
                  super_classes_per_batch: int = 2, categories: np.ndarray | None = None,

@@ -35,6 +35,7 @@ class CsvSource(ImageSource):
     gallery; without them every test item is both.
     """
 
+    has_categories: ClassVar[bool] = True          # when the table has a category column
     layout: ClassVar[str] = ("a CSV file (or a folder with dataset.csv) with header columns label,path,split "
                              "and optional is_query,is_gallery,category")
 

@@ -29,6 +29,7 @@ class InShopSource(ImageSource):
 
     preset: ClassVar[dict[str, Any]] = {**PAPER_PRESET, "n_epochs": 100}
     folder: ClassVar[str] = "in_shop"
+    has_categories: ClassVar[bool] = True
     layout: ClassVar[str] = ("<source>/in_shop/list_eval_partition.txt (or Eval/list_eval_partition.txt) and "
                              "the images it names, e.g. <source>/in_shop/img/WOMEN/Dresses/id_00000002/02_1_front.jpg")
 

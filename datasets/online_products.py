@@ -25,6 +25,7 @@ class OnlineProductsSource(ImageSource):
 
     preset: ClassVar[dict[str, Any]] = {**PAPER_PRESET, "n_epochs": 100}
     folder: ClassVar[str] = "online_products"
+    has_categories: ClassVar[bool] = True
     layout: ClassVar[str] = ("<source>/online_products/Info_Files/Ebay_{train,test}.txt (header 'image_id class_id "
                              "super_class_id path') and <source>/online_products/images/<path>")
 

@@ -16,9 +16,10 @@ P_K = ("class_random", "m_per_class", "balance", "hierarchical", "greedy_coreset
 
 
 def make(name, seed=3, rank=0, world_size=1, bs=8, k=2, extra=()):
-    opt = parameters.parse_args(["--data_sampler", name, "--bs", str(bs), "--samples_per_class", str(k),
+    opt = parameters.parse_args(["--bs", str(bs), "--samples_per_class", str(k),
                                  "--seed", str(seed), "--data_batchmatch_bigbs", "24",
                                  "--data_m_per_class_length_before_new_iter", "40", *extra])
+    opt.data_sampler = name             # glyphs has no super-classes; parse_args rejects hierarchical there
     sampler = datasampler.select(opt, LABELS, rank=rank, world_size=world_size, categories=CATEGORIES)
     if isinstance(sampler, StorageSampler):
         sampler.set_storage(STORAGE)
@@ -116,3 +117,9 @@ def test_legacy_sampler_flags_become_keyword_arguments():
     assert sampler.softened and not sampler.refresh_storage and sampler.lowproj_dim == 2 and sampler.pool_size == 24
     assert make("d2_coreset", extra=["--data_d2_coreset_lambda", "0.5"]).d2_lambda == 0.5
     assert make("fid_batchmatch", extra=["--data_batchmatch_ncomps", "3"]).n_candidates == 3
+
+
+def test_hierarchical_on_a_dataset_without_super_classes_fails_at_parse_time(capsys):
+    with pytest.raises(SystemExit):
+        parameters.parse_args(["--data_sampler", "hierarchical", "--dataset", "glyphs"])
+    assert "--data_sampler hierarchical needs super-class labels, which --dataset glyphs lacks" in capsys.readouterr().err

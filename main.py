@@ -87,7 +87,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
         print(f"resumed {run.path} after epoch {start_epoch}")
 
     if getattr(sampler, "requires_storage", False) and sampler.storage is None:   # embedding-storage samplers
-        sampler.set_storage(embed(model, eval_data["train"], max(opt.bs, 256), device, desc="sampler storage")[0])
+        sampler.set_storage(embed(model, eval_data["train"], max(opt.bs, 256), device, opt.kernels, desc="storage")[0])
     for epoch in range(start_epoch + 1, opt.n_epochs + 1):
         sampler.set_epoch(epoch)
         row = train_epoch(model, loss_fn, miner, loader, optimizer, device, epoch,

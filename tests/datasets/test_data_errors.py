@@ -75,3 +75,20 @@ def test_cub_folder_without_numeric_prefix(tmp_path):
     class_tree(os.path.join(tmp_path, "cub200", "images"), ["Sparrow"])
     with pytest.raises(ValueError, match="Sparrow has no numeric prefix"):
         Cub200Source(root=str(tmp_path)).tables()
+
+
+def test_in_shop_partition_file_errors(tmp_path):
+    from datasets.in_shop import InShopSource
+    from fixture_trees import in_shop_tree
+    in_shop_tree(str(tmp_path))
+    partition = os.path.join(tmp_path, "in_shop", "Eval", "list_eval_partition.txt")
+    with open(partition) as fh:
+        lines = fh.read().splitlines()
+    with open(partition, "w") as fh:
+        fh.write("\n".join(["99"] + lines[1:]))
+    with pytest.raises(ValueError, match="the first line says 99 rows but the file has 14"):
+        InShopSource(root=str(tmp_path)).tables()
+    with open(partition, "w") as fh:
+        fh.write("\n".join(lines[:-1] + [lines[-1].replace("gallery", "val")]))
+    with pytest.raises(ValueError, match="unknown evaluation_status 'val'"):
+        InShopSource(root=str(tmp_path)).tables()

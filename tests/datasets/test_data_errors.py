@@ -29,13 +29,19 @@ def test_missing_root_fails_at_parse_time(tmp_path, capsys, dataset, expected):
     assert err.startswith("main.py: error: --source: ") and expected in err and "\n" not in err
 
 
+def rewrite(path, edit):
+    """Replace the lines of ``path`` by ``edit(lines)``; return the original lines."""
+    with open(path) as fh:
+        lines = fh.read().splitlines()
+    with open(path, "w") as fh:
+        fh.write("\n".join(edit(lines)))
+    return lines
+
+
 def test_bad_index_header_names_file_and_format(tmp_path):
     sop_tree(str(tmp_path))
-    index = os.path.join(tmp_path, "online_products", "Info_Files", "Ebay_test.txt")
-    with open(index) as fh:
-        lines = fh.read().splitlines()
-    with open(index, "w") as fh:
-        fh.write("\n".join(["image_id class_id path"] + lines[1:]))
+    rewrite(os.path.join(tmp_path, "online_products", "Info_Files", "Ebay_test.txt"),
+            lambda lines: ["image_id class_id path"] + lines[1:])
     with pytest.raises(ValueError, match=r"Ebay_test.txt: bad header .*expected a header line "
                                          r"'image_id class_id super_class_id path'"):
         OnlineProductsSource(root=str(tmp_path)).tables()
@@ -82,13 +88,9 @@ def test_in_shop_partition_file_errors(tmp_path):
     from fixture_trees import in_shop_tree
     in_shop_tree(str(tmp_path))
     partition = os.path.join(tmp_path, "in_shop", "Eval", "list_eval_partition.txt")
-    with open(partition) as fh:
-        lines = fh.read().splitlines()
-    with open(partition, "w") as fh:
-        fh.write("\n".join(["99"] + lines[1:]))
+    lines = rewrite(partition, lambda lines: ["99"] + lines[1:])
     with pytest.raises(ValueError, match="the first line says 99 rows but the file has 14"):
         InShopSource(root=str(tmp_path)).tables()
-    with open(partition, "w") as fh:
-        fh.write("\n".join(lines[:-1] + [lines[-1].replace("gallery", "val")]))
+    rewrite(partition, lambda _: lines[:-1] + [lines[-1].replace("gallery", "val")])
     with pytest.raises(ValueError, match="unknown evaluation_status 'val'"):
         InShopSource(root=str(tmp_path)).tables()

@@ -19,7 +19,7 @@ import criteria
 import datasampler
 import datasets
 import parameters
-from evaluation import evaluate_splits
+from evaluation import embed, evaluate_splits
 from utilities import optim
 from utilities.checkpoint import load_checkpoint, restore, save_checkpoint
 from utilities.online_logger import OnlineLogger
@@ -71,12 +71,13 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
     model = architectures.select(opt).to(device)
     loss_fn = criteria.select(opt).to(device)
     miner = batch_mining.select(opt).to(device) if loss_fn.uses_miner else None
-    sampler = datasampler.select(opt, data["train"].labels)
+    sampler = datasampler.select(opt, data["train"].labels, categories=getattr(data["train"], "category", None))
     loader = make_loader(data["train"], sampler, opt)
     optimizer, scheduler = optim.select(opt, model, loss_fn)
     selector = EpochSelector(opt.selection, opt.storage_metrics[0])
     logger = OnlineLogger(opt, run.path, opt.log_online)
     splits = eval_splits(opt, data)
+    eval_data = {**data, "train": datasets.eval_view(data["train"])}   # train split with eval transforms
 
     start_epoch, last_results = 0, {}
     if opt.resume:
@@ -86,6 +87,8 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
         run.restore_logs(start_epoch, state["wall_time"])
         print(f"resumed {run.path} after epoch {start_epoch}")
 
+    if getattr(sampler, "requires_storage", False) and sampler.storage is None:   # embedding-storage samplers
+        sampler.set_storage(embed(model, eval_data["train"], max(opt.bs, 256), device, opt.kernels, desc="storage")[0])
     for epoch in range(start_epoch + 1, opt.n_epochs + 1):
         sampler.set_epoch(epoch)
         row = train_epoch(model, loss_fn, miner, loader, optimizer, device, epoch,
@@ -94,7 +97,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
         run.log_train(row)
         logger.log({f"train/{k}": v for k, v in row.items()}, step=epoch)
         if epoch % opt.eval_every == 0 or epoch == opt.n_epochs:
-            last_results = evaluate_splits(model, data, splits, opt.evaluation_metrics, device=opt.device,
+            last_results = evaluate_splits(model, eval_data, splits, opt.evaluation_metrics, device=opt.device,
                                            batch_size=max(opt.bs, 256), amp=opt.amp)
             run.log_metrics(epoch, last_results)
             logger.log({f"{s}/{k}": v for s, vals in last_results.items() for k, v in vals.items()}, step=epoch)

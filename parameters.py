@@ -147,6 +147,8 @@ def batch_creation_parameters(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--data_d2_coreset_lambda", default=1.0, type=float, help="Regularisation of the D2 coreset sampler.")
     g.add_argument("--data_sampler_lowproj_dim", default=-1, type=int, help="Random projection width for coreset samplers (-1: none).")
     g.add_argument("--data_gc_softened", action="store_true", help="Soft greedy coreset.")
+    for spec in registry_flags(datasampler.SAMPLERS, datasampler.FLAG_TEMPLATE):
+        add_flag(g, spec)
 
 
 def data_parameters(parser: argparse.ArgumentParser) -> None:
@@ -338,6 +340,8 @@ def validate(opt: argparse.Namespace) -> None:
     if opt.resume is not None and not os.path.exists(opt.resume):
         raise FlagError(f"--resume: no such run folder or checkpoint: {opt.resume}")
     source_cls = datasets.DATASETS.get(opt.dataset)
+    if getattr(datasampler.SAMPLERS.get(opt.data_sampler), "needs_categories", False) and not source_cls.has_categories:
+        raise FlagError(f"--data_sampler {opt.data_sampler} needs super-class labels, which --dataset {opt.dataset} lacks")
     if source_cls.needs_source:
         problem = source_cls.check_source(opt.source_path)
         if problem:

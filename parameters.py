@@ -343,6 +343,7 @@ def validate(opt: argparse.Namespace) -> None:
         if problem:
             raise FlagError(f"--source: {problem}")
     check_compatibility(opt)
+    criteria.check_flags(opt)
     changed = [f"--{k}" for k, v in LEGACY_NO_EFFECT.items() if getattr(opt, k) != v]
     if changed:
         print(f"main.py: warning: {', '.join(changed)} ha{'ve' if len(changed) > 1 else 's'} "
@@ -359,5 +360,6 @@ def check_compatibility(opt: argparse.Namespace) -> None:
                             f"--batch_mining {opt.batch_mining} yields {miner_cls.output}")
         allowed = loss_cls.allowed_distances
         if opt.loss_distance and allowed is not None and opt.loss_distance not in allowed:
-            raise FlagError(f"--loss_distance {opt.loss_distance} does not suit --loss {loss_name} "
+            why = f": {loss_cls.distance_note}" if getattr(loss_cls, "distance_note", "") else ""
+            raise FlagError(f"--loss_distance {opt.loss_distance} does not suit --loss {loss_name}{why} "
                             f"(allowed: {', '.join(allowed)})")

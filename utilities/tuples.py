@@ -107,13 +107,15 @@ def triplet_chunks(pos: torch.Tensor, neg: torch.Tensor,
     if anchors.numel() == 0:
         return
     cum = torch.cumsum(counts[anchors], 0)
-    block = torch.div(cum - 1, max(int(max_triplets), 1), rounding_mode="floor")
-    # consecutive anchors with the same block number form one chunk (a handful of chunks)
-    bounds = torch.nonzero(torch.diff(block), as_tuple=True)[0] + 1
-    edges = [0] + bounds.tolist() + [anchors.numel()]
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    budget = max(int(max_triplets), 1)
+    lo, done = 0, 0
+    while lo < anchors.numel():                       # one iteration per chunk
+        hi = int(torch.searchsorted(cum, done + budget, right=True))
+        hi = max(hi, lo + 1)
+        done = int(cum[hi - 1])
         rows = anchors[lo:hi]
         yield _triplets_of_rows(pos[rows], neg[rows], rows)
+        lo = hi
 
 
 def map_triplets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | None,

@@ -17,7 +17,9 @@ from utilities.tuples import npair_sets
 
 @LOSSES.register("angular")
 class AngularLoss(BaseLoss):
-    """Angular loss, n-pair form (Wang et al., "Deep Metric Learning with Angular Loss", ICCV 2017)::
+    """Angular loss, n-pair form (Wang et al., "Deep Metric Learning with Angular Loss", ICCV 2017).
+
+    Formula::
 
         f(a, p, n) = 4 tan²α (x̂_a + x̂_p)·x̂_n - 2 (1 + tan²α) x̂_a·x̂_p         (x̂ = x / ||x||)
         l(a, p)    = npair(a, p) + npair_ang_weight · log(1 + Σ_n exp f(a, p, n))

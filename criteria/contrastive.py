@@ -25,7 +25,9 @@ def as_pairs(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | Non
 @LOSSES.register("contrastive")
 class ContrastiveLoss(BaseLoss):
     """Contrastive loss (Hadsell, Chopra and LeCun, "Dimensionality Reduction by Learning an
-    Invariant Mapping", CVPR 2006), with a margin on each side::
+    Invariant Mapping", CVPR 2006), with a margin on each side.
+
+    Formula::
 
         pos_loss(a, p) = [d(a, p) - pos_margin]_+        neg_loss(a, n) = [neg_margin - d(a, n)]_+
 

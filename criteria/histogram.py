@@ -28,7 +28,9 @@ def soft_histogram(values: torch.Tensor, nbins: int) -> torch.Tensor:
 @LOSSES.register("histogram")
 class HistogramLoss(BaseLoss):
     """Histogram loss (Ustinova and Lempitsky, "Learning Deep Embeddings with Histogram Loss",
-    NeurIPS 2016)::
+    NeurIPS 2016).
+
+    Formula::
 
         L = Σ_r h⁻_r Σ_{q ≤ r} h⁺_q
 

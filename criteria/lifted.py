@@ -16,7 +16,9 @@ from utilities.tuples import tuple_masks
 @LOSSES.register("lifted")
 class GeneralizedLiftedLoss(BaseLoss):
     """Generalised lifted structure loss (Hermans, Beyer and Leibe, "In Defense of the Triplet
-    Loss for Person Re-Identification", 2017, Eq. 4; after Song et al., CVPR 2016)::
+    Loss for Person Re-Identification", 2017, Eq. 4; after Song et al., CVPR 2016).
+
+    Formula::
 
         l(a) = [ log Σ_{p ∈ P(a)} exp d(a, p)  +  log Σ_{n ∈ N(a)} exp(neg_margin - d(a, n)) ]_+
         L    = mean_a l(a)  +  l2 · (1/B) Σ_i ||x_i||_2

@@ -29,7 +29,9 @@ def l2_term(embeddings: torch.Tensor, weight: float) -> dict[str, LossTerm]:
 @LOSSES.register("npair")
 class NPairLoss(BaseLoss):
     """N-pair loss (Sohn, "Improved Deep Metric Learning with Multi-class N-pair Loss
-    Objective", NeurIPS 2016)::
+    Objective", NeurIPS 2016).
+
+    Formula::
 
         l(a, p) = log(1 + Σ_{n: y_n ≠ y_a} exp(x_a·x_n - x_a·x_p))  +  l2 · (1/B) Σ_i ||x_i||_2
 

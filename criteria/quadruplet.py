@@ -38,7 +38,9 @@ def sample_other_class(labels: torch.Tensor, first: torch.Tensor, second: torch.
 @LOSSES.register("quadruplet")
 class QuadrupletLoss(BaseLoss):
     """Quadruplet loss (Chen et al., "Beyond triplet loss: a deep quadruplet network for person
-    re-identification", CVPR 2017)::
+    re-identification", CVPR 2017).
+
+    Formula::
 
         l(a, p, n, n') = [d(a, p) - d(a, n) + alpha_1]_+  +  [d(a, p) - d(n, n') + alpha_2]_+
 

@@ -6,7 +6,7 @@ from typing import Any
 import torch
 
 from criteria import LOSSES
-from criteria.regularizers.zero_mean import mean_abs_component_sum
+from criteria.regularizers.zero_mean import component_sums
 from criteria.terms import LossTerm
 from criteria.triplet import TripletLoss
 
@@ -14,7 +14,9 @@ from criteria.triplet import TripletLoss
 @LOSSES.register("snr")
 class SNRLoss(TripletLoss):
     """SNR triplet loss (Yuan et al., "Signal-To-Noise Ratio: A Robust Distance Metric for Deep
-    Metric Learning", CVPR 2019)::
+    Metric Learning", CVPR 2019).
+
+    Formula::
 
         L = avg_nonzero_t [d_SNR(a, p) - d_SNR(a, n) + margin]_+  +  reg_lambda · (1/T) Σ_t |Σ_d x_{a_t, d}|
 
@@ -46,6 +48,7 @@ class SNRLoss(TripletLoss):
         terms = super().compute_loss(embeddings, labels, indices_tuple)
         anchors = terms["snr"].anchors
         if self.reg_lambda and anchors.numel():
-            reg = self.reg_lambda * mean_abs_component_sum(embeddings[anchors])
+            # |Σ_d x_i| per item, then gathered per triplet: no (T, D) copy of the anchors
+            reg = self.reg_lambda * component_sums(embeddings).abs()[anchors].mean()
             terms["snr_reg"] = LossTerm(reg, "reduced")
         return terms

@@ -14,7 +14,9 @@ from utilities.tuples import Triplets, map_triplets
 @LOSSES.register("triplet")
 class TripletLoss(BaseLoss):
     """Triplet loss (Schroff et al., "FaceNet: A Unified Embedding for Face Recognition and
-    Clustering", CVPR 2015)::
+    Clustering", CVPR 2015).
+
+    Formula::
 
         l(a, p, n) = [d(a, p) - d(a, n) + margin]_+        (similarities: [s(a, n) - s(a, p) + margin]_+)
 

@@ -10,7 +10,9 @@ from criteria.regularizers.base import BaseRegularizer
 @WEIGHT_REGULARIZERS.register("center_invariant")
 class CenterInvariantRegularizer(BaseRegularizer):
     """Equal norms for all class vectors (Wu et al., "Deep Face Recognition with Center
-    Invariant Loss", ACM MM Thematic Workshops 2017)::
+    Invariant Loss", ACM MM Thematic Workshops 2017).
+
+    Formula::
 
         R(W) = (1/C) Σ_c (||w_c||^2 - (1/C) Σ_k ||w_k||^2)^2 / 4
 

@@ -12,7 +12,9 @@ from utilities.masked_ops import masked_extreme
 @WEIGHT_REGULARIZERS.register("regularface")
 class RegularFaceRegularizer(BaseRegularizer):
     """Exclusive regularization (Zhao et al., "RegularFace: Deep Face Recognition via Exclusive
-    Regularization", CVPR 2019)::
+    Regularization", CVPR 2019).
+
+    Formula::
 
         R(W) = (1/C) Σ_i max_{j ≠ i} cos(w_i, w_j)
 

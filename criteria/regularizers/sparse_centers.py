@@ -11,7 +11,9 @@ from criteria.regularizers.base import BaseRegularizer
 @WEIGHT_REGULARIZERS.register("sparse_centers")
 class SparseCentersRegularizer(BaseRegularizer):
     """Merges redundant centers of a class (Qian et al., "SoftTriple Loss: Deep Metric Learning
-    Without Triplet Sampling", ICCV 2019, Sec. 3.3)::
+    Without Triplet Sampling", ICCV 2019, Sec. 3.3).
+
+    Formula::
 
         R(W) = Σ_c Σ_{t < s} sqrt(2 + ε - 2 <ŵ_c^t, ŵ_c^s>) / (C K (K - 1))
 

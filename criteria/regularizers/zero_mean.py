@@ -7,9 +7,9 @@ from criteria.regularizers import EMBEDDING_REGULARIZERS
 from criteria.regularizers.base import BaseRegularizer
 
 
-def mean_abs_component_sum(x: torch.Tensor) -> torch.Tensor:
-    """``(1/N) Σ_i |Σ_d x_{i,d}|``."""
-    return x.sum(1).abs().mean()
+def component_sums(x: torch.Tensor) -> torch.Tensor:
+    """``Σ_d x_{i,d}`` for every row i, shape (N,)."""
+    return x.sum(1)
 
 
 @EMBEDDING_REGULARIZERS.register("zero_mean")
@@ -22,4 +22,4 @@ class ZeroMeanRegularizer(BaseRegularizer):
     """
 
     def compute(self, tensor: torch.Tensor) -> torch.Tensor:
-        return mean_abs_component_sum(tensor)
+        return component_sums(tensor).abs().mean()

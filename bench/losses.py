@@ -2,6 +2,7 @@
 
     python bench/losses.py                 # B ∈ {112, 256, 512}, D = 128, 2 and 4 samples per class
     python bench/losses.py --quick         # B = 112 and 256 only
+    python bench/losses.py --threads 1     # one thread: stable figures on a shared machine
     python bench/losses.py --n_classes 100 11318 --losses proxynca margin
 
 Every loss in ``criteria.LOSSES`` is built with its default keyword arguments (plus
@@ -12,7 +13,7 @@ classes in the batch than C is skipped.
 
 Time: the best (minimum) wall time of ``--repeats`` forward+backward calls after one warm-up
 (the minimum is the least disturbed by other load on a shared machine), on
-``torch.get_num_threads()`` threads. Peak memory: the largest total size of live CPU tensors
+``--threads`` threads (an oversubscribed machine slows multi-threaded matmuls by 100x; use 1). Peak memory: the largest total size of live CPU tensors
 during one forward+backward, from the torch profiler's memory timeline
 (``torch.profiler._memory_profiler``); inputs allocated before the call are included, memory
 outside tensors (Python objects, allocator caches) is not. Timings on a shared machine are
@@ -92,13 +93,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n_classes", type=int, nargs="+", default=[100],
                         help="C for losses that take n_classes (proxies, class betas).")
     parser.add_argument("--dim", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads (0: torch's default); 1 gives stable figures on a loaded machine.")
     parser.add_argument("--losses", nargs="+", default=None, help="Subset of losses (default: all registered).")
     parser.add_argument("--no_memory", action="store_true", help="Skip the (slower) profiled memory run.")
     parser.add_argument("--quick", action="store_true", help="B = 112 and 256 only.")
     args = parser.parse_args(argv)
     if args.quick:
         args.batch_sizes = [b for b in args.batch_sizes if b <= 256]
+    if args.threads:
+        torch.set_num_threads(args.threads)
     names = args.losses or criteria.LOSSES.names()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, D={args.dim}, "
           f"best of {args.repeats} fwd+bwd, no miner (all tuples)")

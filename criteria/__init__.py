@@ -109,13 +109,14 @@ def check_flags(opt: Any) -> None:
     """Parse-time checks of the loss composition flags (called by ``parameters.validate``)."""
     weights = loss_weights(opt)
     classes = [LOSSES.get(name) for name in opt.loss.split("+")]
+    declared = [t for cls in classes for t in getattr(cls, "term_names", ())]
+    every_declares = all(getattr(cls, "term_names", ()) for cls in classes)
     for cls in classes:
         for term, name in parse_reducer_spec(getattr(opt, "loss_reducer", None), cls.default_reducer).items():
             REDUCERS.check(name)
-            declared = getattr(cls, "term_names", ())
-            if term != "*" and declared and len(classes) == 1 and term not in declared:
+            if term != "*" and every_declares and term not in declared:
                 raise ValueError(f"--loss_reducer: --loss {opt.loss} has no term '{term}' "
-                                 f"(its terms: {', '.join(declared)})")
+                                 f"(its terms: {', '.join(dict.fromkeys(declared))})")
     if getattr(opt, "embedding_regularizer", None):
         EMBEDDING_REGULARIZERS.check(opt.embedding_regularizer)
     if getattr(opt, "weight_regularizer", None):
@@ -140,8 +141,10 @@ def select(opt: Any) -> nn.Module:
     from criteria.xbm import CrossBatchMemory
     size = getattr(opt, "xbm_memory_size", 0) or 0
     built = {}
-    for name in opt.loss.split("+"):
+    for i, name in enumerate(opt.loss.split("+")):
         loss = build(name, opt)
+        if i and hasattr(loss, "embedding_regularizer"):
+            loss.embedding_regularizer = None        # a sum adds the embedding regularizer once
         if size and loss.consumed_tuples():
             loss = CrossBatchMemory(loss, size, getattr(opt, "xbm_start_iteration", 0))
         built[name] = loss

@@ -62,6 +62,9 @@ def test_select_builds_wrappers(tiny_opt):
     loss = criteria.select(tiny_opt)
     assert isinstance(loss, WeightedLossSum) and loss.weights == [1.0, 0.5]
     assert all(isinstance(c, CrossBatchMemory) for c in loss.components.values())
+    tiny_opt.xbm_memory_size, tiny_opt.embedding_regularizer, tiny_opt.embedding_reg_weight = 0, "lp", 0.1
+    loss = criteria.select(tiny_opt)
+    assert [c.embedding_regularizer is not None for c in loss.components.values()] == [True, False]
 
 
 @pytest.mark.parametrize("flags,message", [

@@ -13,8 +13,9 @@ classes in the batch than C is skipped.
 
 Time: the best (minimum) wall time of ``--repeats`` forward+backward calls after one warm-up
 (the minimum is the least disturbed by other load on a shared machine), on
-``--threads`` threads (an oversubscribed machine slows multi-threaded matmuls by 100x; use 1). Peak memory: the largest total size of live CPU tensors
-during one forward+backward, from the torch profiler's memory timeline
+``--threads`` threads (an oversubscribed machine slows multi-threaded matmuls by up to
+100x; use 1 there). Peak memory: the largest total size of live CPU tensors during one
+forward+backward, from the torch profiler's memory timeline
 (``torch.profiler._memory_profiler``); inputs allocated before the call are included, memory
 outside tensors (Python objects, allocator caches) is not. Timings on a shared machine are
 noisy; compare ratios within one run.

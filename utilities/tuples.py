@@ -69,8 +69,9 @@ def all_pairs(labels: torch.Tensor, ref_labels: torch.Tensor | None = None,
     return Pairs(a1, p, a2, n)
 
 
-#: Default chunk size of :func:`triplet_chunks`, in triplets (about 24 MiB of int64 indices).
-TRIPLET_BUDGET = 1 << 20
+#: Default chunk size of :func:`triplet_chunks`, in triplets: the enumeration temporaries of a
+#: chunk (a few int64 vectors of this length) stay near 6 MiB whatever the batch size.
+TRIPLET_BUDGET = 1 << 18
 
 
 def _triplets_of_rows(pos: torch.Tensor, neg: torch.Tensor, rows: torch.Tensor) -> Triplets:
@@ -120,18 +121,20 @@ def triplet_chunks(pos: torch.Tensor, neg: torch.Tensor,
 
 def map_triplets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | None,
                  fn: Callable[[Triplets], tuple[torch.Tensor, ...]],
-                 max_triplets: int = TRIPLET_BUDGET) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+                 max_triplets: int | None = None) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
     """Apply ``fn`` to the given triplets, or to all triplets of ``labels`` chunk by chunk.
 
     ``fn`` returns per-triplet tensors; their concatenations and the triplets' anchors are
     returned. Pairs given as ``indices_tuple`` are turned into triplets per anchor first.
+    ``max_triplets`` defaults to :data:`TRIPLET_BUDGET`. Only the enumeration is bounded: the
+    per-triplet values ``fn`` returns (and what autograd keeps for them) are O(#triplets).
     """
     if indices_tuple is not None:
         triplets = Triplets(*indices_tuple) if len(indices_tuple) == 3 else pairs_to_triplets(indices_tuple, labels.numel())
         return tuple(fn(triplets)), triplets.anchors
     pos, neg = label_masks(labels)
     outputs, anchors = [], []
-    for chunk in triplet_chunks(pos, neg, max_triplets):
+    for chunk in triplet_chunks(pos, neg, max_triplets or TRIPLET_BUDGET):
         outputs.append(tuple(fn(chunk)))
         anchors.append(chunk.anchors)
     if not outputs:

@@ -11,7 +11,7 @@ import criteria
 import parameters
 from criteria.combined import WeightedLossSum
 from criteria.xbm import CrossBatchMemory
-from tests.criteria import refs
+from tests.criteria import loop_refs_old as refs
 from utilities.tuples import label_masks
 
 

@@ -20,8 +20,9 @@ class CrossBatchMemory(nn.Module):
                                         the other items in the memory)
 
     where the second part uses every such pair (losses taking pairs) or triplet (others).
-    Memory items carry no gradient; the current batch is enqueued after the loss. The memory is
-    not checkpointed (it refills within ``memory_size / B`` iterations after a resume).
+    Memory items carry no gradient; the current batch is enqueued after the loss. The memory and
+    the iteration count are part of the module's ``state_dict`` (extra state), so ``--resume``
+    continues exactly.
 
     Parameters
     ----------
@@ -62,6 +63,14 @@ class CrossBatchMemory(nn.Module):
 
     def param_groups(self) -> list[dict[str, Any]]:
         return self.loss.param_groups()
+
+    def get_extra_state(self) -> dict[str, Any]:
+        return {"iteration": self.iteration, "filled": self.filled, "pointer": self.pointer,
+                "memory": self.memory, "memory_labels": self.memory_labels}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self.iteration, self.filled, self.pointer = state["iteration"], state["filled"], state["pointer"]
+        self.memory, self.memory_labels = state["memory"], state["memory_labels"]
 
     def enqueue(self, embeddings: torch.Tensor, labels: torch.Tensor) -> None:
         emb, lab = embeddings.detach()[-self.memory_size:], labels.detach()[-self.memory_size:]

@@ -33,6 +33,17 @@ def test_xbm_adds_batch_to_memory_term():
     assert float(second) == pytest.approx(want, rel=1e-9)
 
 
+def test_xbm_state_survives_a_checkpoint():
+    xbm = CrossBatchMemory(criteria.LOSSES.get("triplet")(), memory_size=16, start_iteration=2).train()
+    x, labels = refs.batch(0)
+    xbm(x, labels)
+    copy = CrossBatchMemory(criteria.LOSSES.get("triplet")(), memory_size=16, start_iteration=2).train()
+    copy.load_state_dict(xbm.state_dict())
+    assert copy.iteration == 1 and copy.filled == xbm.filled and torch.equal(copy.memory, xbm.memory)
+    x2, labels2 = refs.batch(1)
+    assert float(copy(x2, labels2)) == pytest.approx(float(xbm(x2, labels2)))
+
+
 def test_xbm_triplet_memory_gradient_only_through_batch():
     xbm = CrossBatchMemory(criteria.LOSSES.get("triplet")(), memory_size=16).train()
     for seed in range(3):

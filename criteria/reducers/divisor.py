@@ -10,8 +10,8 @@ from criteria.terms import LossTerm
 
 @REDUCERS.register("divisor")
 class DivisorReducer(BaseReducer):
-    """``Σ_i l_i / divisor`` with a fixed divisor (e.g. a nominal batch size, so the scale of the
-    loss does not depend on how many tuples were mined).
+    """``Σ_i l_i / divisor`` with a fixed divisor, so the loss scale does not depend on how many
+    tuples were mined (a nominal batch size is a common choice).
 
     Parameters
     ----------

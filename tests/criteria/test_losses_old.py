@@ -114,10 +114,12 @@ def ref_histogram(x, labels, nbins):
     return sum(h_neg[r] * sum(h_pos[:r + 1]) for r in range(nbins))
 
 
-def ref_margin(x, labels, margin, beta):
+def ref_margin(x, labels, measure, margin, beta):
+    f, sim = MEASURES[measure]
+    d = (lambda i, j: -f(x, i, j)) if sim else (lambda i, j: f(x, i, j))
     terms = []
     for a, p, n in triplets(labels):
-        terms += [max(0.0, margin + refs.euclid(x, a, p) - beta), max(0.0, margin - refs.euclid(x, a, n) + beta)]
+        terms += [max(0.0, margin + d(a, p) - beta), max(0.0, margin - d(a, n) + beta)]
     active = [t for t in terms if t > 0]
     return sum(active) / len(active) if active else 0.0
 
@@ -217,11 +219,12 @@ def test_histogram_matches_reference(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_margin_matches_reference(seed):
+@pytest.mark.parametrize("measure,beta", [("euclidean", 1.2), ("cosine", -0.3)])
+def test_margin_matches_reference(seed, measure, beta):
     x, labels = batch(seed)
-    loss = make("margin", margin=0.2, beta=1.2)
-    beta = float(loss.beta.detach()[0])                # the float32 parameter's value
-    assert value(loss, x, labels) == pytest.approx(ref_margin(x, labels, 0.2, beta), rel=1e-9)
+    loss = make("margin", measure, margin=0.2, beta=beta)
+    beta = float(loss.beta.detach()[0])                  # the float32 parameter's value
+    assert value(loss, x, labels) == pytest.approx(ref_margin(x, labels, measure, 0.2, beta), rel=1e-9)
 
 
 def test_revisiting_defaults_kept():

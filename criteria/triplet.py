@@ -21,7 +21,8 @@ class TripletLoss(BaseLoss):
         l(a, p, n) = [d(a, p) - d(a, n) + margin]_+        (similarities: [s(a, n) - s(a, p) + margin]_+)
 
     over the mined triplets, or all triplets of the batch (enumerated in chunks) when no miner
-    is used; reduced by the mean, as in the Revisiting-DML tool.
+    is used; reduced by the mean. The default distance is the squared Euclidean one, as in the
+    paper and the Revisiting-DML tool.
 
     Parameters
     ----------
@@ -30,7 +31,7 @@ class TripletLoss(BaseLoss):
     """
 
     accepts = ("triplets",)
-    default_distance = "euclidean"
+    default_distance = "squared_euclidean"
     term_names = ("triplet",)
 
     def __init__(self, margin: float = 0.2, **base: Any):

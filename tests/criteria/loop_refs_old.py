@@ -24,6 +24,10 @@ def euclid(x: torch.Tensor, i: int, j: int) -> float:
     return norm(x[i] - x[j])
 
 
+def sq_euclid(x: torch.Tensor, i: int, j: int) -> float:
+    return sum(float(c) ** 2 for c in x[i] - x[j])
+
+
 def cos(x: torch.Tensor, i: int, j: int) -> float:
     return float(x[i] @ x[j]) / (norm(x[i]) * norm(x[j]))
 
@@ -39,7 +43,7 @@ def snr(x: torch.Tensor, i: int, j: int) -> float:
     return var(x[j] - x[i]) / var(x[i])
 
 
-MEASURES = {"euclidean": (euclid, False), "cosine": (cos, True), "dot": (dot, True), "snr": (snr, False)}
+MEASURES = {"euclidean": (euclid, False), "squared_euclidean": (sq_euclid, False), "cosine": (cos, True), "dot": (dot, True), "snr": (snr, False)}
 
 
 def gap(is_sim: bool, pos: float, neg: float) -> float:

@@ -126,10 +126,11 @@ def ref_margin(x, labels, measure, margin, beta):
 
 # ---------------------------------------------------------------- value tests
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("measure", ["euclidean", "cosine"])
+@pytest.mark.parametrize("measure", [None, "euclidean", "cosine"])
 def test_triplet_matches_reference(seed, measure):
     x, labels = batch(seed)
     got = value(make("triplet", measure, margin=0.3), x, labels)
+    measure = measure or "squared_euclidean"                 # the default, as in the old tool
     assert got == pytest.approx(ref_triplet(x, labels, measure, 0.3), rel=1e-9, abs=1e-12)
 
 

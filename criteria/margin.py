@@ -41,6 +41,7 @@ class MarginLoss(BaseLoss):
     accepts = ("triplets",)
     default_distance = "euclidean"
     default_reducer = "avg_nonzero"
+    term_names = ("margin", "beta_reg")
 
     def __init__(self, n_classes: int = 1, margin: float = 0.2, beta: float = 1.2,
                  beta_lr: float = 0.0005, nu: float = 0.0, beta_constant: bool = False, **base: Any):

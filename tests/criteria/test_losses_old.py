@@ -324,7 +324,7 @@ def test_given_subset_restricts_the_loss():
     t = all_triplets(labels)
     keep = torch.arange(0, t.anchors.numel(), 3)
     subset = tuple(c[keep] for c in t)
-    got = value(make("triplet", margin=0.3), x, labels, subset)
+    got = value(make("triplet", "euclidean", margin=0.3), x, labels, subset)
     want = mean([max(0.0, refs.euclid(x, a, p) - refs.euclid(x, a, n) + 0.3)
                  for a, p, n in zip(*(c.tolist() for c in subset))])
     assert got == pytest.approx(want, rel=1e-9)

@@ -11,7 +11,9 @@ class WeightedLossSum(nn.Module):
     """``L = Σ_k w_k L_k(embeddings, labels, tuples_k)``.
 
     Each component gets the miner's tuples only if it uses a miner (its ``accepts`` is not
-    empty); losses with their own mining get ``None``. The statistics are prefixed by the
+    empty); losses with their own mining get ``None``. ``indices_tuple`` may be one tuple for
+    every component, or a dict of per-component tuples (``batch_mining.adapt_for`` converts the
+    miner's output separately for each component's accepted kind). The statistics are prefixed by the
     component's name, and every component's own parameters are optimised.
 
     Parameters
@@ -44,7 +46,8 @@ class WeightedLossSum(nn.Module):
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor,
                 indices_tuple: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
         total = embeddings.sum() * 0.0
-        for weight, loss in zip(self.weights, self.components.values()):
-            tuples = indices_tuple if getattr(loss, "uses_miner", False) else None
+        for weight, (name, loss) in zip(self.weights, self.components.items()):
+            tuples = indices_tuple.get(name) if isinstance(indices_tuple, dict) else indices_tuple
+            tuples = tuples if getattr(loss, "uses_miner", False) else None
             total = total + weight * loss(embeddings, labels, tuples)
         return total

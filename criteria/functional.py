@@ -1,0 +1,99 @@
+"""Math shared by the pair- and list-based losses, written once.
+
+* :func:`tuple_pairs` / :func:`tuple_triplets` / :func:`tuple_masks`: the pairs, triplets or
+  (B, B) pair masks a loss works on, either every pair of the batch (``indices_tuple=None``) or
+  exactly the mined ones (pairs or triplets, converted as needed);
+* :func:`upcast`: half/bfloat16 matrices to float32 before exponentials and divisions;
+* :func:`similarities`: any distance as a "larger is closer" score matrix;
+* :func:`soft_rank_counts`: the sigmoid-relaxed count of items ranked before each item, per
+  query, chunked over queries (the B x B x B kernel of Smooth-AP and PNP).
+"""
+from __future__ import annotations
+
+import torch
+from torch.utils.checkpoint import checkpoint
+
+from distances.base import BaseDistance
+from utilities.tuples import (Pairs, Triplets, all_pairs, all_triplets, label_masks,
+                              pairs_to_triplets, triplets_to_pairs)
+
+# Elements of one (queries, B, B) block of soft_rank_counts (~32 MiB per float64 temporary).
+RANK_CHUNK_ELEMENTS = 1 << 22
+
+
+def tuple_pairs(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | None) -> Pairs:
+    """Every positive and negative pair (``None``), the given pairs, or the pairs of triplets."""
+    if indices_tuple is None:
+        return all_pairs(labels)
+    if len(indices_tuple) == 3:
+        return triplets_to_pairs(indices_tuple)
+    return Pairs(*indices_tuple)
+
+
+def tuple_triplets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | None) -> Triplets:
+    """Every triplet (``None``), the given triplets, or the per-anchor product of given pairs."""
+    if indices_tuple is None:
+        return all_triplets(labels)
+    if len(indices_tuple) == 4:
+        return pairs_to_triplets(indices_tuple, labels.numel())
+    return Triplets(*indices_tuple)
+
+
+def index_mask(rows: torch.Tensor, cols: torch.Tensor, size: int) -> torch.Tensor:
+    """A (size, size) boolean mask, true at ``(rows[k], cols[k])``."""
+    mask = torch.zeros(size, size, dtype=torch.bool, device=rows.device)
+    mask[rows, cols] = True
+    return mask
+
+
+def pair_masks(pairs: Pairs, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, B) ``(positive, negative)`` masks of a :class:`Pairs`."""
+    a1, p, a2, n = pairs
+    return index_mask(a1, p, size), index_mask(a2, n, size)
+
+
+def tuple_masks(labels: torch.Tensor,
+                indices_tuple: tuple[torch.Tensor, ...] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, B) ``(positive, negative)`` masks: every pair (self-pairs excluded) when
+    ``indices_tuple`` is None, else the pairs that occur in the given pairs or triplets."""
+    if indices_tuple is None:
+        return label_masks(labels)
+    return pair_masks(tuple_pairs(labels, indices_tuple), labels.numel())
+
+
+def upcast(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32 when it is float16/bfloat16 (autocast), unchanged otherwise."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def similarities(distance: BaseDistance, embeddings: torch.Tensor) -> torch.Tensor:
+    """The (B, B) score matrix of ``distance``, larger meaning closer (``-d`` for a distance)."""
+    return -distance.closest_first(upcast(distance(embeddings)))
+
+
+def _rank_block(scores: torch.Tensor, mask: torch.Tensor, temperature: float) -> torch.Tensor:
+    # [q, i, j] = sigmoid((s_qj - s_qi) / T) over the j of the mask, never j == i
+    diff = (scores.unsqueeze(1) - scores.unsqueeze(2)) / temperature
+    keep = mask.unsqueeze(1) & ~torch.eye(scores.shape[1], dtype=torch.bool, device=scores.device)
+    return (torch.sigmoid(diff) * keep).sum(-1)
+
+
+def soft_rank_counts(scores: torch.Tensor, mask: torch.Tensor, temperature: float,
+                     chunk_elements: int = RANK_CHUNK_ELEMENTS) -> torch.Tensor:
+    """``C[q, i] = Σ_{j ≠ i, mask[q, j]} σ((s_qj − s_qi) / T)``: how many of query q's masked
+    items are (softly) ranked before item i.
+
+    Queries are processed in blocks of ``chunk_elements / B²``; with autograd on, each block is
+    recomputed in the backward pass (activation checkpointing), so memory stays at one block
+    plus the (B, B) result instead of B³.
+    """
+    n_q, n = scores.shape
+    rows = max(1, chunk_elements // max(n * n, 1))
+    out = []
+    for start in range(0, n_q, rows):
+        s, m = scores[start:start + rows], mask[start:start + rows]
+        if torch.is_grad_enabled() and s.requires_grad and n_q > rows:
+            out.append(checkpoint(_rank_block, s, m, temperature, use_reentrant=False))
+        else:
+            out.append(_rank_block(s, m, temperature))
+    return torch.cat(out) if out else scores.new_zeros(0, n)

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import torch
-from torch.utils.checkpoint import checkpoint
 
 from distances.base import BaseDistance
 from utilities.tuples import (Pairs, Triplets, all_pairs, all_triplets, label_masks,
@@ -71,11 +70,42 @@ def similarities(distance: BaseDistance, embeddings: torch.Tensor) -> torch.Tens
     return -distance.closest_first(upcast(distance(embeddings)))
 
 
-def _rank_block(scores: torch.Tensor, mask: torch.Tensor, temperature: float) -> torch.Tensor:
-    # [q, i, j] = sigmoid((s_qj - s_qi) / T) over the j of the mask, never j == i
-    diff = (scores.unsqueeze(1) - scores.unsqueeze(2)) / temperature
-    keep = mask.unsqueeze(1) & ~torch.eye(scores.shape[1], dtype=torch.bool, device=scores.device)
-    return (torch.sigmoid(diff) * keep).sum(-1)
+def _rank_blocks(scores: torch.Tensor, mask: torch.Tensor, temperature: float, chunk_elements: int):
+    """Yield ``(rows, σ, keep)`` per block of queries, with ``σ[q, i, j] = sigmoid((s_qj − s_qi) / T)``
+    and ``keep[q, i, j] = mask[q, j] and j ≠ i``."""
+    n_q, n = scores.shape
+    rows = max(1, chunk_elements // max(n * n, 1))
+    not_self = ~torch.eye(n, dtype=torch.bool, device=scores.device)
+    for start in range(0, n_q, rows):
+        block = slice(start, start + rows)
+        s = scores[block]
+        sig = torch.sigmoid((s.unsqueeze(1) - s.unsqueeze(2)) / temperature)
+        yield block, sig, mask[block].unsqueeze(1) & not_self
+
+
+class _SoftRankCounts(torch.autograd.Function):
+    """Chunked forward and an analytic, equally chunked backward, so that no B x B x B tensor
+    is ever stored: memory is one block of queries plus (B, B) matrices."""
+
+    @staticmethod
+    def forward(ctx, scores, mask, temperature, chunk_elements):
+        out = scores.new_empty(scores.shape)
+        for block, sig, keep in _rank_blocks(scores, mask, temperature, chunk_elements):
+            out[block] = (sig * keep).sum(-1)
+        ctx.save_for_backward(scores, mask)
+        ctx.temperature, ctx.chunk_elements = temperature, chunk_elements
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        scores, mask = ctx.saved_tensors
+        grad = torch.zeros_like(scores)
+        for block, sig, keep in _rank_blocks(scores, mask, ctx.temperature, ctx.chunk_elements):
+            # w[q, i, j] = dC[q, i] / ds_qj for j != i; dC[q, i] / ds_qi = -Σ_j w[q, i, j]
+            w = sig * (1 - sig) * keep / ctx.temperature
+            g = grad_out[block]
+            grad[block] = torch.einsum("qi,qij->qj", g, w) - g * w.sum(-1)
+        return grad, None, None, None
 
 
 def soft_rank_counts(scores: torch.Tensor, mask: torch.Tensor, temperature: float,
@@ -83,17 +113,7 @@ def soft_rank_counts(scores: torch.Tensor, mask: torch.Tensor, temperature: floa
     """``C[q, i] = Σ_{j ≠ i, mask[q, j]} σ((s_qj − s_qi) / T)``: how many of query q's masked
     items are (softly) ranked before item i.
 
-    Queries are processed in blocks of ``chunk_elements / B²``; with autograd on, each block is
-    recomputed in the backward pass (activation checkpointing), so memory stays at one block
-    plus the (B, B) result instead of B³.
+    Queries are processed in blocks of ``chunk_elements / B²``, in the forward and in the
+    (analytic) backward pass, so memory stays at one block plus (B, B) matrices instead of B³.
     """
-    n_q, n = scores.shape
-    rows = max(1, chunk_elements // max(n * n, 1))
-    out = []
-    for start in range(0, n_q, rows):
-        s, m = scores[start:start + rows], mask[start:start + rows]
-        if torch.is_grad_enabled() and s.requires_grad and n_q > rows:
-            out.append(checkpoint(_rank_block, s, m, temperature, use_reentrant=False))
-        else:
-            out.append(_rank_block(s, m, temperature))
-    return torch.cat(out) if out else scores.new_zeros(0, n)
+    return _SoftRankCounts.apply(scores, mask, float(temperature), int(chunk_elements))

@@ -14,9 +14,9 @@ from utilities.masked_ops import masked_logsumexp
 
 @LOSSES.register("lifted_structure")
 class LiftedStructureLoss(BaseLoss):
-    """Lifted structured loss, the original of Song et al. ("Deep Metric Learning via Lifted
-    Structured Feature Embedding", CVPR 2016). For the generalised form of Hermans et al. use
-    ``lifted``.
+    """Lifted structured loss (Song et al., "Deep Metric Learning via Lifted Structured Feature
+    Embedding", CVPR 2016), the original form; ``lifted`` is the generalised form of Hermans et
+    al.
 
     For a positive pair (i, j), with the negatives N(i) of i and N(j) of j::
 

@@ -11,15 +11,16 @@ import torch
 
 
 def measure(x: torch.Tensor, kind: str) -> list[list[float]]:
-    """The pairwise matrix as floats: Euclidean (sqrt of max(d², 1e-12)) or cosine."""
+    """The pairwise matrix as floats: Euclidean (sqrt of max(d², 1e-12)), its square
+    (``sqeuclidean``) or cosine."""
     rows = x.double().tolist()
     n = len(rows)
     out = [[0.0] * n for _ in range(n)]
     for i in range(n):
         for j in range(n):
-            if kind == "euclidean":
+            if kind in ("euclidean", "sqeuclidean"):
                 sq = sum((a - b) ** 2 for a, b in zip(rows[i], rows[j]))
-                out[i][j] = math.sqrt(max(sq, 1e-12))
+                out[i][j] = math.sqrt(max(sq, 1e-12)) if kind == "euclidean" else sq
             else:
                 dot = sum(a * b for a, b in zip(rows[i], rows[j]))
                 ni = math.sqrt(sum(a * a for a in rows[i]))
@@ -122,8 +123,8 @@ def lifted_structure(x, labels, kind, neg_margin, pos_margin):
 
 def fastap(x, labels, kind, num_bins):
     m = measure(normalized(x), kind)
-    d = m if kind == "euclidean" else [[-v for v in row] for row in m]
-    low, high = (1e-6, 2.0) if kind == "euclidean" else (-1.0, 1.0)
+    d = [[-v for v in row] for row in m] if kind == "cosine" else m
+    low, high = {"euclidean": (1e-6, 2.0), "sqeuclidean": (0.0, 4.0), "cosine": (-1.0, 1.0)}[kind]
     width = (high - low) / num_bins
     centres = [low + k * width for k in range(num_bins + 1)]
     out = []

@@ -81,6 +81,12 @@ def test_fastap(seed, kind):
     close(value(make("fastap", kind, num_bins=7), x, y), refs.fastap(x, y.tolist(), kind, 7))
 
 
+def test_fastap_squared_distance_spans_zero_to_four():
+    x, y = batch(1)
+    loss = criteria.LOSSES.get("fastap")(distance=distances.build("euclidean", squared=True))
+    close(value(loss, x, y), refs.fastap(x, y.tolist(), "sqeuclidean", 10))
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("kind", ["euclidean", "cosine"])
 def test_smoothap(seed, kind):
@@ -101,16 +107,21 @@ def test_smoothap_any_class_order_and_sizes():
     close(value(loss, x[order], y[order]), want)
 
 
-def test_soft_rank_counts_chunking_matches_one_block():
+def test_soft_rank_counts_matches_autograd_in_any_chunking():
+    """The chunked forward and analytic backward equal plain autograd on the B x B x B form."""
     x, y = batch(4)
-    sim = (x @ x.T).requires_grad_()
+    sim = (x @ x.T).detach().requires_grad_()
     mask = y.view(-1, 1) != y.view(1, -1)
-    whole = soft_rank_counts(sim, mask, 0.2, chunk_elements=10 ** 9)
-    chunked = soft_rank_counts(sim, mask, 0.2, chunk_elements=3 * 12 * 12)
-    torch.testing.assert_close(whole, chunked)
-    g1, = torch.autograd.grad(whole.square().sum(), sim)
-    g2, = torch.autograd.grad(chunked.square().sum(), sim)
-    torch.testing.assert_close(g1, g2)
+    diff = (sim.unsqueeze(1) - sim.unsqueeze(2)) / 0.2
+    plain = (torch.sigmoid(diff) * (mask.unsqueeze(1) & ~torch.eye(12, dtype=torch.bool))).sum(-1)
+    want, = torch.autograd.grad(plain.square().sum(), sim)
+    for chunk in (10 ** 9, 3 * 12 * 12, 1):
+        counts = soft_rank_counts(sim, mask, 0.2, chunk_elements=chunk)
+        torch.testing.assert_close(counts, plain)
+        got, = torch.autograd.grad(counts.square().sum(), sim)
+        torch.testing.assert_close(got, want)
+    small = sim[:5, :5].detach().requires_grad_()
+    assert torch.autograd.gradcheck(lambda s: soft_rank_counts(s, mask[:5, :5], 0.3, chunk_elements=50), (small,))
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -70,50 +70,59 @@ def similarities(distance: BaseDistance, embeddings: torch.Tensor) -> torch.Tens
     return -distance.closest_first(upcast(distance(embeddings)))
 
 
-def _rank_blocks(scores: torch.Tensor, mask: torch.Tensor, temperature: float, chunk_elements: int):
-    """Yield ``(rows, σ, keep)`` per block of queries, with ``σ[q, i, j] = sigmoid((s_qj − s_qi) / T)``
-    and ``keep[q, i, j] = mask[q, j] and j ≠ i``."""
+def _sigmoid_blocks(scores: torch.Tensor, temperature: float, chunk_elements: int):
+    """Yield ``(rows, σ)`` per block of queries, ``σ[q, i, j] = sigmoid((s_qj − s_qi) / T)``."""
     n_q, n = scores.shape
     rows = max(1, chunk_elements // max(n * n, 1))
-    not_self = ~torch.eye(n, dtype=torch.bool, device=scores.device)
     for start in range(0, n_q, rows):
         block = slice(start, start + rows)
         s = scores[block]
-        sig = torch.sigmoid((s.unsqueeze(1) - s.unsqueeze(2)) / temperature)
-        yield block, sig, mask[block].unsqueeze(1) & not_self
+        yield block, torch.sigmoid((s.unsqueeze(1) - s.unsqueeze(2)) / temperature)
 
 
 class _SoftRankCounts(torch.autograd.Function):
     """Chunked forward and an analytic, equally chunked backward, so that no B x B x B tensor
-    is ever stored: memory is one block of queries plus (B, B) matrices."""
+    is ever stored: memory is one block of queries plus (K, B, B) matrices.
+
+    With ``C_k[q, i] = Σ_j m_k[q, j] σ_qij − ½ m_k[q, i]`` (the ``j = i`` term is σ(0) = ½) and
+    ``w_qij = σ_qij (1 − σ_qij) / T``, the gradient is
+    ``∂L/∂s_qj = m_k[q, j] Σ_i G_k[q, i] w_qij − G_k[q, j] Σ_l m_k[q, l] w_qjl``
+    (the ``j = i`` terms cancel).
+    """
 
     @staticmethod
-    def forward(ctx, scores, mask, temperature, chunk_elements):
-        out = scores.new_empty(scores.shape)
-        for block, sig, keep in _rank_blocks(scores, mask, temperature, chunk_elements):
-            out[block] = (sig * keep).sum(-1)
-        ctx.save_for_backward(scores, mask)
+    def forward(ctx, scores, masks, temperature, chunk_elements):
+        weights = masks.to(scores.dtype)                       # (K, B, B)
+        out = scores.new_empty(weights.shape)
+        for block, sig in _sigmoid_blocks(scores, temperature, chunk_elements):
+            out[:, block] = torch.einsum("qij,kqj->kqi", sig, weights[:, block]) - 0.5 * weights[:, block]
+        ctx.save_for_backward(scores, weights)
         ctx.temperature, ctx.chunk_elements = temperature, chunk_elements
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        scores, mask = ctx.saved_tensors
+        scores, weights = ctx.saved_tensors
         grad = torch.zeros_like(scores)
-        for block, sig, keep in _rank_blocks(scores, mask, ctx.temperature, ctx.chunk_elements):
-            # w[q, i, j] = dC[q, i] / ds_qj for j != i; dC[q, i] / ds_qi = -Σ_j w[q, i, j]
-            w = sig * (1 - sig) * keep / ctx.temperature
-            g = grad_out[block]
-            grad[block] = torch.einsum("qi,qij->qj", g, w) - g * w.sum(-1)
+        for block, sig in _sigmoid_blocks(scores, ctx.temperature, ctx.chunk_elements):
+            w = sig * (1 - sig) / ctx.temperature
+            g, m = grad_out[:, block], weights[:, block]
+            grad[block] = (m * torch.einsum("kqi,qij->kqj", g, w)).sum(0) \
+                - (g * torch.einsum("qij,kqj->kqi", w, m)).sum(0)
         return grad, None, None, None
 
 
-def soft_rank_counts(scores: torch.Tensor, mask: torch.Tensor, temperature: float,
+def soft_rank_counts(scores: torch.Tensor, masks: torch.Tensor, temperature: float,
                      chunk_elements: int = RANK_CHUNK_ELEMENTS) -> torch.Tensor:
     """``C[q, i] = Σ_{j ≠ i, mask[q, j]} σ((s_qj − s_qi) / T)``: how many of query q's masked
     items are (softly) ranked before item i.
 
-    Queries are processed in blocks of ``chunk_elements / B²``, in the forward and in the
-    (analytic) backward pass, so memory stays at one block plus (B, B) matrices instead of B³.
+    ``masks`` is one (B, B) mask or a stack (K, B, B) of masks sharing the sigmoids (the
+    result has the same shape). Queries are processed in blocks of ``chunk_elements / B²``, in
+    the forward and in the (analytic) backward pass, so memory stays at one block plus (B, B)
+    matrices instead of B³.
     """
-    return _SoftRankCounts.apply(scores, mask, float(temperature), int(chunk_elements))
+    single = masks.dim() == 2
+    out = _SoftRankCounts.apply(scores, masks.unsqueeze(0) if single else masks,
+                                float(temperature), int(chunk_elements))
+    return out[0] if single else out

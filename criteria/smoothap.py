@@ -50,8 +50,7 @@ class SmoothAPLoss(BaseLoss):
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
         sim = similarities(self.distance, embeddings)
         pos, neg = tuple_masks(labels, indices_tuple)
-        rank_pos = 1 + soft_rank_counts(sim, pos, self.temperature)
-        rank_all = 1 + soft_rank_counts(sim, pos | neg, self.temperature)
+        rank_pos, rank_all = 1 + soft_rank_counts(sim, torch.stack([pos, pos | neg]), self.temperature)
         valid = pos.any(1)
         ap = masked_mean(rank_pos / rank_all, pos)
         return {"loss": LossTerm(1 - ap[valid], "element", torch.nonzero(valid).flatten())}

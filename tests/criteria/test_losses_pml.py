@@ -122,6 +122,9 @@ def test_soft_rank_counts_matches_autograd_in_any_chunking():
         torch.testing.assert_close(got, want)
     small = sim[:5, :5].detach().requires_grad_()
     assert torch.autograd.gradcheck(lambda s: soft_rank_counts(s, mask[:5, :5], 0.3, chunk_elements=50), (small,))
+    stacked = torch.stack([mask[:5, :5], ~mask[:5, :5]])
+    assert torch.autograd.gradcheck(lambda s: soft_rank_counts(s, stacked, 0.3, chunk_elements=50), (small,))
+    torch.testing.assert_close(soft_rank_counts(small, stacked, 0.3)[1], soft_rank_counts(small, ~mask[:5, :5], 0.3))
 
 
 @pytest.mark.parametrize("seed", SEEDS)

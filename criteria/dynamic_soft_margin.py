@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import tuple_triplets, upcast
+from criteria.functional import require, tuple_triplets, upcast
 from criteria.terms import LossTerm
 
 
@@ -46,8 +46,9 @@ class DynamicSoftMarginLoss(BaseLoss):
 
     def __init__(self, min_val: float = -2.0, num_bins: int = 10, momentum: float = 0.01, **base: Any):
         super().__init__(**base)
-        if num_bins < 2 or min_val >= 0:
-            raise ValueError(f"dynamic_soft_margin needs num_bins >= 2 and min_val < 0, got {num_bins}, {min_val}")
+        require(num_bins >= 2, "dynamic_soft_margin", "num_bins", "must be at least 2", num_bins)
+        require(min_val < 0, "dynamic_soft_margin", "min_val", "must be negative", min_val)
+        require(0 < momentum <= 1, "dynamic_soft_margin", "momentum", "must lie in (0, 1]", momentum)
         self.min_val, self.num_bins, self.momentum = min_val, int(num_bins), momentum
         self.bin_width = 2 * abs(min_val) / num_bins
         self.register_buffer("histogram", torch.zeros(self.num_bins, dtype=torch.float64))

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import tuple_masks, upcast
+from criteria.functional import require, tuple_masks, upcast
 from criteria.terms import LossTerm
 
 
@@ -43,8 +43,7 @@ class FastAPLoss(BaseLoss):
 
     def __init__(self, num_bins: int = 10, **base: Any):
         super().__init__(**base)
-        if num_bins < 1:
-            raise ValueError(f"FastAP needs at least one bin, got num_bins={num_bins}")
+        require(num_bins >= 1, "fastap", "num_bins", "must be at least 1", num_bins)
         self.num_bins = int(num_bins)
 
     def _range(self, embeddings: torch.Tensor) -> tuple[float, float]:

@@ -60,6 +60,12 @@ def tuple_masks(labels: torch.Tensor,
     return pair_masks(tuple_pairs(labels, indices_tuple), labels.numel())
 
 
+def require(ok: bool, loss: str, param: str, rule: str, value: object) -> None:
+    """Raise a one-line ``ValueError`` naming the loss's flag when a parameter is invalid."""
+    if not ok:
+        raise ValueError(f"--loss_{loss}_{param} {rule}, got {value}")
+
+
 def upcast(x: torch.Tensor) -> torch.Tensor:
     """``x`` in float32 when it is float16/bfloat16 (autocast), unchanged otherwise."""
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x

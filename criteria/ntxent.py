@@ -7,7 +7,7 @@ import torch
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import index_mask, similarities, tuple_pairs
+from criteria.functional import index_mask, require, similarities, tuple_pairs
 from criteria.terms import LossTerm
 from utilities.masked_ops import masked_logsumexp
 
@@ -38,6 +38,7 @@ class NTXentLoss(BaseLoss):
 
     def __init__(self, temperature: float = 0.07, **base: Any):
         super().__init__(**base)
+        require(temperature > 0, "ntxent", "temperature", "must be positive", temperature)
         self.temperature = temperature
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,

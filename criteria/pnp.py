@@ -7,7 +7,7 @@ import torch
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import similarities, soft_rank_counts, tuple_masks
+from criteria.functional import require, similarities, soft_rank_counts, tuple_masks
 from criteria.terms import LossTerm
 from utilities.masked_ops import masked_mean
 
@@ -53,8 +53,8 @@ class PNPLoss(BaseLoss):
     def __init__(self, b: float = 2.0, alpha: float = 1.0, anneal: float = 0.01,
                  variant: Literal["O", "Ds", "Dq", "Iu", "Ib"] = "O", **base: Any):
         super().__init__(**base)
-        if variant not in VARIANTS:
-            raise ValueError(f"PNP variant must be one of {', '.join(VARIANTS)}, got '{variant}'")
+        require(variant in VARIANTS, "pnp", "variant", f"must be one of {', '.join(VARIANTS)}", variant)
+        require(anneal > 0, "pnp", "anneal", "must be positive", anneal)
         self.b, self.alpha, self.anneal, self.variant = b, alpha, anneal, variant
 
     def _transform(self, rank: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import tuple_masks, upcast
+from criteria.functional import require, tuple_masks, upcast
 from criteria.terms import LossTerm
 
 
@@ -61,8 +61,7 @@ class RankedListLoss(BaseLoss):
     def __init__(self, margin: float = 0.4, neg_temperature: float = 10.0, imbalance: float = 0.5,
                  alpha: float | None = None, pos_temperature: float = 0.0, **base: Any):
         super().__init__(**base)
-        if not 0.0 <= imbalance <= 1.0:
-            raise ValueError(f"ranked_list imbalance must lie in [0, 1], got {imbalance}")
+        require(0.0 <= imbalance <= 1.0, "ranked_list", "imbalance", "must lie in [0, 1]", imbalance)
         self.margin, self.imbalance = margin, imbalance
         self.alpha = 1 + margin / 2 if alpha is None else alpha
         self.pos_temperature, self.neg_temperature = pos_temperature, neg_temperature

@@ -7,7 +7,7 @@ import torch
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import similarities, soft_rank_counts, tuple_masks
+from criteria.functional import require, similarities, soft_rank_counts, tuple_masks
 from criteria.terms import LossTerm
 from utilities.masked_ops import masked_mean
 
@@ -44,6 +44,7 @@ class SmoothAPLoss(BaseLoss):
 
     def __init__(self, temperature: float = 0.01, **base: Any):
         super().__init__(**base)
+        require(temperature > 0, "smoothap", "temperature", "must be positive", temperature)
         self.temperature = temperature
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,

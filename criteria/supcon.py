@@ -7,7 +7,7 @@ import torch
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import similarities, tuple_masks
+from criteria.functional import require, similarities, tuple_masks
 from criteria.terms import LossTerm
 from utilities.masked_ops import masked_logsumexp, masked_mean
 
@@ -37,6 +37,7 @@ class SupConLoss(BaseLoss):
 
     def __init__(self, temperature: float = 0.1, **base: Any):
         super().__init__(**base)
+        require(temperature > 0, "supcon", "temperature", "must be positive", temperature)
         self.temperature = temperature
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,

@@ -277,3 +277,20 @@ def test_end_to_end_main(name, tiny_argv):
     import main
     argv = tiny_argv + ["--loss", name, "--n_epochs", "1", "--no_train_metrics", "--evaluation_metrics", "e_recall@1"]
     assert main.main(argv) == 0
+
+
+@pytest.mark.parametrize("name, kwargs, flag", [
+    ("ntxent", {"temperature": 0.0}, "--loss_ntxent_temperature"),
+    ("supcon", {"temperature": -1.0}, "--loss_supcon_temperature"),
+    ("smoothap", {"temperature": 0.0}, "--loss_smoothap_temperature"),
+    ("pnp", {"variant": "X"}, "--loss_pnp_variant"),
+    ("pnp", {"anneal": 0.0}, "--loss_pnp_anneal"),
+    ("fastap", {"num_bins": 0}, "--loss_fastap_num_bins"),
+    ("ranked_list", {"imbalance": 1.5}, "--loss_ranked_list_imbalance"),
+    ("dynamic_soft_margin", {"num_bins": 1}, "--loss_dynamic_soft_margin_num_bins"),
+    ("dynamic_soft_margin", {"min_val": 1.0}, "--loss_dynamic_soft_margin_min_val"),
+    ("dynamic_soft_margin", {"momentum": 0.0}, "--loss_dynamic_soft_margin_momentum"),
+])
+def test_invalid_parameters_name_their_flag(name, kwargs, flag):
+    with pytest.raises(ValueError, match=flag):
+        make(name, **kwargs)

@@ -1,6 +1,6 @@
 """Math shared by the pair- and list-based losses, written once.
 
-* :func:`tuple_pairs` / :func:`tuple_triplets` / :func:`tuple_masks`: the pairs, triplets or
+* :func:`tuple_pairs` / :func:`tuple_triplets` (and ``utilities.tuples.tuple_masks``): the pairs, triplets or
   (B, B) pair masks a loss works on, either every pair of the batch (``indices_tuple=None``) or
   exactly the mined ones (pairs or triplets, converted as needed);
 * :func:`upcast`: half/bfloat16 matrices to float32 before exponentials and divisions;
@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 
 from distances.base import BaseDistance
-from utilities.tuples import (Pairs, Triplets, all_pairs, all_triplets, label_masks,
-                              pairs_to_triplets, triplets_to_pairs)
+from utilities.tuples import (Pairs, Triplets, all_pairs, all_triplets,  # noqa: F401
+                              pairs_to_triplets, triplets_to_pairs, tuple_masks)
 
 # Elements of one (queries, B, B) block of soft_rank_counts (~32 MiB per float64 temporary).
 RANK_CHUNK_ELEMENTS = 1 << 22
@@ -43,21 +43,6 @@ def index_mask(rows: torch.Tensor, cols: torch.Tensor, size: int) -> torch.Tenso
     mask = torch.zeros(size, size, dtype=torch.bool, device=rows.device)
     mask[rows, cols] = True
     return mask
-
-
-def pair_masks(pairs: Pairs, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, B) ``(positive, negative)`` masks of a :class:`Pairs`."""
-    a1, p, a2, n = pairs
-    return index_mask(a1, p, size), index_mask(a2, n, size)
-
-
-def tuple_masks(labels: torch.Tensor,
-                indices_tuple: tuple[torch.Tensor, ...] | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, B) ``(positive, negative)`` masks: every pair (self-pairs excluded) when
-    ``indices_tuple`` is None, else the pairs that occur in the given pairs or triplets."""
-    if indices_tuple is None:
-        return label_masks(labels)
-    return pair_masks(tuple_pairs(labels, indices_tuple), labels.numel())
 
 
 def require(ok: bool, loss: str, param: str, rule: str, value: object) -> None:

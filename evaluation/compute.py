@@ -2,7 +2,8 @@
 distance, one SVD, one pass of class sums), then every requested metric."""
 from __future__ import annotations
 
-from typing import Any
+from contextlib import nullcontext
+from typing import Any, Callable, ContextManager
 
 import numpy as np
 import torch
@@ -51,7 +52,8 @@ def index_of(mask: Any, n: int, flag: str) -> np.ndarray:
 
 def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = None,
             is_gallery: Any = None, device: str = "cpu", average_mode: str = "micro",
-            categories: Any = None, seed: int = 0, backend: str = "auto") -> MetricResults:
+            categories: Any = None, seed: int = 0, backend: str = "auto",
+            stage: Callable[[str], ContextManager[Any]] | None = None) -> MetricResults:
     """Metrics ``names`` for (N, D) ``embeddings`` and (N,) integer ``labels`` (CONTRACT §4, §5).
 
     Without masks every item is both a query and a gallery item; a query never retrieves
@@ -60,7 +62,10 @@ def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = N
     per class, then over classes (``"macro"``); with ``categories`` (N,) they are also reported
     per category of the query as ``<metric>/<category>``. ``device`` "cuda" moves the kNN search
     to faiss-gpu or a torch matmul; ``backend`` ("auto", "faiss", "torch") forces one searcher.
+    ``stage(name)`` (optional) wraps the ``knn``, ``kmeans`` and ``metrics`` stages, e.g. to time
+    them (``bench/eval.py``).
     """
+    stage = stage or (lambda name: nullcontext())
     emb = to_numpy(embeddings, np.float32)
     raw_labels = to_numpy(labels)
     if emb.ndim != 2 or raw_labels.shape != (len(emb),):
@@ -85,29 +90,51 @@ def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = N
         for space in sorted({m.space for m in ranking}):
             group = [m for m in ranking if m.space == space]
             depth = max(m.depth(max_relevant) for m in group)
-            nb = rank_neighbours(emb, lab, query, gallery, space, max(depth, 1),
-                                 first_hit=any(m.meta.get("first_hit") for m in group),
-                                 device=device, backend=backend)
+            with stage("knn"):
+                nb = rank_neighbours(emb, lab, query, gallery, space, max(depth, 1),
+                                     first_hit=any(m.meta.get("first_hit") for m in group),
+                                     device=device, backend=backend)
             n_lone = nb.n_lone
             qlab = lab[nb.queries]
-            for m in group:
-                per_query = metric_registry.METRICS.get(m.family)(nb.ranking, m.value)
-                values[m.name] = average(per_query, qlab, average_mode)
-                if cats is not None:
-                    qcat = cats[nb.queries]
-                    for cat in np.unique(cats):
-                        sel = qcat == cat
-                        per_category[f"{m.name}/{cat}"] = average(per_query[sel], qlab[sel], average_mode)
+            with stage("metrics"):
+                ranking_values(group, nb, qlab, cats, average_mode, values, per_category)
     elif ranking:
         values.update({m.name: float("nan") for m in ranking})
         n_lone = len(query)
 
     n_labels = len(np.unique(lab))
     for space in sorted({m.space for m in parsed if m.evidence == "clustering"}):
-        clusters = kmeans_assign(emb, n_labels, space, seed=seed, device=device)
-        for m in (m for m in parsed if m.evidence == "clustering" and m.space == space):
-            values[m.name] = metric_registry.METRICS.get(m.family)(lab, clusters)
+        with stage("kmeans"):
+            clusters = kmeans_assign(emb, n_labels, space, seed=seed, device=device)
+        with stage("metrics"):
+            for m in (m for m in parsed if m.evidence == "clustering" and m.space == space):
+                values[m.name] = metric_registry.METRICS.get(m.family)(lab, clusters)
+    with stage("metrics"):
+        global_values(parsed, emb, lab, values, arrays)
 
+    results = MetricResults({m.name: values[m.name] for m in parsed if m.name in values}, arrays=arrays)
+    if n_lone is not None:
+        results["n_lone_queries"] = float(n_lone)
+    results.update(per_category)
+    return results
+
+
+def ranking_values(group: list[Any], nb: Any, qlab: np.ndarray, cats: np.ndarray | None, average_mode: str,
+                   values: dict[str, float], per_category: dict[str, float]) -> None:
+    """Per-query values of each ranking metric, averaged overall and per query category."""
+    for m in group:
+        per_query = metric_registry.METRICS.get(m.family)(nb.ranking, m.value)
+        values[m.name] = average(per_query, qlab, average_mode)
+        if cats is not None:
+            qcat = cats[nb.queries]
+            for cat in np.unique(cats):
+                sel = qcat == cat
+                per_category[f"{m.name}/{cat}"] = average(per_query[sel], qlab[sel], average_mode)
+
+
+def global_values(parsed: list[Any], emb: np.ndarray, lab: np.ndarray, values: dict[str, float],
+                  arrays: dict[str, np.ndarray]) -> None:
+    """Metrics of the whole embedding matrix: the spectrum (one exact SVD) and class distances."""
     spectral = [m for m in parsed if m.evidence == "spectrum"]
     if spectral:
         singular = np.linalg.svd(emb.astype(np.float64), compute_uv=False)
@@ -123,12 +150,6 @@ def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = N
         sums = class_sums(emb, lab)
         for m in distance_metrics:
             values[m.name] = metric_registry.METRICS.get(m.family)(sums, m.value)
-
-    results = MetricResults({m.name: values[m.name] for m in parsed if m.name in values}, arrays=arrays)
-    if n_lone is not None:
-        results["n_lone_queries"] = float(n_lone)
-    results.update(per_category)
-    return results
 
 
 def relevant_max(labels: np.ndarray, query: np.ndarray, gallery: np.ndarray) -> int:

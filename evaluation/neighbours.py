@@ -100,6 +100,21 @@ class Neighbours:
     indices: np.ndarray | None      # (Q, keep) item indices of the nearest neighbours, if asked
 
 
+def drop_self(d: np.ndarray, i: np.ndarray, self_pos: np.ndarray,
+              n_gallery: int) -> tuple[np.ndarray, np.ndarray]:
+    """Remove each query from its own result row by shifting the columns after it left; the
+    freed last cell becomes "no item" (index ``n_gallery``, distance inf)."""
+    i = i.astype(np.int64)
+    found = i == self_pos[:, None]
+    col = np.where(found.any(1), found.argmax(1), i.shape[1])[:, None]
+    j = np.arange(i.shape[1])[None]
+    src = np.minimum(j + (j >= col), i.shape[1] - 1)
+    last = (j == i.shape[1] - 1) & (col < i.shape[1])
+    d = np.where(last, np.inf, np.take_along_axis(d, src, 1)).astype(np.float32)
+    i = np.where(last, n_gallery, np.take_along_axis(i, src, 1))
+    return d, i
+
+
 def sort_rows(d: np.ndarray, i: np.ndarray, rows: np.ndarray) -> None:
     """In place: order ``rows`` of (d, i) by distance, then by gallery index."""
     if rows.any():
@@ -178,11 +193,8 @@ def rank_neighbours(embeddings: np.ndarray, labels: np.ndarray, query: np.ndarra
     exact_gallery = None
     for s in range(0, len(q), QUERY_CHUNK):
         rows = slice(s, s + QUERY_CHUNK)
-        d, i = searcher.search(x[q[rows]], fetch)
-        d, i = d.astype(np.float64), i.astype(np.int64)
-        is_self = i == self_pos[rows, None]
-        d[is_self], i[is_self] = np.inf, n_gallery
-        sort_rows(d, i, is_self.any(1) | (d[:, 1:] == d[:, :-1]).any(1))
+        d, i = drop_self(*searcher.search(x[q[rows]], fetch), self_pos[rows], n_gallery)
+        sort_rows(d, i, (d[:, 1:] == d[:, :-1]).any(1))
         redo = np.zeros(len(d), dtype=bool)
         if fetch < n_gallery:                       # an unfetched item may tie with the K-th
             redo |= np.isfinite(d[:, k]) & (d[:, k] == d[:, k - 1])

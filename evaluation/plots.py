@@ -32,7 +32,7 @@ def save_figure(fig: Any, path: str, dpi: int = 100) -> None:
 
 
 def plot_embeddings(embeddings: np.ndarray, labels: np.ndarray, path: str, seed: int = 0,
-                    max_points: int = TSNE_POINTS) -> str:
+                    max_points: int = TSNE_POINTS, iterations: int = 1000) -> str:
     """2-D t-SNE (van der Maaten & Hinton, JMLR 2008; scikit-learn) of a fixed random subset
     of at most ``max_points`` rows, coloured by class. Returns ``path``."""
     from sklearn.manifold import TSNE
@@ -40,7 +40,8 @@ def plot_embeddings(embeddings: np.ndarray, labels: np.ndarray, path: str, seed:
     index = np.sort(rng.choice(len(labels), min(max_points, len(labels)), replace=False))
     x, y = np.asarray(embeddings, dtype=np.float32)[index], np.asarray(labels)[index]
     perplexity = float(max(1.0, min(30.0, (len(x) - 1) / 3)))
-    xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
+    xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
+              max_iter=iterations).fit_transform(x)
     _, colour = np.unique(y, return_inverse=True)
     fig, ax = plt.subplots(figsize=(7, 7))
     ax.scatter(xy[:, 0], xy[:, 1], c=colour, cmap="tab20", s=8, alpha=0.8, linewidths=0)

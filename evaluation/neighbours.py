@@ -51,9 +51,14 @@ class TorchSearcher:
         self.space = space
 
     def search(self, queries: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
-        d = full_distances(queries, self.gallery, self.space)
-        values, index = torch.topk(d, depth, dim=1, largest=False, sorted=True)
-        return values.cpu().numpy(), index.cpu().numpy()
+        step = max(1, FULL_ROW_ELEMENTS // max(self.gallery.shape[0], 1))
+        values, index = [], []
+        for s in range(0, len(queries), step):             # bounds the (rows, G) distance block
+            d = full_distances(queries[s:s + step], self.gallery, self.space)
+            v, i = torch.topk(d, depth, dim=1, largest=False, sorted=True)
+            values.append(v.cpu().numpy())
+            index.append(i.cpu().numpy())
+        return np.concatenate(values), np.concatenate(index)
 
 
 class FaissSearcher:

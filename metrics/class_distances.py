@@ -64,7 +64,9 @@ def mean_inter(sums: ClassSums) -> float:
 
 @METRICS.register("dists", evidence="class_distances", arg=("intra", "inter", "intra_over_inter"))
 def dists(sums: ClassSums, which: str) -> float:
-    """``dists@intra`` = mean_c [1/(n_c(n_c−1)) Σ_{i≠j∈c} (1 − cos(x_i, x_j))];
+    """Cosine compactness (dists@intra), separation of class means (dists@inter) and their ratio.
+
+    ``dists@intra`` = mean_c [1/(n_c(n_c−1)) Σ_{i≠j∈c} (1 − cos(x_i, x_j))];
     ``dists@inter`` = 1/(C(C−1)) Σ_{c≠d} (1 − cos(μ_c, μ_d)) over class means μ_c;
     ``dists@intra_over_inter`` = intra / inter. Singleton classes are skipped in both."""
     if which == "intra":

@@ -18,16 +18,17 @@ from metrics.ranking import Ranking, precision_at_ranks
 @METRICS.register("cmc", evidence="ranking", space="euclidean", arg="k")
 @METRICS.register("precision_at_1", evidence="ranking", space="euclidean", fixed_arg=1, depth=1)
 def recall_at_k(ranking: Ranking, k: int) -> np.ndarray:
-    """Recall@k: 1 when a same-label item is among the k nearest neighbours, else 0,
-    i.e. max_{i<=k} rel_i (Jegou et al., "Product quantization for nearest neighbor search",
-    TPAMI 2011; DML usage: Oh Song et al., CVPR 2016). ``e_`` ranks by Euclidean distance,
-    ``c_`` by cosine; ``cmc@k`` and ``precision_at_1`` are aliases of ``e_recall@k``/``@1``."""
+    """Recall@k, max_{i<=k} rel_i: whether a same-label item is among the k nearest (e_: Euclidean,
+    c_: cosine; cmc@k and precision_at_1 alias e_recall@k and e_recall@1).
+
+    References: Jegou et al., "Product quantization for nearest neighbor search", TPAMI 2011;
+    the DML usage of Oh Song et al., CVPR 2016."""
     return ranking.hits[:, :k].any(axis=1).astype(np.float64)
 
 
 @METRICS.register("precision", evidence="ranking", space="euclidean", arg="k")
 def precision_at_k(ranking: Ranking, k: int) -> np.ndarray:
-    """Precision@k = (1/k) Σ_{i<=k} rel_i (Manning et al., Introduction to IR, 2008, ch. 8)."""
+    """Precision@k = (1/k) Σ_{i<=k} rel_i (Manning et al., Introduction to IR, 2008, chapter 8)."""
     return ranking.hits[:, :k].sum(axis=1, dtype=np.int64) / k
 
 
@@ -60,9 +61,10 @@ def map_at_r(ranking: Ranking, k: int | None = None) -> np.ndarray:
 @METRICS.register("mAP_1000", evidence="ranking", space="euclidean", fixed_arg=1000, depth=1000)
 @METRICS.register("mAP_lim", evidence="ranking", space="euclidean", fixed_arg=1023, depth=1023)
 def map_at_k(ranking: Ranking, k: int) -> np.ndarray:
-    """mAP@k = (1/min(R_q, k)) Σ_{i<=k} P@i · rel_i. ``mAP_1000`` = ``map@1000``;
-    ``mAP_lim`` = ``map@min(1023, N-1)``, which equals ``map@1023`` because the ranking never
-    holds more than the N-1 other gallery items."""
+    """mAP@k = (1/min(R_q, k)) Σ_{i<=k} P@i · rel_i; mAP_1000 = map@1000, mAP_lim = map@min(1023, N−1).
+
+    ``mAP_lim`` equals ``map@1023`` because a ranking never holds more than the N−1 other
+    gallery items (Revisiting-DML's names; Musgrave et al., ECCV 2020 for the definition)."""
     out = np.empty(len(ranking))
     for rows, hits in ranking.blocks(k):
         out[rows] = (precision_at_ranks(hits) * hits).sum(axis=1) / np.minimum(ranking.relevant[rows], k)

@@ -9,8 +9,9 @@ from metrics import METRICS
 
 @METRICS.register("rho_spectrum", evidence="spectrum", arg="int")
 def rho_spectrum(singular_values: np.ndarray, k: int) -> float | np.ndarray:
-    """ρ-spectrum: with the singular values σ_1 >= ... >= σ_d of the (N, D) embedding matrix
-    (exact, float64), drop the |k|−1 largest and normalise the rest, s = σ / Σσ. Then
+    """ρ-spectrum: KL between the normalised singular-value spectrum (|k|−1 largest dropped) and uniform; @0 saves the spectrum.
+
+    With the singular values σ_1 ≥ … ≥ σ_d of the (N, D) embedding matrix (exact, float64), drop the |k|−1 largest and normalise the rest, s = σ / Σσ. Then
     ``k > 0``: KL(U‖s) = Σ u log(u/s); ``k < 0``: KL(s‖U) = Σ s log(s/u), with U uniform over
     the kept values; ``k = 0``: the whole normalised spectrum s (an array, saved, not a scalar).
     Natural logarithm; a zero singular value makes KL(U‖s) infinite."""

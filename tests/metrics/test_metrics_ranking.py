@@ -140,7 +140,11 @@ def test_query_gallery_matches_reference(protocol, kind):
 
 
 @pytest.mark.parametrize("backend", ["faiss", "torch"])
-def test_backends_agree_and_break_ties_by_index(backend):
+@pytest.mark.parametrize("block", [1 << 25, 100])
+def test_backends_agree_and_break_ties_by_index(backend, block, monkeypatch):
+    import evaluation.neighbours
+    monkeypatch.setattr(evaluation.neighbours, "FULL_ROW_ELEMENTS", block)    # force row blocks
+    monkeypatch.setattr(evaluation.neighbours, "QUERY_CHUNK", 7 if block == 100 else 4096)
     x, labels = tied_data(7, n=48)
     names = ["e_recall@1", "precision@2", "map_at_r", "mrr", "c_recall@1"]
     assert_close(metrics.compute(x, labels, names, backend=backend), reference(x, labels, names))

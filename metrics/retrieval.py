@@ -71,9 +71,11 @@ def map_at_k(ranking: Ranking, k: int) -> np.ndarray:
     return out
 
 
-@METRICS.register("mrr", evidence="ranking", space="euclidean", depth=1, first_hit=True)
+@METRICS.register("mrr", evidence="ranking", space="euclidean", depth=100, first_hit=True)
 def mean_reciprocal_rank(ranking: Ranking, k: int | None = None) -> np.ndarray:
     """Reciprocal rank 1/rank_q of the first relevant item, over the whole gallery (Voorhees,
-    TREC-8 QA track, 1999); the mean over queries is the MRR."""
+    TREC-8 QA track, 1999); the mean over queries is the MRR. The shared search reads at least
+    100 neighbours for it; queries with no relevant item among them are ranked exactly over the
+    whole gallery."""
     assert ranking.first_hit is not None, "the engine computes first_hit when mrr is requested"
     return 1.0 / ranking.first_hit

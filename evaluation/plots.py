@@ -44,7 +44,8 @@ def plot_embeddings(embeddings: np.ndarray, labels: np.ndarray, path: str, seed:
               max_iter=iterations).fit_transform(x)
     _, colour = np.unique(y, return_inverse=True)
     fig, ax = plt.subplots(figsize=(7, 7))
-    ax.scatter(xy[:, 0], xy[:, 1], c=colour, cmap="tab20", s=8, alpha=0.8, linewidths=0)
+    size = float(np.clip(6000 / len(x), 6, 40))              # larger dots for small subsets
+    ax.scatter(xy[:, 0], xy[:, 1], c=colour, cmap="tab20", s=size, alpha=0.8, linewidths=0)
     ax.set_title(f"t-SNE of {len(x)} test embeddings, {len(np.unique(y))} classes")
     ax.set_xticks([])
     ax.set_yticks([])

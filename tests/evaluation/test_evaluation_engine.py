@@ -115,4 +115,3 @@ def test_torch_searcher_matches_faiss_on_cpu():
     d1, i1 = FaissSearcher(x, "cosine").search(x[:7], 5)
     d2, i2 = TorchSearcher(x, "cosine", device="cpu").search(x[:7], 5)
     assert (i1 == i2).all() and np.allclose(d1, d2, atol=1e-5)
-    assert os.path.exists(os.path.join(os.path.dirname(evaluation.__file__), "__main__.py"))

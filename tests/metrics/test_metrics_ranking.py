@@ -103,7 +103,6 @@ def axis_data(seed, n=30):
     rng = np.random.default_rng(seed)
     x = np.zeros((n, 3), dtype=np.float32)
     x[np.arange(n), rng.integers(0, 3, n)] = rng.choice([-2.0, -1.0, 1.0, 4.0], n)
-    x[:, 0] += 0.0
     return x, rng.integers(0, 5, size=n)
 
 

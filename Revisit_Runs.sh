@@ -3,19 +3,20 @@
 # Deep Metric Learning" (Roth, Milbich et al., ICML 2020) as runnable, resumable sweeps.
 #
 #   bash Revisit_Runs.sh <section> [--source DIR] [--save_path DIR] [--jobs N] [--seeds 0,1,2]
-#                                  [--dry-run] [-- EXTRA MAIN.PY FLAGS]
+#                                  [--only REGEX] [--dry-run] [-- EXTRA MAIN.PY FLAGS]
 #
 # Sections: cub200, cars196, online_products (the paper: 18 baselines + 5 rho-regularised
 # configurations each, 16 + 5 on SOP, seeds 0-4; "paper" runs all three: 335 runs) and glyphs (the same 23 configurations at CPU scale,
 # seeds 0-2). Runs whose summary.json says "completed" are skipped; a run left "running" by a killed
 # sweep is resumed from its checkpoint_last.pt; a failed one is moved to <dataset>/_superseded/ and
 # started again. A failed run is reported at the end and never stops the others.
+# --only keeps the groups whose name matches REGEX (grep -E), e.g. --only 'Margin|Triplet'.
 # Flags after "--" are appended to every main.py command (e.g. -- --log_online --project MyProject).
 # Environment: PYTHON (interpreter, default: python, else python3).
 set -u
 
 usage() {
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 
@@ -104,6 +105,7 @@ SAVE_PATH=Training_Results
 JOBS=1
 DRY_RUN=0
 SEEDS=$DEFAULT_SEEDS
+ONLY=""
 EXTRA=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -111,6 +113,7 @@ while [ $# -gt 0 ]; do
         --save_path) SAVE_PATH=${2:?--save_path needs a folder}; shift 2 ;;
         --jobs) JOBS=${2:?--jobs needs a number}; shift 2 ;;
         --seeds) SEEDS=${2:?--seeds needs a list such as 0,1,2}; shift 2 ;;
+        --only) ONLY=${2:?--only needs a regular expression}; shift 2 ;;
         --dry-run|--dry_run) DRY_RUN=1; shift ;;
         --) shift; EXTRA=("$@"); break ;;
         -h|--help) usage 0 ;;
@@ -141,6 +144,7 @@ fi
 RUNS=()
 while IFS='|' read -r suffix flags; do
     case "$suffix" in reg_*) group="${PREFIX}${suffix}" ;; *) group="${PREFIX}_${suffix}" ;; esac
+    if [ -n "$ONLY" ] && ! [[ "$group" =~ $ONLY ]]; then continue; fi
     for seed in "${SEED_LIST[@]}"; do
         RUNS+=("$group"$'\t'"$seed"$'\t'"$flags")
     done
@@ -156,16 +160,16 @@ command_for() {  # group seed flags [resume folder] -> the argv of one run, in C
     CMD+=("${EXTRA[@]}")
 }
 
-run_state() {  # folder -> completed | resumable | stale | new
+run_state() {  # folder -> STATE = completed | resumable | stale | new (no subshell: sweeps are long)
     local folder=$1
-    if [ ! -f "$folder/summary.json" ]; then echo new; return; fi
+    if [ ! -f "$folder/summary.json" ]; then STATE=new; return; fi
     if grep -Eq '"status"[[:space:]]*:[[:space:]]*"completed"' "$folder/summary.json"; then
-        echo completed
+        STATE=completed
     elif grep -Eq '"status"[[:space:]]*:[[:space:]]*"running"' "$folder/summary.json" \
             && [ -f "$folder/checkpoint_last.pt" ]; then
-        echo resumable
+        STATE=resumable
     else
-        echo stale
+        STATE=stale
     fi
 }
 
@@ -177,11 +181,13 @@ if [ "$DRY_RUN" = 1 ]; then
     for run in "${RUNS[@]}"; do
         IFS=$'\t' read -r group seed flags <<< "$run"
         folder="$SAVE_PATH/$DATASET/${group}_s${seed}"
-        state=$(run_state "$folder")
-        if [ "$state" = completed ]; then
+        run_state "$folder"
+        if [ "$STATE" = completed ]; then
             n_skip=$((n_skip + 1)); echo "# completed, skipped: ${group}_s${seed}" >&2; continue
         fi
-        command_for "$group" "$seed" "$flags" "$([ "$state" = resumable ] && echo "$folder")"
+        resume=""
+        if [ "$STATE" = resumable ]; then resume=$folder; fi
+        command_for "$group" "$seed" "$flags" "$resume"
         printf '%s' "$PYTHON"; printf ' %q' "${CMD[@]}"; printf '\n'
     done
     echo "# $SECTION: ${#RUNS[@]} runs, $n_skip already completed" >&2
@@ -201,9 +207,9 @@ for run in "${RUNS[@]}"; do
     IFS=$'\t' read -r group seed flags <<< "$run"
     name="${group}_s${seed}"
     folder="$SAVE_PATH/$DATASET/$name"
-    state=$(run_state "$folder")
+    run_state "$folder"
     resume=""
-    case "$state" in
+    case "$STATE" in
         completed) n_skip=$((n_skip + 1)); continue ;;
         resumable) resume=$folder ;;
         stale)

@@ -75,12 +75,11 @@ def metric_correlation(rows: list[Row], metrics: list[str], path: str) -> str | 
     for dataset in ordered_datasets(rows):
         mine = [r for r in rows if r.dataset == dataset]
         table = np.array([[v for r in mine for v in r.values.get(m, [math.nan] * r.n)] for m in metrics], float)
-        keep = [i for i, col in enumerate(table) if np.isfinite(col).sum() >= 3 and np.nanstd(col) > 0]
-        if len(keep) < 2:
-            continue
-        table = table[keep][:, np.isfinite(table[keep]).all(0)]
-        if table.shape[1] >= 3:
-            panels.append((dataset, [metrics[i] for i in keep], np.corrcoef(table)))
+        keep = [i for i, col in enumerate(table) if np.isfinite(col).sum() >= 3]
+        table = table[keep][:, np.isfinite(table[keep]).all(0)]  # runs that have every kept metric
+        varying = [j for j, col in enumerate(table) if np.std(col) > 0]
+        if len(varying) >= 2 and table.shape[1] >= 3:
+            panels.append((dataset, [metrics[keep[j]] for j in varying], np.corrcoef(table[varying])))
     if not panels:
         return None
     plt = _pyplot()

@@ -12,11 +12,12 @@
 # started again. A failed run is reported at the end and never stops the others.
 # --only keeps the groups whose name matches REGEX (grep -E), e.g. --only 'Margin|Triplet'.
 # Flags after "--" are appended to every main.py command (e.g. -- --log_online --project MyProject).
-# Environment: PYTHON (interpreter, default: python, else python3).
+# Environment: PYTHON (interpreter, default: python, else python3); OMP_NUM_THREADS (default with
+# --jobs N: the cores divided by N).
 set -u
 
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 
@@ -198,6 +199,10 @@ fi
 # Execution: N at a time, each logged to <save_path>/_logs/<section>/<run>.log.
 # ------------------------------------------------------------------------------------------------
 LOG_DIR="$SAVE_PATH/_logs/$SECTION"
+if [ -z "${OMP_NUM_THREADS:-}" ] && [ "$JOBS" -gt 1 ]; then  # share the cores instead of oversubscribing
+    cores=$(nproc 2>/dev/null || echo "$JOBS")
+    export OMP_NUM_THREADS=$(( cores / JOBS > 0 ? cores / JOBS : 1 ))
+fi
 STATUS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/revisit_runs.XXXXXX")
 mkdir -p "$LOG_DIR"
 trap 'echo "Revisit_Runs.sh: interrupted; stopping running jobs" >&2; kill $(jobs -p) 2>/dev/null; rm -rf "$STATUS_DIR"; exit 130' INT TERM

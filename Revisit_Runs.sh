@@ -15,6 +15,8 @@
 # Environment: PYTHON (interpreter, default: python, else python3); OMP_NUM_THREADS (default with
 # --jobs N: the cores divided by N).
 set -u
+{  # the whole script is one compound command: bash parses it fully before running, so editing
+   # this file while a sweep runs cannot break the sweep
 
 usage() {
     sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
@@ -248,3 +250,5 @@ if [ ${#failed[@]} -gt 0 ]; then
     done
     exit 1
 fi
+exit 0
+}

@@ -56,4 +56,7 @@ def load_wandb_runs(project: str, api: Any = None) -> list[Run]:
         except ImportError as err:
             raise RuntimeError("--wandb_project needs the wandb package (pip install wandb)") from err
         api = wandb.Api()
-    return [to_run(run) for run in api.runs(project)]
+    try:
+        return [to_run(run) for run in api.runs(project)]
+    except Exception as err:  # network, authentication, unknown project: one clear line for the CLI
+        raise RuntimeError(f"--wandb_project {project}: {type(err).__name__}: {err}") from err

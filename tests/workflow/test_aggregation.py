@@ -196,3 +196,11 @@ def test_wandb_source_with_a_fake_api():
     assert [r.status for r in runs] == ["completed", "completed", "failed"]
     rows, excluded = summarise(group_runs(runs), ["e_recall@1"], "test_max")
     assert rows[0].stats["e_recall@1"].mean == pytest.approx(0.5) and len(excluded) == 1
+
+
+def test_wandb_errors_become_one_line():
+    class BrokenApi:
+        def runs(self, project):
+            raise ConnectionError("offline")
+    with pytest.raises(RuntimeError, match="--wandb_project e/p: ConnectionError: offline"):
+        load_wandb_runs("e/p", api=BrokenApi())

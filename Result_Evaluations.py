@@ -1,0 +1,86 @@
+"""Aggregate dmlbench runs into tables and figures.
+
+    python Result_Evaluations.py --root Training_Results [--selection last|val|test_max]
+        [--metrics e_recall@1 ...] [--csv FILE] [--latex FILE] [--plots DIR]
+        [--wandb_project ENTITY/PROJECT]
+
+Runs are grouped by dataset and ``--group``; each group reports n and mean ± std (95% CI) over
+its seeds. Failed, running and unreadable runs are listed and excluded; groups whose runs differ in
+more than the seed are flagged. The logic lives in the ``aggregation`` package.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aggregation.aggregate import summarise
+from aggregation.columns import DEFAULT_METRICS
+from aggregation.groups import group_runs
+from aggregation.selection import SELECTIONS
+from aggregation.tables import OPTIMISTIC_NOTE, markdown, problems, write_csv
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="Result_Evaluations.py", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--root", default="Training_Results", help="Folder searched for run folders.")
+    parser.add_argument("--wandb_project", default=None, metavar="ENTITY/PROJECT",
+                        help="Read the runs from the W&B API instead of --root (needs network access).")
+    parser.add_argument("--selection", default="last", choices=SELECTIONS,
+                        help="Epoch reported per run: last, best validation, or test_max (per-metric max "
+                             "over epochs on the test set: the paper's protocol, optimistic).")
+    parser.add_argument("--select_metric", default=None,
+                        help="Metric that val/test_max select on (default: each run's first --storage_metrics).")
+    parser.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS), help="Metrics to report.")
+    parser.add_argument("--datasets", nargs="+", default=None, help="Only these datasets.")
+    parser.add_argument("--csv", default=None, metavar="FILE", help="Also write the table as CSV.")
+    parser.add_argument("--latex", default=None, metavar="FILE", help="Also write the paper's LaTeX tables.")
+    parser.add_argument("--plots", default=None, metavar="DIR", help="Also write the figures into DIR.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    opt = build_parser().parse_args(argv)
+    try:
+        if opt.wandb_project:
+            from aggregation.wandb_source import load_wandb_runs
+            runs = load_wandb_runs(opt.wandb_project)
+        else:
+            from aggregation.runs import load_runs
+            runs = load_runs(opt.root)
+    except (FileNotFoundError, RuntimeError) as err:
+        print(f"Result_Evaluations.py: error: {err}", file=sys.stderr)
+        return 2
+    if opt.datasets:
+        runs = [r for r in runs if r.dataset in opt.datasets]
+    rows, excluded = summarise(group_runs(runs), opt.metrics, opt.selection, opt.select_metric)
+    print(f"{len(runs)} runs found, {sum(r.n for r in rows)} used in {len(rows)} groups, "
+          f"{len(excluded)} excluded.\n")
+    if rows:
+        print(markdown(rows, opt.metrics, opt.selection))
+    report = problems(rows, excluded)
+    if report:
+        print("\n" + report)
+    if opt.csv:
+        with open(opt.csv, "w", newline="") as fh:
+            write_csv(rows, opt.metrics, opt.selection, fh)
+        print(f"\nwrote {opt.csv}")
+    if opt.latex:
+        from aggregation.latex import document
+        with open(opt.latex, "w") as fh:
+            fh.write(document(rows, opt.selection))
+        print(f"wrote {opt.latex}")
+    if opt.plots:
+        from aggregation.plots import all_plots
+        for path in all_plots(rows, opt.metrics, opt.plots):
+            print(f"wrote {path}")
+    if opt.selection == "test_max":
+        print("\nnote: " + OPTIMISTIC_NOTE)
+    return 0 if rows else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.exit(0)

@@ -1,0 +1,71 @@
+"""The summary table: markdown for the terminal, CSV for spreadsheets."""
+from __future__ import annotations
+
+import csv
+import math
+from typing import TextIO
+
+from aggregation.aggregate import Excluded, Row
+from aggregation.columns import display, fmt, scale
+
+OPTIMISTIC_NOTE = ("selection test_max: each test metric is its maximum over epochs (the paper's "
+                   "protocol); this selects on the test set and is OPTIMISTIC.")
+
+
+def markdown(rows: list[Row], metrics: list[str], selection: str) -> str:
+    """One markdown table per dataset: group, method, n, then mean ± std (95% CI) per metric."""
+    out = []
+    if selection == "test_max":
+        out.append(f"> {OPTIMISTIC_NOTE}\n")
+    for dataset in sorted({r.dataset for r in rows}):
+        out.append(f"## {dataset} (selection: {selection}{', optimistic' if selection == 'test_max' else ''})\n")
+        header = ["Group", "Method", "n"] + [display(m) for m in metrics]
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "|".join(["---"] * 3 + ["---:"] * len(metrics)) + "|")
+        for row in (r for r in rows if r.dataset == dataset):
+            cells = [row.group + (" ⚠" if row.config_diffs else ""), row.label, str(row.n)]
+            for metric in metrics:
+                stat = row.stats[metric]
+                cell = fmt(metric, stat.mean, stat.std)
+                if not math.isnan(stat.ci95):
+                    cell += f" (±{stat.ci95 * scale(metric):.{2 if scale(metric) == 100 else 4}f})"
+                cells.append(cell)
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    out.append("Values: mean ± std over seeds (95% CI half-width in parentheses); percent except ρ.")
+    return "\n".join(out)
+
+
+def problems(rows: list[Row], excluded: list[Excluded]) -> str:
+    """The excluded runs and the groups whose configs differ, as markdown lists ('' if none)."""
+    out = []
+    if excluded:
+        out.append(f"### Excluded runs ({len(excluded)})")
+        out += [f"- `{e.run.path}`: {e.reason}" for e in excluded]
+    flagged = [r for r in rows if r.config_diffs]
+    if flagged:
+        out.append(f"### ⚠ Groups whose runs differ in more than the seed ({len(flagged)})")
+        for row in flagged:
+            diffs = "; ".join(f"{k}: {' vs '.join(v)}" for k, v in row.config_diffs.items())
+            out.append(f"- {row.dataset}/{row.group}: {diffs}")
+    return "\n".join(out)
+
+
+def write_csv(rows: list[Row], metrics: list[str], selection: str, fh: TextIO) -> None:
+    """One line per group: raw (unscaled) n, mean, std and ci95 per metric, plus the seeds."""
+    writer = csv.writer(fh)
+    header = ["dataset", "group", "method", "selection", "n", "seeds", "config_differs"]
+    for metric in metrics:
+        header += [f"{metric}_mean", f"{metric}_std", f"{metric}_ci95", f"{metric}_n"]
+    writer.writerow(header)
+    for row in rows:
+        line = [row.dataset, row.group, row.label, selection, row.n,
+                " ".join(str(s) for s in row.seeds), "yes" if row.config_diffs else "no"]
+        for metric in metrics:
+            stat = row.stats[metric]
+            line += [_num(stat.mean), _num(stat.std), _num(stat.ci95), stat.n]
+        writer.writerow(line)
+
+
+def _num(value: float) -> str:
+    return "" if math.isnan(value) else repr(float(value))

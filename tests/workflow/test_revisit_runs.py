@@ -1,0 +1,149 @@
+"""Revisit_Runs.sh: dry-run counts, the paper's facts, skip/resume logic, and failure reporting."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shlex
+import stat
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+
+SCRIPT = os.path.join(ROOT, "Revisit_Runs.sh")
+STUB = """#!/usr/bin/env bash
+# Stands in for "python main.py ...": writes a completed run folder, or fails for $FAIL_GROUP.
+shift
+while [ $# -gt 0 ]; do
+  case "$1" in --group) g=$2 ;; --seed) s=$2 ;; --save_path) p=$2 ;; --dataset) d=$2 ;; --resume) r=$2 ;; esac
+  shift
+done
+echo "$g $s ${r:-fresh}" >> "$CALLS"
+if [ "$g" = "${FAIL_GROUP:-}" ]; then echo "boom: $g failed" >&2; exit 3; fi
+mkdir -p "$p/$d/${g}_s$s" && echo '{"status": "completed"}' > "$p/$d/${g}_s$s/summary.json"
+"""
+
+
+def run_script(*args: str, env: dict | None = None, cwd: str = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", SCRIPT, *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=60)
+
+
+@functools.lru_cache(maxsize=None)
+def _dry_run(section: str, extra: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    out = run_script(section, "--dry-run", "--save_path", "/nonexistent/save", *extra)
+    assert out.returncode == 0, out.stderr
+    return tuple(tuple(shlex.split(line)) for line in out.stdout.splitlines() if line.strip())
+
+
+def commands(section: str, *extra: str) -> list[list[str]]:
+    """The dry-run commands of a section (cached: each distinct call runs the script once)."""
+    return [list(c) for c in _dry_run(section, extra)]
+
+
+def flag(cmd: list[str], name: str, default: str | None = None) -> str | None:
+    return cmd[cmd.index(name) + 1] if name in cmd else default
+
+
+def test_dry_run_counts():
+    paper = commands("paper")
+    assert len(paper) == 335
+    per_dataset = {d: sum(flag(c, "--dataset") == d for c in paper) for d in ("cub200", "cars196", "online_products")}
+    assert per_dataset == {"cub200": 115, "cars196": 115, "online_products": 105}
+    assert len(commands("cars196")) == 115
+    assert len(commands("glyphs")) == 69
+
+
+def test_paper_groups_seeds_and_names():
+    cmds = commands("paper")
+    groups = {flag(c, "--group") for c in cmds}
+    assert len(groups) == 67
+    assert all(re.fullmatch(r"[A-Za-z0-9_]+", g) for g in groups)
+    per_group = {g: sorted(flag(c, "--seed") for c in cmds if flag(c, "--group") == g) for g in groups}
+    assert all(seeds == ["0", "1", "2", "3", "4"] for seeds in per_group.values())
+    sop_losses = {flag(c, "--loss") for c in cmds if flag(c, "--dataset") == "online_products"}
+    assert "proxynca" not in sop_losses and "softtriplet" not in sop_losses
+    assert {flag(c, "--n_epochs") for c in cmds if flag(c, "--dataset") == "online_products"} == {"100"}
+    assert {flag(c, "--n_epochs") for c in cmds if flag(c, "--dataset") != "online_products"} == {"150"}
+
+
+def test_rho_cp_per_dataset():
+    cps = {}
+    for c in commands("paper"):
+        if flag(c, "--batch_mining") == "rho_distance":
+            key = (flag(c, "--loss"), flag(c, "--loss_margin_beta"))
+            cps.setdefault(flag(c, "--dataset"), {})[key] = flag(c, "--miner_rho_distance_cp")
+    assert cps["cub200"] == {("contrastive", None): "0.4", ("margin", "0.6"): "0.4",
+                             ("margin", "1.2"): "0.35", ("triplet", None): "0.4", ("snr", None): "0.3"}
+    assert set(cps["cars196"].values()) == {"0.35"} and len(cps["cars196"]) == 5
+    assert set(cps["online_products"].values()) == {"0.15"} and len(cps["online_products"]) == 5
+
+
+def test_glyphs_has_the_same_23_configurations():
+    def config(c):
+        return tuple(flag(c, k) for k in ("--loss", "--batch_mining", "--loss_margin_beta",
+                                          "--miner_rho_distance_cp", "--loss_histogram_nbins"))
+    glyphs = {config(c) for c in commands("glyphs", "--seeds", "0")}
+    cub = {config(c) for c in commands("paper") if flag(c, "--dataset") == "cub200"}
+    assert len(glyphs) == 23 and glyphs == cub
+
+
+def test_seeds_option_and_extra_flags():
+    cmds = commands("glyphs", "--seeds", "3,7", "--", "--log_online", "--project", "X")
+    assert len(cmds) == 46 and {flag(c, "--seed") for c in cmds} == {"3", "7"}
+    assert all(c[-3:] == ["--log_online", "--project", "X"] for c in cmds)
+
+
+def test_bad_arguments_fail_with_one_line():
+    for args in (["nosuch"], ["glyphs", "--jobs", "0"], ["glyphs", "--seeds", "a,b"]):
+        out = run_script(*args, "--dry-run")
+        assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, (args, out.stderr)
+
+
+def test_dry_run_skips_completed_and_resumes_running(tmp_path):
+    save = tmp_path / "runs"
+    done = save / "glyphs" / "GLY_Npair_s0"
+    done.mkdir(parents=True)
+    (done / "summary.json").write_text(json.dumps({"status": "completed", "epochs_done": 6}, indent=2))
+    killed = save / "glyphs" / "GLY_MS_s1"
+    killed.mkdir(parents=True)
+    (killed / "summary.json").write_text(json.dumps({"status": "running"}))
+    (killed / "checkpoint_last.pt").write_bytes(b"x")
+    out = run_script("glyphs", "--dry-run", "--save_path", str(save))
+    cmds = [shlex.split(line) for line in out.stdout.splitlines()]
+    assert len(cmds) == 68
+    assert not any(flag(c, "--group") == "GLY_Npair" and flag(c, "--seed") == "0" for c in cmds)
+    resumed = [c for c in cmds if "--resume" in c]
+    assert len(resumed) == 1 and flag(resumed[0], "--resume") == str(killed)
+    assert "completed, skipped: GLY_Npair_s0" in out.stderr
+
+
+def test_execution_reports_failures_and_reruns_only_what_is_left(tmp_path):
+    stub = tmp_path / "fake_python"
+    stub.write_text(STUB)
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    calls = tmp_path / "calls.txt"
+    env = {"PYTHON": str(stub), "CALLS": str(calls), "FAIL_GROUP": "GLY_SNR_Distance"}
+    save = tmp_path / "runs"
+    stale = save / "glyphs" / "GLY_Softmax_s0"
+    stale.mkdir(parents=True)
+    (stale / "summary.json").write_text('{"status": "failed", "error": "old"}')
+
+    only = ("--only", "SNR|Softmax|MS")  # GLY_SNR_Distance, GLY_MS, GLY_Softmax, GLYreg_SNR_Distance
+    out = run_script("glyphs", "--seeds", "0", "--jobs", "3", "--save_path", str(save), *only, env=env)
+    assert out.returncode == 1
+    assert "4 runs: 0 already completed, 4 run now, 1 failed" in out.stdout
+    assert "GLY_SNR_Distance_s0" in out.stdout and "boom: GLY_SNR_Distance failed" in out.stdout
+    assert len(calls.read_text().splitlines()) == 4
+    assert (save / "glyphs" / "GLY_Softmax_s0" / "summary.json").read_text().count("completed")
+    assert len(os.listdir(save / "glyphs" / "_superseded")) == 1
+    assert (save / "_logs" / "glyphs" / "GLY_SNR_Distance_s0.log").exists()
+
+    calls.write_text("")
+    out = run_script("glyphs", "--seeds", "0", "--save_path", str(save), *only, env={**env, "FAIL_GROUP": ""})
+    assert out.returncode == 0, out.stdout
+    assert calls.read_text().split() == ["GLY_SNR_Distance", "0", "fresh"]
+    assert "3 already completed, 1 run now, 0 failed" in out.stdout

@@ -1,0 +1,240 @@
+"""The motivating toy example of Roth, Milbich et al., "Revisiting Training Strategies and
+Generalization Performance in Deep Metric Learning" (ICML 2020), Sec. 5.
+
+Four training classes lie on segments of the diagonal y = x; four test classes lie on
+axis-aligned segments (two horizontal, two vertical) whose projections onto the diagonal
+overlap pairwise. A model that keeps only what separates the training classes (the position
+along the diagonal) cannot tell the test classes apart; one that keeps more directions of
+variation can. The same small MLP with an L2-normalised 2-d output is trained twice with the
+margin loss: with distance-weighted mining (base) and with ρ-regularised mining, which with
+probability ``p`` turns a triplet (a, p, n) into (a, a, p) and so pushes a same-class sample
+away, keeping intra-class variance. Test ``e_recall@1``, ``nmi`` and ``rho_spectrum@1`` of both
+models are printed and a figure (data, both test embeddings, both singular-value spectra) is
+saved.
+
+    python toy_experiments/diagonal_lines.py [--iterations 1500] [--rho_cp 0.2] [--out toy.png]
+    python toy_experiments/diagonal_lines.py --test_mode      # a few iterations, for the tests
+
+Components come from the registries (``criteria`` ``margin``, ``batch_mining`` ``distance`` and
+``rho_distance``, ``metrics``). Where ``rho_distance`` or ``rho_spectrum`` is not registered, a
+local version of the same definition is used and a message says so.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import batch_mining  # noqa: E402
+import criteria  # noqa: E402
+import metrics  # noqa: E402
+import parameters  # noqa: E402
+
+torch.set_num_threads(1)  # tiny tensors: extra threads only contend for the cores
+DIAGONAL = np.array([1.0, 1.0]) / math.sqrt(2.0)
+METRIC_NAMES = ("e_recall@1", "nmi", "rho_spectrum@1")
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+def make_data(n_per_class: int, seed: int, noise: float = 0.03) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Train: 4 segments of length 0.5 centred at -1.2, -0.4, 0.4, 1.2 along the diagonal.
+    Test: horizontal segments y = ±0.5 and vertical segments x = ±0.5, each for |t| <= 0.5; the
+    top and right (bottom and left) segments cover the same range of the diagonal coordinate."""
+    rng = np.random.default_rng(seed)
+    t = lambda: rng.uniform(-0.25, 0.25, size=(n_per_class, 1))  # noqa: E731
+    train = [(c + t()) * DIAGONAL for c in (-1.2, -0.4, 0.4, 1.2)]
+    s = lambda: rng.uniform(-0.5, 0.5, size=n_per_class)  # noqa: E731
+    test = [np.stack([s(), np.full(n_per_class, y)], 1) for y in (0.5, -0.5)]
+    test += [np.stack([np.full(n_per_class, x), s()], 1) for x in (0.5, -0.5)]
+    out = {}
+    for split, parts in (("train", train), ("test", test)):
+        x = np.concatenate(parts) + rng.normal(0.0, noise, size=(4 * n_per_class, 2))
+        y = np.repeat(np.arange(4), n_per_class)
+        out[split] = (x.astype(np.float32), y.astype(np.int64))
+    return out
+
+
+class ToyNet(nn.Module):
+    """2 -> hidden -> hidden -> embed_dim (2 in the paper's toy), ReLU, L2-normalised output."""
+
+    def __init__(self, hidden: int = 64, embed_dim: int = 2):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, embed_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(self.body(x), dim=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Components from the registries (with local fallbacks where a name is not registered yet)
+# ---------------------------------------------------------------------------------------------
+class LocalRhoMiner(nn.Module):
+    """ρ-regularised distance-weighted mining (the paper's Sec. 5), used when the registry has no
+    ``rho_distance``: mine distance-weighted triplets (a, p, n); then, with probability ``cp`` per
+    anchor, replace the triplet by (a, a, p), so that the loss pushes the positive p away."""
+
+    def __init__(self, base: nn.Module, cp: float):
+        super().__init__()
+        self.base, self.cp = base, cp
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        a, p, n = self.base(embeddings, labels)
+        flip = torch.rand(len(a), device=a.device) < self.cp
+        return a, torch.where(flip, a, p), torch.where(flip, p, n)
+
+
+def build_components(regularised: bool, cp: float, n_classes: int,
+                     embed_dim: int = 2) -> tuple[nn.Module, nn.Module]:
+    """The margin loss and the miner (distance, or rho_distance with ``cp``)."""
+    use_registry = regularised and "rho_distance" in batch_mining.MINERS
+    argv = ["--loss", "margin", "--batch_mining", "rho_distance" if use_registry else "distance",
+            "--embed_dim", str(embed_dim), "--device", "cpu"]
+    if use_registry:
+        argv += ["--miner_rho_distance_cp", str(cp)]
+    opt = parameters.parse_args(argv)
+    opt.n_classes, opt.in_channels = n_classes, 2
+    loss, miner = criteria.select(opt), batch_mining.select(opt)
+    if regularised and not use_registry:
+        print("note: batch miner 'rho_distance' is not registered in this checkout; using the toy's "
+              "local rho-regularised miner (same definition)")
+        miner = LocalRhoMiner(miner, cp)
+    return loss, miner
+
+
+def rho_spectrum(embeddings: np.ndarray, k: int = 1) -> float:
+    """KL(U || s) of the normalised singular values s, the |k|-1 largest dropped (CONTRACT §5;
+    local fallback for when the metric is not registered)."""
+    sv = np.linalg.svd(embeddings.astype(np.float64), compute_uv=False)[abs(k) - 1:]
+    s = sv / sv.sum()
+    u = np.full_like(s, 1.0 / len(s))
+    s = np.clip(s, 1e-300, None)
+    return float(np.sum(u * np.log(u / s))) if k > 0 else float(np.sum(s * np.log(s / u)))
+
+
+def evaluate(embeddings: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    registered = [m for m in METRIC_NAMES if m.split("@")[0] in metrics.METRICS]
+    out = metrics.compute(embeddings, labels, registered) if registered else {}
+    for name in METRIC_NAMES:
+        if name not in out and name.startswith("rho_spectrum@"):
+            out[name] = rho_spectrum(embeddings, int(name.split("@")[1]))
+    return {m: out[m] for m in METRIC_NAMES}
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Result:
+    name: str
+    metrics: dict[str, float]
+    embeddings: np.ndarray
+    spectrum: np.ndarray
+
+
+def train_model(regularised: bool, data: dict, iterations: int, cp: float, seed: int,
+                per_class: int = 16, embed_dim: int = 2) -> Result:
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    x_train, y_train = (torch.from_numpy(a) for a in data["train"])
+    model = ToyNet(embed_dim=embed_dim)
+    loss_fn, miner = build_components(regularised, cp, n_classes=4, embed_dim=embed_dim)
+    groups = [{"params": model.parameters(), "lr": 1e-3}] + list(loss_fn.param_groups())
+    optimizer = torch.optim.Adam(groups)
+    by_class = [torch.nonzero(y_train == c).squeeze(1) for c in range(4)]
+    for _ in range(iterations):
+        idx = torch.cat([cls[torch.randint(len(cls), (per_class,), generator=generator)] for cls in by_class])
+        emb = model(x_train[idx])
+        labels = y_train[idx]
+        loss = loss_fn(emb, labels, miner(emb, labels))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        test_emb = model(torch.from_numpy(data["test"][0])).numpy()
+    spectrum = np.linalg.svd(test_emb.astype(np.float64), compute_uv=False)
+    return Result("rho-regularised" if regularised else "base", evaluate(test_emb, data["test"][1]),
+                  test_emb, spectrum / spectrum.sum())
+
+
+def save_figure(data: dict, results: list[Result], path: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    colors = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
+    for split, marker in (("train", "o"), ("test", "x")):
+        x, y = data[split]
+        for c in range(4):
+            axes[0].scatter(*x[y == c].T, s=6, marker=marker, color=colors(c + (0 if split == "train" else 4)),
+                            label=f"{split} {c}")
+    axes[0].set_title("data (o train, x test)")
+    axes[0].set_aspect("equal")
+    axes[0].legend(fontsize=6, ncol=2)
+    y_test = data["test"][1]
+    for ax, result in zip(axes[1:3], results):
+        shown = result.embeddings
+        if shown.shape[1] > 2:  # the two leading principal directions
+            centred = shown - shown.mean(0)
+            shown = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+        for c in range(4):
+            ax.scatter(*shown[y_test == c].T, s=6, color=colors(c + 4))
+        m = result.metrics
+        ax.set_title(f"{result.name}: test R@1 {m['e_recall@1']:.3f}, NMI {m['nmi']:.3f}", fontsize=9)
+        if shown is result.embeddings:
+            ax.set_xlim(-1.1, 1.1)
+            ax.set_ylim(-1.1, 1.1)
+        ax.set_aspect("equal")
+    width = 0.35
+    for i, result in enumerate(results):
+        axes[3].bar(np.arange(len(result.spectrum)) + (i - 0.5) * width, result.spectrum, width,
+                    label=f"{result.name} (ρ = {result.metrics['rho_spectrum@1']:.3f})")
+    dims = len(results[0].spectrum)
+    axes[3].set_xticks(range(dims), [f"σ{i + 1}" for i in range(dims)])
+    axes[3].set_title("normalised singular values of the test embeddings")
+    axes[3].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> list[Result]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=1500, help="Training iterations per model.")
+    parser.add_argument("--rho_cp", type=float, default=0.2, help="Probability of a ρ-flipped triplet.")
+    parser.add_argument("--n_per_class", type=int, default=200, help="Points per class and split.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--embed_dim", type=int, default=2, help="Output dimension (2 in the paper's toy).")
+    parser.add_argument("--out", default="toy_diagonal_lines.png", help="Figure file.")
+    parser.add_argument("--test_mode", action="store_true", help="A few iterations on little data (tests).")
+    opt = parser.parse_args(argv)
+    if opt.test_mode:
+        opt.iterations, opt.n_per_class = 20, 30
+    start = time.time()
+    data = make_data(opt.n_per_class, opt.seed)
+    results = [train_model(reg, data, opt.iterations, opt.rho_cp, opt.seed, embed_dim=opt.embed_dim)
+               for reg in (False, True)]
+    save_figure(data, results, opt.out)
+    print(f"{'model':<16} " + " ".join(f"{m:>15}" for m in METRIC_NAMES) + "   spectrum")
+    for r in results:
+        print(f"{r.name:<16} " + " ".join(f"{r.metrics[m]:>15.4f}" for m in METRIC_NAMES)
+              + "   " + " ".join(f"{v:.3f}" for v in r.spectrum))
+    print(f"figure: {opt.out}  ({time.time() - start:.1f} s wall, {time.process_time():.1f} s CPU)")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ import datasampler
 import datasets
 import parameters
 import evaluation
+import metrics
 from evaluation import embed, evaluate_splits, save_arrays
 from evaluation.plots import plot_test_figures, plot_training_curves
 from utilities import optim
@@ -76,7 +77,8 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
     sampler = datasampler.select(opt, data["train"].labels, categories=getattr(data["train"], "category", None))
     loader = make_loader(data["train"], sampler, opt)
     optimizer, scheduler = optim.select(opt, model, loss_fn)
-    selector = EpochSelector(opt.selection, opt.storage_metrics[0])
+    selector = EpochSelector(opt.selection, opt.storage_metrics[0],
+                             metrics.parse(opt.storage_metrics[0]).higher_is_better)
     logger = OnlineLogger(opt, run.path, opt.log_online)
     splits = eval_splits(opt, data)
     eval_data = {**data, "train": datasets.eval_view(data["train"])}   # train split with eval transforms

@@ -54,6 +54,12 @@ class MetricName:
         return int(need if isinstance(need, int) else self.value)
 
     @property
+    def higher_is_better(self) -> bool:
+        """False for metrics where smaller is better (``dists@intra``, ``rho_spectrum@k``)."""
+        lower = self.meta.get("lower_is_better", False)
+        return not (lower is True or (isinstance(lower, tuple) and self.value in lower))
+
+    @property
     def value(self) -> int | str | None:
         """The argument, or the fixed one of an alias (``precision_at_1`` -> 1)."""
         return self.arg if self.arg is not None else self.meta.get("fixed_arg")

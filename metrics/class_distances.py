@@ -62,7 +62,8 @@ def mean_inter(sums: ClassSums) -> float:
     return float(1.0 - mean_cos)
 
 
-@METRICS.register("dists", evidence="class_distances", arg=("intra", "inter", "intra_over_inter"))
+@METRICS.register("dists", evidence="class_distances", arg=("intra", "inter", "intra_over_inter"),
+                  lower_is_better=("intra", "intra_over_inter"))
 def dists(sums: ClassSums, which: str) -> float:
     """Cosine compactness (dists@intra), separation of class means (dists@inter) and their ratio.
 

@@ -7,7 +7,7 @@ import numpy as np
 from metrics import METRICS
 
 
-@METRICS.register("rho_spectrum", evidence="spectrum", arg="int")
+@METRICS.register("rho_spectrum", evidence="spectrum", arg="int", lower_is_better=True)
 def rho_spectrum(singular_values: np.ndarray, k: int) -> float | np.ndarray:
     """ρ-spectrum: KL between the normalised singular-value spectrum and uniform (@0: the spectrum).
 

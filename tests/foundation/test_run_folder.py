@@ -126,3 +126,15 @@ def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path):
         write_json(path, {"status": Boom()})
     assert json.load(open(path)) == {"status": "running"}
     assert os.listdir(tmp_path) == ["summary.json"]
+
+
+def test_selection_direction_follows_the_metric():
+    import metrics
+    from utilities.selection import EpochSelector
+    assert metrics.parse("e_recall@1").higher_is_better and metrics.parse("dists@inter").higher_is_better
+    assert not metrics.parse("dists@intra").higher_is_better
+    assert not metrics.parse("rho_spectrum@2").higher_is_better
+    sel = EpochSelector("test_max", "dists@intra", higher_is_better=False)
+    for epoch, value in ((1, 0.5), (2, 0.3), (3, 0.4)):
+        sel.update(epoch, {"test": {"dists@intra": value}})
+    assert sel.best_epoch == 2

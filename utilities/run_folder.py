@@ -85,9 +85,9 @@ class RunFolder:
         if os.path.exists(run.file("summary.json")) and not opt.resume:
             raise FileExistsError(f"run folder {run.path} already holds a run: pass --resume "
                                   f"{run.path} to continue it, or choose another --savename")
-        os.makedirs(run.path, exist_ok=True)
         probe = run.file(".write_probe")
         try:
+            os.makedirs(run.path, exist_ok=True)
             with open(probe, "w") as fh:
                 fh.write("ok")
             os.unlink(probe)

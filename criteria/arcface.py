@@ -20,7 +20,8 @@ class ArcFaceLoss(ProxyLoss):
 
         l_i = −log( exp(s cos(θ_{i y_i} + m)) / (exp(s cos(θ_{i y_i} + m)) + Σ_{c≠y_i} exp(s cos θ_ic)) )
 
-    Where ``θ + m > π`` the target logit continues as ``cos θ − m sin m`` (monotone in θ);
+    Where ``θ + m > π`` the target logit continues as ``cos θ − (1 − cos m)`` (continuous and
+    monotone in θ, see ``proxy_common.additive_angular_target``);
     ``easy_margin`` applies the margin only where ``cos θ > 0``.
 
     Parameters

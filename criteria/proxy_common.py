@@ -85,15 +85,18 @@ def angles(cos: torch.Tensor) -> torch.Tensor:
 def additive_angular_target(cos: torch.Tensor, margin: float, easy_margin: bool) -> torch.Tensor:
     """ArcFace's target logit ``cos(θ + m)`` (Deng et al., CVPR 2019).
 
-    ``cos(θ + m)`` stops decreasing in θ once ``θ + m > π``; there the target becomes
-    ``cos θ − m · sin m`` (the first-order continuation, ``= cos(π − m) − m sin m`` at the switch
-    point, and monotone beyond). With ``easy_margin`` the margin only applies where ``cos θ > 0``.
+    ``cos(θ + m)`` stops decreasing in θ once ``θ + m > π`` (it rises again towards ``cos m``), which
+    would reward pushing an embedding further from its class. There the target becomes
+    ``cos θ − (1 − cos m)``: a CosFace-style shift chosen so that it equals ``cos(π) = −1`` at the
+    switch ``θ = π − m``, so the target is continuous and monotonically decreasing on [0, π]. (The
+    common ``cos θ − m sin m`` fallback is monotone too but jumps at the switch.) With
+    ``easy_margin`` the margin only applies where ``cos θ > 0``.
     """
     theta = angles(cos)
     shifted = torch.cos(theta + margin)
     if easy_margin:
         return torch.where(cos > 0, shifted, cos)
-    return torch.where(theta + margin <= math.pi, shifted, cos - margin * math.sin(margin))
+    return torch.where(theta + margin <= math.pi, shifted, cos - (1.0 - math.cos(margin)))
 
 
 def multiplicative_angular_target(cos: torch.Tensor, margin: int) -> torch.Tensor:

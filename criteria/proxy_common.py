@@ -180,6 +180,13 @@ class ProxyLoss(BaseLoss):
         return self.element_term(values, indices_tuple)
 
 
+def parameters_doc(cls: type) -> str:
+    """The numpy-style ``Parameters`` section of ``cls``'s docstring, for a subclass to reuse (the
+    generated flags take their help from the registered class's own docstring)."""
+    doc = cls.__doc__ or ""
+    return doc[doc.index("    Parameters\n"):].rstrip() + "\n" if "    Parameters\n" in doc else ""
+
+
 def log1p_sum_exp(z: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
     """``log(1 + Σ_{mask} exp(z))`` along ``dim``, computed stably (an empty set gives 0)."""
     masked = z.masked_fill(~mask, float("-inf"))

@@ -5,28 +5,19 @@ from typing import Any
 
 from criteria import LOSSES
 from criteria.large_margin_softmax import LargeMarginSoftmaxLoss
+from criteria.proxy_common import parameters_doc
 
 
 @LOSSES.register("sphereface")
 class SphereFaceLoss(LargeMarginSoftmaxLoss):
-    """SphereFace / A-Softmax (Liu et al., "SphereFace: Deep Hypersphere Embedding for Face
+    __doc__ = """SphereFace / A-Softmax (Liu et al., "SphereFace: Deep Hypersphere Embedding for Face
     Recognition", CVPR 2017).
 
     As ``large_margin_softmax`` with ``‖w_c‖ = 1``: ``f_ic = s ‖x_i‖ cos θ_ic`` and, for the target,
     ``s ‖x_i‖ (λ cos θ + ψ(θ)) / (1 + λ)`` with ``ψ(θ) = (−1)^k cos(mθ) − 2k``. The paper anneals λ
     from 1000 down to 5; the default here is that final λ = 5.
 
-    Parameters
-    ----------
-    lr : float
-        Learning rate of the class weights (their own optimizer group).
-    margin : int
-        Integer angular multiplier m.
-    scale : float
-        Extra scale s of all logits.
-    lambda_ : float
-        Weight λ of the plain cosine blended into the target logit.
-    """
+    """ + parameters_doc(LargeMarginSoftmaxLoss)
 
     normalize_weights = True
     term_name = "sphereface"

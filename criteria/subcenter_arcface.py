@@ -8,12 +8,12 @@ import torch
 
 from criteria import LOSSES
 from criteria.arcface import ArcFaceLoss
-from criteria.proxy_common import angles, cosine_logits
+from criteria.proxy_common import angles, cosine_logits, parameters_doc
 
 
 @LOSSES.register("subcenter_arcface")
 class SubCenterArcFaceLoss(ArcFaceLoss):
-    """Sub-center ArcFace (Deng et al., "Sub-center ArcFace: Boosting Face Recognition by
+    __doc__ = """Sub-center ArcFace (Deng et al., "Sub-center ArcFace: Boosting Face Recognition by
     Large-scale Noisy Web Faces", ECCV 2020).
 
     Each class c owns ``K`` sub-centres ``w_c^k``; the class cosine is the closest one,
@@ -22,17 +22,7 @@ class SubCenterArcFaceLoss(ArcFaceLoss):
     dominant sub-centre exceeds ``outlier_threshold`` degrees (75° in the paper): the noisy samples
     the paper drops before re-training.
 
-    Parameters
-    ----------
-    lr : float
-        Learning rate of the sub-centres (their own optimizer group).
-    angular_margin : float
-        Additive angular margin m, in radians.
-    feature_scale : float
-        Scale s of the cosine logits.
-    easy_margin : bool
-        Apply the margin only where the target cosine is positive.
-    sub_centers : int
+    """ + parameters_doc(ArcFaceLoss) + """    sub_centers : int
         Sub-centres K per class.
     outlier_threshold : float
         Angle in degrees beyond which outliers() flags a sample.

@@ -264,3 +264,18 @@ def test_sop_scale_runs(name):
     value = loss(x, y)
     value.backward()
     assert torch.isfinite(value) and torch.isfinite(loss.proxies.grad).all()
+
+
+def test_subcenter_outliers_use_the_dominant_subcentre():
+    loss = criteria.LOSSES.get("subcenter_arcface")(n_classes=2, embed_dim=3, sub_centers=2)
+    with torch.no_grad():
+        loss.proxies.copy_(torch.tensor([[1., 0, 0], [0, 1, 0], [0, 0, 1], [-1, 0, 0]]))
+    near = torch.tensor([[1., 0.1, 0], [1, -0.1, 0.05], [0.9, 0, 0.1]])   # class 0, dominant centre 0
+    far = torch.tensor([[0.1, 1, 0]])                                        # class 0, ~84° from centre 0
+    x = torch.cat([near, far, torch.tensor([[0, 0.1, 1.]])])
+    y = torch.tensor([0, 0, 0, 0, 1])
+    is_outlier, dominant = loss.outliers(x, y)
+    assert dominant.tolist() == [0, 0]
+    assert is_outlier.tolist() == [False, False, False, True, False]
+    loss.outlier_threshold = 85.0
+    assert not loss.outliers(x, y)[0].any()

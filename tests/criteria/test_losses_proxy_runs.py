@@ -49,18 +49,22 @@ def _run(argv):
     return os.path.join(save, "glyphs", argv[argv.index("--savename") + 1])
 
 
-def test_resume_keeps_proxies_bit_identical(tmp_path):
+def test_resume_keeps_proxies_bit_identical(tmp_path, capsys):
     from tests.conftest import TINY_GLYPHS
     common = TINY_GLYPHS + FAST + ["--loss", "softtriplet", "--lr", "1e-3"]
     straight = common + ["--save_path", str(tmp_path / "a"), "--savename", "run", "--n_epochs", "2"]
     split = common + ["--save_path", str(tmp_path / "b"), "--savename", "run"]
     assert main.main(straight) == 0
     assert main.main(split + ["--n_epochs", "1"]) == 0
+    after_one = torch.load(_run(split) + "/checkpoint_last.pt", weights_only=False)["loss"]["proxies"]
+    capsys.readouterr()
     assert main.main(split + ["--n_epochs", "2", "--resume", _run(split)]) == 0
+    assert "after epoch 1" in capsys.readouterr().out          # it continued, it did not restart
     a = torch.load(_run(straight) + "/checkpoint_last.pt", weights_only=False)
     b = torch.load(_run(split) + "/checkpoint_last.pt", weights_only=False)
     assert a["epoch"] == b["epoch"] == 2
     assert torch.equal(a["loss"]["proxies"], b["loss"]["proxies"])
+    assert not torch.equal(after_one, b["loss"]["proxies"])      # epoch 2 did train the proxies
     for key in a["model"]:
         assert torch.equal(a["model"][key], b["model"][key]), key
     sa, sb = a["optimizer"]["state"], b["optimizer"]["state"]

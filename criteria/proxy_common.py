@@ -130,6 +130,7 @@ class ProxyLoss(BaseLoss):
 
     accepts: tuple[str, ...] = ()
     default_distance = "cosine"
+    allowed_distances = ("cosine",)   # every one compares normalised embeddings with its weights
     default_reducer = "mean"
     wired_params = BaseLoss.wired_params + ("base_lr",)
 

@@ -72,3 +72,9 @@ def test_resume_keeps_proxies_bit_identical(tmp_path, capsys):
     for k in sa:
         for field in sa[k]:
             assert torch.equal(torch.as_tensor(sa[k][field]), torch.as_tensor(sb[k][field])), (k, field)
+
+
+def test_non_cosine_distance_is_rejected_at_parse_time(tiny_argv):
+    import parameters
+    with pytest.raises(SystemExit):
+        parameters.parse_args(tiny_argv + ["--loss", "proxyanchor", "--loss_distance", "euclidean"])

@@ -36,6 +36,8 @@ class ArcFaceLoss(ProxyLoss):
         Apply the margin only where the target cosine is positive.
     """
 
+    term_names = ("arcface",)
+
     def __init__(self, n_classes: int = 1, embed_dim: int = 128, lr: float = 0.0005,
                  angular_margin: float = 0.5, feature_scale: float = 16.0, easy_margin: bool = False,
                  **base: Any):

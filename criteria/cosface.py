@@ -30,6 +30,8 @@ class CosFaceLoss(ProxyLoss):
         Scale s of the cosine logits.
     """
 
+    term_names = ("cosface",)
+
     def __init__(self, n_classes: int = 1, embed_dim: int = 128, lr: float = 0.0005, margin: float = 0.35,
                  scale: float = 64.0, **base: Any):
         super().__init__(**base)

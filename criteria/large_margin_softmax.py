@@ -39,6 +39,7 @@ class LargeMarginSoftmaxLoss(ProxyLoss):
 
     normalize_weights = False
     term_name = "large_margin_softmax"
+    term_names = (term_name,)
 
     def __init__(self, n_classes: int = 1, embed_dim: int = 128, lr: float = 0.0005, margin: int = 4,
                  scale: float = 1.0, lambda_: float = 0.0, **base: Any):

@@ -28,6 +28,8 @@ class P2SGradLoss(ProxyLoss):
         Learning rate of the class weights (their own optimizer group).
     """
 
+    term_names = ("p2sgrad",)
+
     def __init__(self, n_classes: int = 1, embed_dim: int = 128, lr: float = 0.0005, **base: Any):
         super().__init__(**base)
         self.group_lr = lr

@@ -34,6 +34,8 @@ class ProxyAnchorLoss(ProxyLoss):
         Scaling α.
     """
 
+    term_names = ("pos", "neg")
+
     def __init__(self, n_classes: int = 1, embed_dim: int = 128, base_lr: float = 1e-5, lrmulti: float = 100.0,
                  margin: float = 0.1, alpha: float = 32.0, **base: Any):
         super().__init__(**base)

@@ -38,6 +38,8 @@ class ProxyNCALoss(ProxyLoss):
         Leave the positive proxy out of the denominator (original ProxyNCA).
     """
 
+    term_names = ("proxynca",)
+
     def __init__(self, n_classes: int = 1, embed_dim: int = 128, base_lr: float = 1e-5, lrmulti: float = 50.0,
                  temperature: float = 1.0 / 9.0, normalize_proxies: bool = True, exclude_positive: bool = True,
                  **base: Any):

@@ -28,6 +28,8 @@ class NormSoftmaxLoss(ProxyLoss):
         Temperature T dividing the cosine logits.
     """
 
+    term_names = ("softmax",)
+
     def __init__(self, n_classes: int = 1, embed_dim: int = 128, lr: float = 1e-5,
                  temperature: float = 0.05, **base: Any):
         super().__init__(**base)

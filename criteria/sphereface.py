@@ -21,6 +21,7 @@ class SphereFaceLoss(LargeMarginSoftmaxLoss):
 
     normalize_weights = True
     term_name = "sphereface"
+    term_names = (term_name,)
 
     def __init__(self, n_classes: int = 1, embed_dim: int = 128, lr: float = 0.0005, margin: int = 4,
                  scale: float = 1.0, lambda_: float = 5.0, **base: Any):

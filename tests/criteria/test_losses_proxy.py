@@ -279,3 +279,10 @@ def test_subcenter_outliers_use_the_dominant_subcentre():
     assert is_outlier.tolist() == [False, False, False, True, False]
     loss.outlier_threshold = 85.0
     assert not loss.outliers(x, y)[0].any()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_declared_term_names_match_the_terms(name):
+    loss = build(name)
+    x, y = batch(10)
+    assert tuple(loss.compute_loss(x, y, None)) == type(loss).term_names

@@ -62,6 +62,8 @@ def build(name: str, opt: Any) -> nn.Module:
         kwargs["n_classes"] = opt.n_classes
     if "embed_dim" in accepted:
         kwargs["embed_dim"] = opt.embed_dim
+    if "base_lr" in accepted:  # losses whose lr flag multiplies --lr (lrmulti)
+        kwargs["base_lr"] = opt.lr
     return cls(**kwargs)
 
 

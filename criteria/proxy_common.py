@@ -26,6 +26,7 @@ from torch import nn
 
 from criteria.base import BaseLoss
 from criteria.terms import LossTerm
+from utilities.tuples import element_weights
 
 # acos'(x) = -1/sqrt(1 - x^2) is infinite at |x| = 1; clamping a hair inside keeps gradients finite.
 ACOS_EPS = 1e-6
@@ -110,10 +111,9 @@ def multiplicative_angular_target(cos: torch.Tensor, margin: int) -> torch.Tenso
 
 def tuple_element_weights(indices_tuple: tuple[torch.Tensor, ...], batch_size: int,
                           dtype: torch.dtype) -> torch.Tensor:
-    """Per-embedding weights from mined tuples: how often each element occurs in them (any role),
-    divided by the largest count, so unmined elements weigh 0 and the most mined 1."""
-    flat = torch.cat([t.reshape(-1) for t in indices_tuple])
-    counts = torch.bincount(flat, minlength=batch_size).to(dtype)
+    """Per-embedding weights from mined tuples: ``utilities.tuples.element_weights`` (occurrences
+    in any role) divided by the largest count, so unmined elements weigh 0 and the most mined 1."""
+    counts = element_weights(indices_tuple, batch_size, dtype)
     return counts / counts.max().clamp_min(1)
 
 

@@ -20,7 +20,7 @@ import datasampler
 import datasets
 import parameters
 from evaluation import evaluate_splits
-from utilities import optim
+from utilities import distributed, optim
 from utilities.checkpoint import load_checkpoint, restore, save_checkpoint
 from utilities.online_logger import OnlineLogger
 from utilities.report import format_config, format_metrics_table, print_registries
@@ -38,6 +38,8 @@ def open_run(opt: argparse.Namespace) -> RunFolder:
         if conflicts:
             parameters.fail(f"--resume {path}: flags differ from the saved run: {'; '.join(conflicts)}")
         return RunFolder(path)
+    if not distributed.is_main():  # rank 0 owns the run folder; other ranks never write
+        return RunFolder(RunFolder.location(opt))
     try:
         return RunFolder.create(opt)
     except (FileExistsError, PermissionError) as err:
@@ -70,11 +72,11 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
     model = architectures.select(opt).to(device)
     loss_fn = criteria.select(opt).to(device)
     miner = batch_mining.select(opt).to(device) if loss_fn.uses_miner else None
-    sampler = datasampler.select(opt, data["train"].labels)
+    sampler = datasampler.select(opt, data["train"].labels, distributed.rank(), distributed.world_size())
     loader = make_loader(data["train"], sampler, opt)
     optimizer, scheduler = optim.select(opt, model, loss_fn)
     selector = EpochSelector(opt.selection, opt.storage_metrics[0])
-    logger = OnlineLogger(opt, run.path, opt.log_online)
+    logger = OnlineLogger(opt, run.path, opt.log_online and distributed.is_main())
     splits = eval_splits(opt, data)
 
     start_epoch, last_results = 0, {}
@@ -84,10 +86,11 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
                               scheduler=scheduler, sampler=sampler, selector=selector)
         run.restore_logs(start_epoch, state["wall_time"])
         print(f"resumed {run.path} after epoch {start_epoch}")
+    model, step_loss = distributed.wrap(model, loss_fn, miner, opt)  # DDP, global-batch loss, compile
 
     for epoch in range(start_epoch + 1, opt.n_epochs + 1):
         sampler.set_epoch(epoch)
-        row = train_epoch(model, loss_fn, miner, loader, optimizer, device, epoch,
+        row = train_epoch(model, step_loss, miner, loader, optimizer, device, epoch,
                           amp=opt.amp, skip_budget=opt.skip_nonfinite)
         scheduler.step()
         run.log_train(row)
@@ -116,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if opt.list:
         print_registries()
         return 0
+    distributed.setup(opt)  # a no-op unless launched by torchrun
     print("dmlbench configuration:\n" + format_config(opt))
     run = open_run(opt)
     run.write_summary("running", 0, opt.selection, None, {})
@@ -128,12 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         run.write_summary("failed", len(run.train_rows), opt.selection, None, {},
                           error=f"{type(err).__name__}: {err}")
         raise
+    distributed.barrier()  # rank 0 has written checkpoint_last.pt
     epochs = len(run.train_rows)
     selector_summary = _read_selected(run)
     run.write_summary("completed", epochs, opt.selection, selector_summary[0], selector_summary[1])
     print("\nfinal metrics (last evaluation):\n" + format_metrics_table(results))
     print(f"\nselected epoch ({opt.selection}): {selector_summary[0]}")
     print(f"run folder: {run.path}")
+    distributed.cleanup()
     return 0
 
 

@@ -9,8 +9,10 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from evaluation.compute import compute
+from utilities import distributed
 
 
+@distributed.sharded
 @torch.no_grad()
 def embed(model: torch.nn.Module, dataset: Dataset, batch_size: int = 256,
           device: str | torch.device = "cpu", num_workers: int = 0,
@@ -39,6 +41,6 @@ def evaluate_splits(model: torch.nn.Module, data: dict[str, Dataset], splits: li
     for split in splits:
         emb, labels = embed(model, data[split], batch_size, device, num_workers, amp, desc=f"embed {split}")
         ds: Any = data[split]
-        results[split] = compute(emb, labels, metric_names, is_query=getattr(ds, "is_query", None),
-                                 is_gallery=getattr(ds, "is_gallery", None), device=eval_device)
+        results[split] = distributed.on_main(compute, emb, labels, metric_names, is_query=getattr(ds, "is_query", None),
+                                             is_gallery=getattr(ds, "is_gallery", None), device=eval_device)
     return results

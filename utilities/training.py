@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from utilities.distributed import average_gradients
+
 
 class NonFiniteLossError(RuntimeError):
     """The loss or a gradient became NaN/inf and no more skips were allowed."""
@@ -43,6 +45,7 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
         finite = bool(torch.isfinite(loss))
         if finite:
             loss.backward()
+            average_gradients(loss_fn)  # the loss's own parameters (DDP averages the model's)
             finite = grads_finite(params)
         if not finite:
             skipped += 1

@@ -43,6 +43,7 @@ from torch import nn
 from torch.utils.data import Dataset, Subset
 
 GLOBAL_LOSS_SCALE = 1.0  # derived in the module docstring; verified in tests/distributed
+_owned_group = False  # True when setup() made the process group (so cleanup() may end it)
 
 
 # ---- process group ----------------------------------------------------------------------------
@@ -75,20 +76,25 @@ def setup(opt: argparse.Namespace) -> None:
     torchrun (``env://`` initialisation). The backend is ``nccl`` for ``--device cuda`` and
     ``gloo`` for ``--device cpu``.
     """
-    if not launched() or dist.is_initialized():
+    global _owned_group
+    if not launched():
         return
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if opt.device == "cuda":
-        torch.cuda.set_device(local_rank)
-    dist.init_process_group("nccl" if opt.device == "cuda" else "gloo")
+    if not dist.is_initialized():  # else a caller (a test, a notebook) made it and owns it
+        if opt.device == "cuda":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if opt.device == "cuda" else "gloo")
+        _owned_group = True
     opt.savename = broadcast_object(opt.savename)  # a timestamped default differs per rank
     if not is_main():
         sys.stdout = open(os.devnull, "w")  # one copy of the console output, from rank 0
 
 
 def cleanup() -> None:
-    if dist.is_available() and dist.is_initialized():
+    """End the process group that :func:`setup` made (one made elsewhere is left alone)."""
+    global _owned_group
+    if _owned_group and dist.is_initialized():
         dist.destroy_process_group()
+    _owned_group = False
 
 
 def barrier() -> None:

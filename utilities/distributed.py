@@ -79,6 +79,10 @@ def setup(opt: argparse.Namespace) -> None:
     global _owned_group
     if not launched():
         return
+    problem = batch_problem(opt.bs, opt.samples_per_class, int(os.environ["WORLD_SIZE"]), opt.dist_global_batch)
+    if problem:
+        from parameters import fail
+        fail(problem)
     if not dist.is_initialized():  # else a caller (a test, a notebook) made it and owns it
         if opt.device == "cuda":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
@@ -87,6 +91,20 @@ def setup(opt: argparse.Namespace) -> None:
     opt.savename = broadcast_object(opt.savename)  # a timestamped default differs per rank
     if not is_main():
         sys.stdout = open(os.devnull, "w")  # one copy of the console output, from rank 0
+
+
+def batch_problem(bs: int, samples_per_class: int, n_ranks: int, global_batch: bool) -> str | None:
+    """Why ``--bs`` cannot be shared by ``n_ranks`` ranks, or ``None``.
+
+    ``--bs`` is the global batch. Each rank takes ``bs / n_ranks`` of it; without global-batch
+    mining a rank only sees its own slice, so the slice must hold whole classes (K items each).
+    """
+    if bs % n_ranks:
+        return f"--bs {bs} (the global batch) is not divisible by the {n_ranks} ranks"
+    if not global_batch and (bs // n_ranks) % samples_per_class:
+        return (f"--dist_global_batch false: each rank's {bs // n_ranks} items are not whole classes of "
+                f"--samples_per_class {samples_per_class}; use --bs a multiple of {n_ranks * samples_per_class}")
+    return None
 
 
 def cleanup() -> None:

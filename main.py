@@ -19,15 +19,15 @@ import criteria
 import datasampler
 import datasets
 import parameters
-from evaluation import evaluate_splits
+from evaluation import embed, evaluate_splits
 from utilities import distributed, optim
 from utilities.checkpoint import load_checkpoint, restore, save_checkpoint
 from utilities.online_logger import OnlineLogger
 from utilities.report import format_config, format_metrics_table, print_registries
 from utilities.run_folder import RunFolder, public_config
-from utilities.seeding import seed_everything, worker_init_fn
+from utilities.seeding import seed_everything, set_deterministic, worker_init_fn
 from utilities.selection import EpochSelector
-from utilities.training import train_epoch
+from utilities.training import NonFiniteLossError, train_epoch
 
 
 def open_run(opt: argparse.Namespace) -> RunFolder:
@@ -65,6 +65,7 @@ def make_loader(dataset: torch.utils.data.Dataset, sampler: datasampler.BaseBatc
 def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]]:
     """Build every component, train with periodic evaluation, keep the run folder up to date."""
     seed_everything(opt.seed)
+    set_deterministic(opt.deterministic)
     device = torch.device(opt.device)
     data = datasets.select(opt)
     opt.n_classes = int(len(set(data["train"].labels.tolist())))
@@ -72,12 +73,14 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
     model = architectures.select(opt).to(device)
     loss_fn = criteria.select(opt).to(device)
     miner = batch_mining.select(opt).to(device) if loss_fn.uses_miner else None
-    sampler = datasampler.select(opt, data["train"].labels, distributed.rank(), distributed.world_size())
+    sampler = datasampler.select(opt, data["train"].labels, distributed.rank(), distributed.world_size(),
+                                 categories=getattr(data["train"], "category", None))
     loader = make_loader(data["train"], sampler, opt)
     optimizer, scheduler = optim.select(opt, model, loss_fn)
     selector = EpochSelector(opt.selection, opt.storage_metrics[0])
     logger = OnlineLogger(opt, run.path, opt.log_online and distributed.is_main())
     splits = eval_splits(opt, data)
+    eval_data = {**data, "train": datasets.eval_view(data["train"])}   # train split with eval transforms
 
     start_epoch, last_results = 0, {}
     if opt.resume:
@@ -88,6 +91,8 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
         print(f"resumed {run.path} after epoch {start_epoch}")
     model, step_loss = distributed.wrap(model, loss_fn, miner, opt)  # DDP, global-batch loss, compile
 
+    if getattr(sampler, "requires_storage", False) and sampler.storage is None:   # embedding-storage samplers
+        sampler.set_storage(embed(model, eval_data["train"], max(opt.bs, 256), device, opt.kernels, desc="storage")[0])
     for epoch in range(start_epoch + 1, opt.n_epochs + 1):
         sampler.set_epoch(epoch)
         row = train_epoch(model, step_loss, miner, loader, optimizer, device, epoch,
@@ -96,7 +101,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
         run.log_train(row)
         logger.log({f"train/{k}": v for k, v in row.items()}, step=epoch)
         if epoch % opt.eval_every == 0 or epoch == opt.n_epochs:
-            last_results = evaluate_splits(model, data, splits, opt.evaluation_metrics, device=opt.device,
+            last_results = evaluate_splits(model, eval_data, splits, opt.evaluation_metrics, device=opt.device,
                                            batch_size=max(opt.bs, 256), amp=opt.amp)
             run.log_metrics(epoch, last_results)
             logger.log({f"{s}/{k}": v for s, vals in last_results.items() for k, v in vals.items()}, step=epoch)
@@ -125,12 +130,19 @@ def main(argv: list[str] | None = None) -> int:
     run.write_summary("running", 0, opt.selection, None, {})
     try:
         results = train(opt, run)
-    except (ValueError, FileNotFoundError) as err:
-        run.write_summary("failed", len(run.train_rows), opt.selection, None, {}, error=str(err))
+    except (ValueError, FileNotFoundError) as err:      # bad data or flags found while building
+        record_failure(run, opt, str(err))
         parameters.fail(str(err))
+    except NonFiniteLossError as err:                   # checkpoint_last.pt keeps the last good epoch
+        record_failure(run, opt, str(err))
+        print(f"main.py: error: {err} (use --skip_nonfinite N to skip such batches)", file=sys.stderr)
+        return 1
+    except OSError as err:                              # disk full, folder not writable, ...
+        record_failure(run, opt, f"{type(err).__name__}: {err}")
+        print(f"main.py: error: cannot write the run folder {run.path}: {err}", file=sys.stderr)
+        return 1
     except Exception as err:
-        run.write_summary("failed", len(run.train_rows), opt.selection, None, {},
-                          error=f"{type(err).__name__}: {err}")
+        record_failure(run, opt, f"{type(err).__name__}: {err}")
         raise
     distributed.barrier()  # rank 0 has written checkpoint_last.pt
     epochs = len(run.train_rows)
@@ -141,6 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run folder: {run.path}")
     distributed.cleanup()
     return 0
+
+
+def record_failure(run: RunFolder, opt: argparse.Namespace, error: str) -> None:
+    """Mark the run failed in summary.json; if even that write fails, the last summary stays."""
+    try:
+        run.write_summary("failed", len(run.train_rows), opt.selection, None, {}, error=error)
+    except OSError:
+        pass
 
 
 def _read_selected(run: RunFolder) -> tuple[int | None, dict[str, float]]:

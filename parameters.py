@@ -147,6 +147,8 @@ def batch_creation_parameters(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--data_d2_coreset_lambda", default=1.0, type=float, help="Regularisation of the D2 coreset sampler.")
     g.add_argument("--data_sampler_lowproj_dim", default=-1, type=int, help="Random projection width for coreset samplers (-1: none).")
     g.add_argument("--data_gc_softened", action="store_true", help="Soft greedy coreset.")
+    for spec in registry_flags(datasampler.SAMPLERS, datasampler.FLAG_TEMPLATE):
+        add_flag(g, spec)
 
 
 def data_parameters(parser: argparse.ArgumentParser) -> None:
@@ -338,6 +340,8 @@ def validate(opt: argparse.Namespace) -> None:
     if opt.resume is not None and not os.path.exists(opt.resume):
         raise FlagError(f"--resume: no such run folder or checkpoint: {opt.resume}")
     source_cls = datasets.DATASETS.get(opt.dataset)
+    if getattr(datasampler.SAMPLERS.get(opt.data_sampler), "needs_categories", False) and not source_cls.has_categories:
+        raise FlagError(f"--data_sampler {opt.data_sampler} needs super-class labels, which --dataset {opt.dataset} lacks")
     if source_cls.needs_source:
         problem = source_cls.check_source(opt.source_path)
         if problem:
@@ -350,14 +354,25 @@ def validate(opt: argparse.Namespace) -> None:
 
 
 def check_compatibility(opt: argparse.Namespace) -> None:
-    """Reject a loss/miner/distance combination that cannot run, saying why."""
+    """Reject a loss/miner/distance combination that cannot run, saying why.
+
+    A miner's output reaches a loss as is or through a conversion of ``batch_mining.adapt``
+    (pairs <-> triplets); anything else is refused, naming both. The miner is also built
+    once here, so a bad miner parameter is reported before any data is read.
+    """
     miner_cls = batch_mining.MINERS.get(opt.batch_mining)
     for loss_name in opt.loss.split("+"):
         loss_cls = criteria.LOSSES.get(loss_name)
-        if loss_cls.accepts and miner_cls.output not in loss_cls.accepts:
+        if loss_cls.accepts and batch_mining.conversion_target(miner_cls.output, loss_cls.accepts) is None:
             raise FlagError(f"--loss {loss_name} takes {'/'.join(loss_cls.accepts)} but "
-                            f"--batch_mining {opt.batch_mining} yields {miner_cls.output}")
+                            f"--batch_mining {opt.batch_mining} yields {miner_cls.output}, and no conversion "
+                            f"exists (only pairs <-> triplets convert)")
         allowed = loss_cls.allowed_distances
         if opt.loss_distance and allowed is not None and opt.loss_distance not in allowed:
             raise FlagError(f"--loss_distance {opt.loss_distance} does not suit --loss {loss_name} "
                             f"(allowed: {', '.join(allowed)})")
+    allowed = miner_cls.allowed_distances
+    if opt.miner_distance_fn and allowed is not None and opt.miner_distance_fn not in allowed:
+        raise FlagError(f"--miner_distance_fn {opt.miner_distance_fn} does not suit --batch_mining "
+                        f"{opt.batch_mining} (allowed: {', '.join(allowed)})")
+    batch_mining.select(opt)

@@ -1,35 +1,105 @@
 """Online batch miners, selectable by exact name with ``--batch_mining``.
 
 Each miner's own parameters are ``--miner_<name>_<param>`` flags generated from its signature;
-its distance is ``--miner_distance_fn`` (default: the miner's own).
+its distance is ``--miner_distance_fn`` (default: the miner's own, or the loss's distance for
+miners with ``follows_loss_distance``).
+
+Conversion rules between what a miner yields and what a loss accepts (``adapt``):
+
+* pairs -> triplets: every ``(a, p, n)`` whose ``(a, p)`` and ``(a, n)`` are mined pairs with the
+  same anchor (the per-anchor product);
+* triplets -> pairs: the ``(a, p)`` and ``(a, n)`` pairs of the triplets, de-duplicated;
+* sets (N-pair / lifted-structure) are only given to losses that accept ``"sets"``.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from torch import nn
 
 import distances
 from utilities.flags import kwargs_from
 from utilities.registry import Registry
+from utilities.tuples import pairs_to_triplets, triplets_to_pairs, tuple_kind
 
 MINERS = Registry("miner", flag="--batch_mining")
 FLAG_TEMPLATE = "miner_{name}_{param}"
 
+# (yielded kind, accepted kind) -> conversion(tuples, batch_size)
+CONVERSIONS: dict[tuple[str, str], Callable[[tuple, int], tuple]] = {
+    ("pairs", "triplets"): pairs_to_triplets,
+    ("triplets", "pairs"): lambda tuples, batch_size: triplets_to_pairs(tuples),
+}
+
 from utilities.registry import import_submodules  # noqa: E402
-import_submodules(__name__, __path__)
+import_submodules(__name__, __path__, skip=("base", "sampling"))
 
 
 def flag_template(name: str) -> str:
     return FLAG_TEMPLATE.replace("{name}", name)
 
 
+def conversion_target(output: str, accepts: tuple[str, ...]) -> str | None:
+    """The accepted kind a miner's ``output`` is given to a loss as, or ``None`` if none works."""
+    if output in accepts:
+        return output
+    for kind in accepts:
+        if (output, kind) in CONVERSIONS:
+            return kind
+    return None
+
+
+def adapt(tuples: tuple, accepts: tuple[str, ...], batch_size: int) -> tuple:
+    """Convert a miner's output to a kind the loss ``accepts`` (see the module docstring)."""
+    if not accepts:
+        return tuples
+    kind = tuple_kind(tuples)
+    target = conversion_target(kind, accepts)
+    if target is None:
+        raise ValueError(f"miner output '{kind}' cannot be given to a loss that takes {'/'.join(accepts)}")
+    return tuples if target == kind else CONVERSIONS[(kind, target)](tuples, batch_size)
+
+
+def _loss_names(opt: Any) -> list[str]:
+    return [n for n in str(getattr(opt, "loss", "") or "").split("+") if n]
+
+
+def _loss_distance_name(opt: Any) -> str | None:
+    """The distance the (first) loss uses: ``--loss_distance`` or that loss's default."""
+    if getattr(opt, "loss_distance", None):
+        return opt.loss_distance
+    import criteria
+    for name in _loss_names(opt):
+        if name in criteria.LOSSES:
+            return criteria.LOSSES.get(name).default_distance
+    return None
+
+
+def _default_from_flags(cls: type, kwargs: dict[str, Any], opt: Any) -> None:
+    """Fill each unset (``None``) argument named in ``cls.flag_defaults`` from another flag.
+
+    The template may hold ``{loss}``: every loss of ``--loss a+b`` is tried in order, e.g.
+    semihard's margin comes from ``--loss_<loss>_margin``.
+    """
+    for param, template in getattr(cls, "flag_defaults", {}).items():
+        if kwargs.get(param) is not None:
+            continue
+        dests = [template.format(loss=n) for n in _loss_names(opt)] if "{loss}" in template else [template]
+        for dest in dests:
+            if getattr(opt, dest, None) is not None:
+                kwargs[param] = getattr(opt, dest)
+                break
+
+
 def build(name: str, opt: Any) -> nn.Module:
-    """Build one miner by name, wiring its distance from ``opt``."""
+    """Build one miner by name, wiring its distance (and flag-derived defaults) from ``opt``."""
     cls = MINERS.get(name)
     kwargs = kwargs_from(opt, cls, flag_template(name))
-    dist_name = getattr(opt, "miner_distance_fn", None) or cls.default_distance
-    kwargs["distance"] = distances.build(dist_name, opt)
+    _default_from_flags(cls, kwargs, opt)
+    dist_name = getattr(opt, "miner_distance_fn", None)
+    if dist_name is None and cls.follows_loss_distance:
+        dist_name = _loss_distance_name(opt)
+    kwargs["distance"] = distances.build(dist_name or cls.default_distance, opt)
     return cls(**kwargs)
 
 

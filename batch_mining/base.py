@@ -6,43 +6,76 @@ from torch import nn
 
 import distances
 from distances.base import BaseDistance
+from utilities.tuples import tuple_kind
 
 
 class BaseMiner(nn.Module):
     """Base class of every online batch miner.
 
     Subclasses implement :meth:`mine`, which runs under ``torch.no_grad`` on the embeddings'
-    device and returns a :class:`~utilities.tuples.Triplets` or :class:`~utilities.tuples.Pairs`.
-    ``output`` declares which; ``stats`` holds the last call's statistics for ``train.csv``.
+    device and returns a :class:`~utilities.tuples.Triplets`, :class:`~utilities.tuples.Pairs`
+    or :class:`~utilities.tuples.TupleSets`; ``output`` declares which (``"triplets"``,
+    ``"pairs"`` or ``"sets"``). After every call ``stats`` holds the tuple count, the mean
+    positive and negative distance (under the miner's distance) and the fraction of active
+    anchors, plus the miner's own ``extra_stats``; they become ``train.csv`` columns prefixed
+    ``miner_`` (e.g. ``miner_n_tuples``, ``miner_rho_flip_frac``).
+
+    Class attributes read by ``batch_mining.build`` and ``parameters.check_compatibility``:
+
+    * ``default_distance``; ``follows_loss_distance``: default to the loss's distance instead;
+    * ``allowed_distances``: distance names the miner works with (``None``: any);
+    * ``flag_defaults``: ``{arg: flag dest}``; an unset (``None``) argument takes that flag's
+      value (``{loss}`` in the dest stands for each loss of ``--loss``).
     """
 
     output: str = "triplets"
     default_distance: str = "euclidean"
+    follows_loss_distance: bool = False
+    allowed_distances: tuple[str, ...] | None = None
+    flag_defaults: dict[str, str] = {}
     wired_params: tuple[str, ...] = ("distance",)
 
     def __init__(self, distance: BaseDistance | None = None):
         super().__init__()
         self.distance = distance if distance is not None else distances.build(self.default_distance)
         self.stats: dict[str, float] = {}
+        self.extra_stats: dict[str, float] = {}
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
         with torch.no_grad():
-            return self.mine(embeddings.detach(), labels)
+            embeddings = embeddings.detach()
+            self.extra_stats = {}
+            tuples = self.mine(embeddings, labels)
+            self.record(tuples, self.distance(embeddings.float()), len(labels))
+        return tuples
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
         raise NotImplementedError  # abstract: every registered subclass overrides it
 
+    def pairwise(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """The (B, B) matrix with *smaller means closer* (similarities negated)."""
+        return self.distance.closest_first(self.distance(embeddings.float()))
+
     def record(self, tuples: tuple[torch.Tensor, ...], dist: torch.Tensor, batch_size: int) -> None:
         """Store tuple count, mean positive/negative distance and the fraction of active anchors."""
-        if len(tuples) == 3:
-            a, p, n = tuples
-            pos, neg, anchors = dist[a, p], dist[a, n], a
+        kind = tuple_kind(tuples)
+        if kind == "sets":
+            anchors, pos_mask, neg_mask = tuples
+            rows = dist[anchors]
+            pos, neg, count = rows[pos_mask], rows[neg_mask], anchors.numel()
+        elif kind == "triplets":
+            anchors, p, n = tuples
+            pos, neg, count = dist[anchors, p], dist[anchors, n], anchors.numel()
         else:
             a1, p, a2, n = tuples
             pos, neg, anchors = dist[a1, p], dist[a2, n], torch.cat([a1, a2])
-        self.stats = {
-            "n_tuples": float(len(tuples[0])),
+            count = a1.numel() + a2.numel()
+        stats = {
+            "n_tuples": float(count),
             "mean_pos_dist": float(pos.mean()) if pos.numel() else float("nan"),
             "mean_neg_dist": float(neg.mean()) if neg.numel() else float("nan"),
             "active_anchor_frac": float(anchors.unique().numel()) / max(batch_size, 1),
+            **self.extra_stats,
         }
+        self.stats = {f"miner_{key}": value for key, value in stats.items()}
+

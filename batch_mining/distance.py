@@ -1,19 +1,13 @@
 """Distance-weighted sampling."""
 from __future__ import annotations
 
-import math
-
 import torch
 
 from batch_mining import MINERS
 from batch_mining.base import BaseMiner
+from batch_mining.sampling import distance_weighted_choice, uniform_in, unit_sphere_distance, valid_anchors
 from distances.base import BaseDistance
-from utilities.tuples import Triplets, empty_triplets, label_masks
-
-
-def sample_rows(weights: torch.Tensor) -> torch.Tensor:
-    """One column index per row, drawn with probability proportional to the row's weights."""
-    return torch.multinomial(weights, 1).squeeze(1)
+from utilities.tuples import Triplets, empty_triplets
 
 
 @MINERS.register("distance")
@@ -25,7 +19,8 @@ class DistanceWeightedMiner(BaseMiner):
     its class and one negative drawn with probability ``∝ 1 / q(max(d, lower_cutoff))``,
     restricted to negatives with ``d < upper_cutoff``; if none is that close, uniformly among all
     its negatives. Anchors without a positive or a negative are dropped. Embeddings are
-    expected to be L2-normalised (use an ``_normalize`` architecture).
+    expected to be L2-normalised (use an ``_normalize`` architecture); the distance is the
+    plain Euclidean one.
 
     Parameters
     ----------
@@ -37,33 +32,18 @@ class DistanceWeightedMiner(BaseMiner):
     """
 
     output = "triplets"
+    allowed_distances = ("euclidean",)
 
     def __init__(self, lower_cutoff: float = 0.5, upper_cutoff: float = 1.4,
                  distance: BaseDistance | None = None):
         super().__init__(distance)
         self.lower_cutoff, self.upper_cutoff = lower_cutoff, upper_cutoff
 
-    def negative_log_weights(self, dist: torch.Tensor, dim: int) -> torch.Tensor:
-        """``-log q(d)`` with d clamped to ``[lower_cutoff, 2)``."""
-        d = dist.clamp(min=self.lower_cutoff, max=2.0 - 1e-4)
-        return -((dim - 2) * torch.log(d) + ((dim - 3) / 2.0) * torch.log1p(-0.25 * d * d))
-
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Triplets:
-        bs, dim = embeddings.shape
-        dist = self.distance(embeddings.float())
-        pos, neg = label_masks(labels)
-        anchors = torch.nonzero(pos.any(1) & neg.any(1)).squeeze(1)
+        anchors, pos, neg = valid_anchors(labels)
         if anchors.numel() == 0:
-            self.record(empty_triplets(labels.device), dist, bs)
             return empty_triplets(labels.device)
-        log_w = self.negative_log_weights(dist[anchors], dim)
-        in_range = neg[anchors] & (dist[anchors] < self.upper_cutoff)
-        log_w = log_w.masked_fill(~in_range, -math.inf)
-        has_any = in_range.any(1, keepdim=True)
-        log_w = torch.where(has_any, log_w, torch.where(neg[anchors], 0.0, -math.inf))
-        weights = torch.exp(log_w - log_w.max(1, keepdim=True).values)
-        negatives = sample_rows(weights)
-        positives = sample_rows(pos[anchors].float())
-        triplets = Triplets(anchors, positives, negatives)
-        self.record(triplets, dist, bs)
-        return triplets
+        dist = unit_sphere_distance(self.distance, embeddings)[anchors]
+        negatives = distance_weighted_choice(dist, neg[anchors], embeddings.shape[1],
+                                             self.lower_cutoff, self.upper_cutoff)
+        return Triplets(anchors, uniform_in(pos[anchors]), negatives)

@@ -1,24 +1,52 @@
-"""Batch samplers, selectable by exact name with ``--data_sampler``."""
+"""Batch samplers, selectable by exact name with ``--data_sampler``.
+
+``select(opt, labels)`` is the only place where flags become sampler arguments. The sampler
+flags of the Revisiting-DML tool keep their names and map to explicit keyword arguments
+(:data:`FLAG_KWARGS`); any other constructor argument gets a generated ``--data_<sampler>_<param>``
+flag.
+"""
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, Callable
 
 import numpy as np
 
+from utilities.flags import kwargs_from
 from utilities.registry import Registry
 
 SAMPLERS = Registry("sampler", flag="--data_sampler")
+FLAG_TEMPLATE = "data_{name}_{param}"
+
+# constructor argument -> its value from the old tool's explicit sampler flags
+FLAG_KWARGS: dict[str, Callable[[Any], Any]] = {
+    "samples_per_class": lambda opt: opt.samples_per_class,
+    "pool_size": lambda opt: opt.data_batchmatch_bigbs,
+    "n_candidates": lambda opt: opt.data_batchmatch_ncomps,
+    "refresh_storage": lambda opt: not opt.data_storage_no_update,
+    "d2_lambda": lambda opt: opt.data_d2_coreset_lambda,
+    "lowproj_dim": lambda opt: opt.data_sampler_lowproj_dim,
+    "softened": lambda opt: opt.data_gc_softened,
+}
 
 from datasampler.base import BaseBatchSampler  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
-import_submodules(__name__, __path__)
+import_submodules(__name__, __path__, skip=("base", "storage", "batchmatch"))
 
 
-def select(opt: Any, labels: np.ndarray, rank: int = 0, world_size: int = 1) -> BaseBatchSampler:
-    """The batch sampler named by ``opt.data_sampler`` over the training ``labels``."""
+def select(opt: Any, labels: np.ndarray, rank: int = 0, world_size: int = 1,
+           categories: np.ndarray | None = None) -> BaseBatchSampler:
+    """The batch sampler named by ``opt.data_sampler`` over the training ``labels``.
+
+    ``categories`` (super-class of every item) is passed to samplers that take it.
+    """
     cls = SAMPLERS.get(opt.data_sampler)
-    return cls(labels=labels, batch_size=opt.bs, samples_per_class=opt.samples_per_class,
-               seed=opt.seed, rank=rank, world_size=world_size)
+    params = inspect.signature(cls.__init__).parameters
+    kwargs = kwargs_from(opt, cls, FLAG_TEMPLATE.replace("{name}", opt.data_sampler))
+    kwargs.update({name: value(opt) for name, value in FLAG_KWARGS.items() if name in params})
+    if "categories" in params:
+        kwargs["categories"] = categories
+    return cls(labels=labels, batch_size=opt.bs, seed=opt.seed, rank=rank, world_size=world_size, **kwargs)
 
 
 def names() -> list[str]:

@@ -55,7 +55,11 @@ class BaseBatchSampler(Sampler[list[int]]):
     def global_batches(self) -> Iterator[np.ndarray]:
         raise NotImplementedError  # abstract: every registered subclass overrides it
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def rank_slice(self, batch: np.ndarray) -> np.ndarray:
+        """This rank's contiguous part of a global batch."""
         per_rank = self.batch_size // self.world_size
+        return batch[self.rank * per_rank:(self.rank + 1) * per_rank]
+
+    def __iter__(self) -> Iterator[list[int]]:
         for batch in self.global_batches():
-            yield batch[self.rank * per_rank:(self.rank + 1) * per_rank].tolist()
+            yield self.rank_slice(batch).tolist()

@@ -19,7 +19,8 @@ FLAG_TEMPLATE = "{name}_{param}"
 from datasets.base import DatasetSource  # noqa: E402
 from datasets.table import split_train_val  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
-import_submodules(__name__, __path__, skip=("base", "table", "tensor_dataset"))
+import_submodules(__name__, __path__, skip=("base", "table", "tensor_dataset", "images", "image_source",
+                                             "index_files", "cache", "transforms"))
 
 
 def flag_template(name: str) -> str:
@@ -31,7 +32,8 @@ def build_source(opt: Any) -> DatasetSource:
     cls = DATASETS.get(opt.dataset)
     kwargs = kwargs_from(opt, cls, flag_template(opt.dataset))
     wired = {"root": opt.source_path, "seed": opt.seed, "augmentation": opt.augmentation,
-             "arch": opt.arch}
+             "arch": opt.arch, "skip_bad_images": opt.skip_bad_images, "cache_resized": opt.cache_resized,
+             "workers": max(opt.kernels, 4)}
     kwargs.update({k: v for k, v in wired.items() if k in cls.wired_params})
     return cls(**kwargs)
 
@@ -45,6 +47,12 @@ def select(opt: Any) -> dict[str, Dataset]:
             tables["train"], opt.tv_split_perc, opt.tv_split_by_samples, opt.seed)
     return {split: source.to_dataset(table, train=(split == "train"))
             for split, table in tables.items()}
+
+
+def eval_view(dataset: Dataset) -> Dataset:
+    """``dataset`` with the evaluation transforms (the training split embedded for train metrics)."""
+    view = getattr(dataset, "eval_view", None)
+    return view() if view is not None else dataset
 
 
 def names() -> list[str]:

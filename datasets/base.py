@@ -17,12 +17,14 @@ class DatasetSource:
 
     * ``preset``: flag defaults applied when this dataset is chosen (CONTRACT §2 layers);
     * ``needs_source``: whether ``--source`` must point at existing data;
+    * ``has_categories``: whether tables carry super-class labels (``category``);
     * ``wired_params``: constructor arguments filled in by ``datasets.select`` (every other
       argument becomes a ``--<dataset>_<param>`` flag).
     """
 
     preset: ClassVar[dict[str, Any]] = {}
     needs_source: ClassVar[bool] = False
+    has_categories: ClassVar[bool] = False
     wired_params: ClassVar[tuple[str, ...]] = ("root", "seed", "augmentation", "arch")
 
     def tables(self) -> dict[str, Table]:

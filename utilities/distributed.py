@@ -184,16 +184,23 @@ def broadcast_object(obj: Any) -> Any:
 
 
 def broadcast_tuples(tuples: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-    """Rank 0's mined index tuple on every rank (same tuple type; lengths may differ per rank)."""
+    """Rank 0's mined tuple (triplets, pairs or sets) on every rank, with the same type.
+
+    Every rank's miner yields the same kind (same ``ndim`` and dtype per field); only the sizes
+    differ, so the shapes travel first and then the values, as one int64 vector.
+    """
     if not enabled():
         return tuples
     device = _comm_device(tuples[0])
-    lengths = torch.tensor([len(t) for t in tuples], dtype=torch.int64, device=device)
-    dist.broadcast(lengths, src=0)
-    flat = torch.cat([t.to(device, torch.int64) for t in tuples]) if is_main() else \
-        torch.empty(int(lengths.sum()), dtype=torch.int64, device=device)
+    shapes = torch.tensor([n for t in tuples for n in t.shape], dtype=torch.int64, device=device)
+    dist.broadcast(shapes, src=0)
+    dims = iter(shapes.tolist())
+    sizes = [[next(dims) for _ in range(t.dim())] for t in tuples]
+    numels = [int(np.prod(size)) for size in sizes]
+    flat = torch.cat([t.reshape(-1).to(device, torch.int64) for t in tuples]) if is_main() else \
+        torch.empty(sum(numels), dtype=torch.int64, device=device)
     dist.broadcast(flat, src=0)
-    parts = [p.to(tuples[0].device) for p in flat.split(lengths.tolist())]
+    parts = [p.view(size).to(t.device, t.dtype) for p, size, t in zip(flat.split(numels), sizes, tuples)]
     return type(tuples)(*parts) if hasattr(tuples, "_fields") else tuple(parts)
 
 
@@ -268,6 +275,10 @@ class DistributedLoss(nn.Module):
         return self.loss.uses_miner and not self.global_batch
 
     @property
+    def accepts(self) -> tuple[str, ...]:
+        return self.loss.accepts
+
+    @property
     def stats(self) -> dict[str, float]:
         return self.loss.stats
 
@@ -278,7 +289,9 @@ class DistributedLoss(nn.Module):
             return loss if all_finite(loss) else loss + float("nan")
         embeddings, labels = all_gather(embeddings), all_gather(labels)
         if indices_tuple is None and self.miner is not None and self.loss.uses_miner:
-            indices_tuple = broadcast_tuples(self.miner(embeddings, labels))
+            from batch_mining import adapt  # the loop's own conversion to the kinds the loss accepts
+            mined = broadcast_tuples(self.miner(embeddings, labels))
+            indices_tuple = adapt(mined, self.loss.accepts, len(labels))
         return self.loss(embeddings, labels, indices_tuple) * GLOBAL_LOSS_SCALE
 
 

@@ -119,6 +119,9 @@ class RunFolder:
                 if key not in ("epoch", "split") and key not in self.metric_columns:
                     self.metric_columns.append(key)
         self.elapsed_before = elapsed
+        for name in os.listdir(self.path):      # temporary files of writes cut short by a kill
+            if name.startswith(".tmp_"):
+                os.unlink(self.file(name))
 
     # ---- logging -------------------------------------------------------------------------
     def log_train(self, row: dict[str, Any]) -> None:

@@ -35,3 +35,17 @@ def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def set_deterministic(enabled: bool) -> None:
+    """``--deterministic``: torch's deterministic algorithms (CUDA needs a cuBLAS workspace
+    setting, set here before the first cuBLAS call) and no cuDNN autotuning.
+
+    On the CPU, runs with the same seed and flags are bit-identical without this flag.
+    """
+    import os
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(enabled, warn_only=False)
+    torch.backends.cudnn.deterministic = enabled
+    torch.backends.cudnn.benchmark = False

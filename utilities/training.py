@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+import batch_mining
 from utilities.distributed import average_gradients
 
 
@@ -33,13 +34,19 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
     start, losses, skipped = time.time(), [], 0
     stats: dict[str, list[float]] = defaultdict(list)
     params = [p for g in optimizer.param_groups for p in g["params"]]
+    sampler = getattr(loader, "batch_sampler", None)
+    storage_hook = getattr(sampler, "update_storage", None)      # embedding-storage samplers (datasampler/)
     bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=None)
     for it, (images, labels) in enumerate(bar):
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
             embeddings = model(images)
         embeddings = embeddings.float()
-        tuples = miner(embeddings, labels) if (miner is not None and loss_fn.uses_miner) else None
+        if storage_hook is not None:
+            storage_hook(embeddings.detach())
+        tuples = None
+        if miner is not None and loss_fn.uses_miner:
+            tuples = batch_mining.adapt(miner(embeddings, labels), loss_fn.accepts, labels.numel())
         loss = loss_fn(embeddings, labels, tuples)
         optimizer.zero_grad(set_to_none=True)
         finite = bool(torch.isfinite(loss))
@@ -63,6 +70,7 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
     row = {"epoch": epoch, "loss": sum(losses) / max(len(losses), 1),
            "lr": optimizer.param_groups[0]["lr"], "time_s": round(time.time() - start, 3)}
     row.update({key: sum(v) / len(v) for key, v in stats.items()})
+    row.update(getattr(sampler, "stats", None) or {})
     if skip_budget:
         row["skipped_nonfinite"] = skipped
     return row

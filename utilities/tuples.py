@@ -5,7 +5,9 @@ as CONTRACT §4 requires):
 
 * :class:`Triplets` ``(anchors, positives, negatives)``;
 * :class:`Pairs` ``(anchors1, positives, anchors2, negatives)``: positive pairs ``(a1, p)`` and
-  negative pairs ``(a2, n)``.
+  negative pairs ``(a2, n)``;
+* :class:`TupleSets` ``(anchors, positive_mask, negative_mask)``: per anchor a *set* of
+  positives and a set of negatives (the N-pair and lifted-structure inputs).
 
 Self-pairs are excluded by the explicit ``exclude_self`` argument, never by object identity.
 """
@@ -31,6 +33,18 @@ class Pairs(NamedTuple):
     negatives: torch.Tensor
 
 
+class TupleSets(NamedTuple):
+    """Anchors with sets of positives and negatives, as boolean (A, B) masks over the batch.
+
+    Row ``i`` belongs to batch index ``anchors[i]``; ``positive_mask[i, j]`` selects ``j`` as one
+    of its positives and ``negative_mask[i, j]`` as one of its negatives. N-pair sets have one
+    positive per row, lifted-structure sets every positive.
+    """
+    anchors: torch.Tensor
+    positive_mask: torch.Tensor
+    negative_mask: torch.Tensor
+
+
 def _empty(device: torch.device) -> torch.Tensor:
     return torch.empty(0, dtype=torch.long, device=device)
 
@@ -41,6 +55,22 @@ def empty_triplets(device: torch.device) -> Triplets:
 
 def empty_pairs(device: torch.device) -> Pairs:
     return Pairs(_empty(device), _empty(device), _empty(device), _empty(device))
+
+
+def empty_sets(device: torch.device, batch_size: int) -> TupleSets:
+    mask = torch.zeros(0, batch_size, dtype=torch.bool, device=device)
+    return TupleSets(_empty(device), mask, mask.clone())
+
+
+def tuple_kind(tuples: tuple) -> str:
+    """``"triplets"``, ``"pairs"`` or ``"sets"``: the kind of a miner's output."""
+    if isinstance(tuples, TupleSets):
+        return "sets"
+    if len(tuples) == 3:
+        return "triplets"
+    if len(tuples) == 4:
+        return "pairs"
+    raise ValueError(f"not an index tuple: {len(tuples)} elements")
 
 
 def label_masks(labels: torch.Tensor, ref_labels: torch.Tensor | None = None,

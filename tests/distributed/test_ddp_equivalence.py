@@ -27,9 +27,10 @@ import torch.nn.functional as F
 
 from tests.conftest import ROOT, TINY_GLYPHS
 
-# (loss, miner or None): every case whose loss is registered in this checkout is checked.
-CASES = [("margin", "distance"), ("contrastive", None), ("contrastive", "distance"),
-         ("triplet", "distance"), ("multisimilarity", None), ("proxyanchor", None)]
+# (loss, miner or None): every case whose loss and miner are registered in this checkout is checked.
+CASES = [("margin", "distance"), ("margin", "semihard"), ("margin", "multisimilarity"),
+         ("contrastive", None), ("contrastive", "distance"), ("triplet", "distance"),
+         ("triplet", "batch_hard"), ("multisimilarity", None), ("proxyanchor", None)]
 N_CLASSES, EMBED_DIM, IN_DIM, GLOBAL_BS, WORLD = 4, 8, 6, 16, 2
 TOL = 1e-5
 # Frozen BatchNorm: the CPU has no SyncBatchNorm, and per-rank batch statistics would differ.
@@ -64,6 +65,7 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
     """Differences between the 2-rank step and the single-process reference, on rank 0."""
     import batch_mining
     import criteria
+    from batch_mining import adapt
     from utilities import distributed
     rank = distributed.rank()
     torch.manual_seed(0)  # identical data, model and loss parameters on every rank
@@ -80,7 +82,9 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
     step = distributed.DistributedLoss(loss_fn, miner, global_batch=global_batch)
     emb = F.normalize(ddp(x[mine]), dim=1)
     emb.retain_grad()
-    tuples = miner(emb, labels[mine]) if (miner is not None and step.uses_miner) else None
+    tuples = None
+    if miner is not None and step.uses_miner:  # local mode: the training loop mines, as in train_epoch
+        tuples = adapt(miner(emb, labels[mine]), loss_fn.accepts, per)
     loss = step(emb, labels[mine], tuples)
     loss.backward()
     distributed.average_gradients(step)
@@ -90,14 +94,16 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
     ref_emb = F.normalize(ref_net(x), dim=1)
     ref_emb.retain_grad()
     if global_batch:  # one loss on the concatenated batch, with rank 0's tuples
-        ref_tuples = distributed.broadcast_tuples(miner.last) if miner is not None else None
+        ref_tuples = None
+        if miner is not None:
+            ref_tuples = adapt(distributed.broadcast_tuples(miner.last), loss_fn.accepts, GLOBAL_BS)
         ref_value = ref_loss(ref_emb, labels, ref_tuples)
         ref_value.backward()
         value_diff = float((losses - ref_value.detach()).abs().max())
     else:  # DDP averages the per-rank local losses: replay each rank's slice with its own tuples
         drawn = [None] * WORLD
         if miner is not None:
-            torch.distributed.all_gather_object(drawn, miner.last)
+            torch.distributed.all_gather_object(drawn, adapt(miner.last, loss_fn.accepts, per))
         ref_values = [ref_loss(ref_emb[r * per:(r + 1) * per], labels[r * per:(r + 1) * per], drawn[r])
                       for r in range(WORLD)]
         (sum(ref_values) / WORLD).backward()
@@ -113,6 +119,7 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
 
 def worker(rank: int, port: int, out: str, argv: list[str]) -> None:
     os.environ.update(WORLD_SIZE=str(WORLD), RANK=str(rank), LOCAL_RANK=str(rank))
+    import batch_mining
     import criteria
     import main
     import parameters
@@ -124,7 +131,7 @@ def worker(rank: int, port: int, out: str, argv: list[str]) -> None:
     opt.n_classes, opt.embed_dim = N_CLASSES, EMBED_DIM
     results: dict[str, dict] = {}
     for loss_name, miner_name in CASES:
-        if loss_name not in criteria.LOSSES.names():
+        if loss_name not in criteria.names() or (miner_name and miner_name not in batch_mining.names()):
             continue
         for global_batch in (True, False):
             key = f"{loss_name}+{miner_name}+{'global' if global_batch else 'local'}"
@@ -189,7 +196,7 @@ def test_two_ranks_match_one_process(two_rank_results, loss_name, miner_name, mo
     results = two_rank_results
     key = f"{loss_name}+{miner_name}+{mode}"
     if key not in results:
-        pytest.skip(f"loss {loss_name!r} is not registered in this checkout")
+        pytest.skip(f"loss {loss_name!r} or miner {miner_name!r} is not registered in this checkout")
     r = results[key]
     assert r["grad_norm"] > 1e-3, "the reference gradient is ~0: the comparison would prove nothing"
     assert r["loss"] < TOL, r

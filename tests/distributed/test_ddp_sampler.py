@@ -7,16 +7,21 @@ import numpy as np
 import pytest
 
 import datasampler
+import parameters
+from tests.conftest import TINY_GLYPHS
 
 LABELS = np.repeat(np.arange(12), 5)  # 12 classes of 5 items
 
 
 def rank_batches(name: str, world: int, epoch: int, bs: int = 24, k: int = 4) -> list[list[list[int]]]:
     """``out[rank][batch]``: the indices each rank's sampler yields in ``epoch``."""
-    opt = type("Opt", (), {"data_sampler": name, "bs": bs, "samples_per_class": k, "seed": 3})()
+    opt = parameters.parse_args(TINY_GLYPHS + ["--bs", str(bs), "--samples_per_class", str(k), "--seed", "3"])
+    opt.data_sampler = name  # set after parsing: glyphs has no super-classes for `hierarchical`
     out = []
     for rank in range(world):
-        sampler = datasampler.select(opt, LABELS, rank, world)
+        sampler = datasampler.select(opt, LABELS, rank, world, categories=LABELS // 3)
+        if getattr(sampler, "requires_storage", False):  # the same stored embeddings on every rank
+            sampler.set_storage(np.random.default_rng(0).normal(size=(len(LABELS), 8)))
         sampler.set_epoch(epoch)
         out.append(list(sampler))
     return out

@@ -1,0 +1,51 @@
+"""Hard-aware deeply cascaded pair mining."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from batch_mining import MINERS
+from batch_mining.base import BaseMiner
+from distances.base import BaseDistance
+from utilities.tuples import Pairs, label_masks
+
+
+def hardest_fraction(values: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, fraction: float,
+                     largest: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``ceil(fraction · M)`` pairs with the largest (or smallest) values."""
+    k = int(math.ceil(fraction * values.numel()))
+    idx = torch.topk(values, k, largest=largest).indices
+    return rows[idx], cols[idx]
+
+
+@MINERS.register("hdc")
+class HDCMiner(BaseMiner):
+    """Hard-aware pair mining (Yuan et al., "Hard-Aware Deeply Cascaded Embedding", ICCV 2017;
+    PyTorch Metric Learning's ``HDCMiner``).
+
+    Keeps the hardest ``filter_percentage`` of the batch's positive pairs (largest ``d``) and of
+    its negative pairs (smallest ``d``), ``ceil(filter_percentage · count)`` of each.
+
+    Parameters
+    ----------
+    filter_percentage : float
+        Fraction of positive and of negative pairs kept.
+    """
+
+    output = "pairs"
+
+    def __init__(self, filter_percentage: float = 0.5, distance: BaseDistance | None = None):
+        super().__init__(distance)
+        if not 0.0 < filter_percentage <= 1.0:
+            raise ValueError(f"--miner_hdc_filter_percentage must lie in (0, 1], got {filter_percentage}")
+        self.filter_percentage = filter_percentage
+
+    def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Pairs:
+        d = self.pairwise(embeddings)
+        pos, neg = label_masks(labels)
+        a1, p = torch.nonzero(pos, as_tuple=True)
+        a2, n = torch.nonzero(neg, as_tuple=True)
+        a1, p = hardest_fraction(d[a1, p], a1, p, self.filter_percentage, largest=True)
+        a2, n = hardest_fraction(d[a2, n], a2, n, self.filter_percentage, largest=False)
+        return Pairs(a1, p, a2, n)

@@ -1,0 +1,54 @@
+"""Does learning transfer? Raw-pixel kNN vs the default run's embeddings on unseen glyph classes.
+
+    python bench/pixel_baseline.py [RUN_FOLDER]
+
+Without a run folder it trains the default `python main.py` run first. Prints the test
+e_recall@1 and nmi of both, and their difference.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import torch  # noqa: E402
+
+import architectures  # noqa: E402
+import datasets  # noqa: E402
+import main  # noqa: E402
+import metrics  # noqa: E402
+import parameters  # noqa: E402
+from evaluation import embed  # noqa: E402
+
+NAMES = ["e_recall@1", "nmi"]
+
+
+def run(folder: str | None) -> None:
+    if folder is None:
+        opt = parameters.parse_args(["--savename", "pixel_baseline_reference", "--seed", "0"])
+        folder = os.path.join(opt.save_path, opt.dataset, opt.savename)
+        if not os.path.exists(os.path.join(folder, "checkpoint_last.pt")):
+            main.main(["--savename", "pixel_baseline_reference", "--seed", "0"])
+    state = torch.load(os.path.join(folder, "checkpoint_last.pt"), map_location="cpu", weights_only=False)
+    flags = state["config"]
+    opt = parameters.parse_args(["--dataset", flags["dataset"], "--seed", str(flags["seed"])])
+    for key in ("glyphs_n_classes", "glyphs_samples", "glyphs_image_size", "arch", "embed_dim"):
+        if key in flags:
+            setattr(opt, key, flags[key])
+    test = datasets.select(opt)["test"]
+    pixels = torch.stack([test[i][0] for i in range(len(test))]).flatten(1).numpy()
+    opt.in_channels = int(test[0][0].shape[0])
+    model = architectures.select(opt)
+    model.load_state_dict(state["model"])
+    emb, labels = embed(model, test)
+    raw = metrics.compute(pixels, test.labels, NAMES)
+    learned = metrics.compute(emb, labels, NAMES)
+    print(f"{'':<22}{'e_recall@1':>12}{'nmi':>10}")
+    print(f"{'raw-pixel kNN':<22}{raw['e_recall@1']:>12.4f}{raw['nmi']:>10.4f}")
+    print(f"{'learned (' + os.path.basename(folder)[:10] + ')':<22}{learned['e_recall@1']:>12.4f}{learned['nmi']:>10.4f}")
+    print(f"{'difference':<22}{learned['e_recall@1'] - raw['e_recall@1']:>+12.4f}{learned['nmi'] - raw['nmi']:>+10.4f}")
+
+
+if __name__ == "__main__":
+    run(sys.argv[1] if len(sys.argv) > 1 else None)

@@ -1,0 +1,107 @@
+"""Image files: listing class folders, checking that images decode, and the image ``Dataset``."""
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from datasets.table import Table
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
+
+
+class BadImageError(ValueError):
+    """An image file that cannot be read; the message names the file."""
+
+
+def natural_key(name: str) -> list:
+    """Sort key that orders numbers as numbers: ``class_2`` < ``class_10`` (string order says otherwise)."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def list_images(folder: str) -> list[str]:
+    """The image files directly in ``folder``, sorted; hidden and AppleDouble (``._*``) files skipped."""
+    names = [n for n in os.listdir(folder)
+             if not n.startswith(".") and n.lower().endswith(IMAGE_EXTENSIONS)
+             and os.path.isfile(os.path.join(folder, n))]
+    return [os.path.join(folder, n) for n in sorted(names, key=natural_key)]
+
+
+def class_folders(images_root: str) -> list[str]:
+    """The class sub-folders of ``images_root`` in natural order (hidden folders skipped)."""
+    return sorted((n for n in os.listdir(images_root)
+                   if not n.startswith(".") and os.path.isdir(os.path.join(images_root, n))), key=natural_key)
+
+
+def table_from_folders(images_root: str, classes: list[str], category: np.ndarray | None = None) -> Table:
+    """One row per image of the listed class folders; label ``i`` for ``classes[i]``.
+
+    Raises ``ValueError`` naming the first class folder without images.
+    """
+    paths, labels = [], []
+    for label, name in enumerate(classes):
+        files = list_images(os.path.join(images_root, name))
+        if not files:
+            raise ValueError(f"empty class folder (no image files): {os.path.join(images_root, name)}")
+        paths += files
+        labels += [label] * len(files)
+    cat = None if category is None else np.asarray(category)[labels]
+    return Table(labels=np.asarray(labels, dtype=np.int64), items=np.asarray(paths, dtype=object), category=cat)
+
+
+def load_image(path: str) -> Image.Image:
+    """Decode ``path`` as an RGB PIL image; :class:`BadImageError` names the file on failure."""
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except (OSError, ValueError, SyntaxError) as err:
+        raise BadImageError(f"unreadable image {path}: {err} (pass --skip_bad_images to skip such files)") from None
+
+
+def image_problem(path: str) -> str | None:
+    """Why ``path`` is not a readable image (missing, not an image, corrupt header), or ``None``."""
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except FileNotFoundError:
+        return "missing file"
+    except (OSError, ValueError, SyntaxError) as err:
+        return str(err) or type(err).__name__
+    return None
+
+
+def check_images(paths: np.ndarray, workers: int = 8) -> list[tuple[int, str]]:
+    """``(row, problem)`` for every path that is not a readable image (header and structure check)."""
+    with ThreadPoolExecutor(max(workers, 1)) as pool:
+        problems = list(pool.map(image_problem, paths, chunksize=64))
+    return [(i, p) for i, p in enumerate(problems) if p is not None]
+
+
+class ImageDataset(Dataset):
+    """Items ``(image: FloatTensor[3, H, W], label: int)`` read from the paths of a :class:`Table`.
+
+    Exposes ``labels``, ``paths``, and ``is_query``/``is_gallery``/``category`` from the table.
+    """
+
+    def __init__(self, table: Table, transform: Callable, eval_transform: Callable | None = None):
+        self.table, self.transform = table, transform
+        self.eval_transform = eval_transform if eval_transform is not None else transform
+        self.paths: np.ndarray = table.items
+        self.labels: np.ndarray = table.labels
+        self.is_query, self.is_gallery, self.category = table.is_query, table.is_gallery, table.category
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.transform(load_image(self.paths[index])), int(self.labels[index])
+
+    def eval_view(self) -> "ImageDataset":
+        """The same rows with the evaluation transforms (for embedding the training split)."""
+        return ImageDataset(self.table, self.eval_transform, self.eval_transform)

@@ -1,0 +1,84 @@
+"""Generated on-disk dataset trees in the real layouts and index-file formats (tiny JPEGs)."""
+from __future__ import annotations
+
+import io
+import os
+
+from PIL import Image
+
+_JPEGS: list[bytes] = []
+
+
+def jpeg_bytes(i: int) -> bytes:
+    """A 12x10 JPEG of one of 8 colours (encoded once, then reused)."""
+    if not _JPEGS:
+        for c in range(8):
+            buf = io.BytesIO()
+            Image.new("RGB", (12, 10), (30 * c, 255 - 30 * c, (70 * c) % 256)).save(buf, "JPEG")
+            _JPEGS.append(buf.getvalue())
+    return _JPEGS[i % len(_JPEGS)]
+
+
+def write_image(path: str, i: int = 0) -> str:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(jpeg_bytes(i))
+    return path
+
+
+def class_tree(images_root: str, classes: list[str], per_class: int = 2) -> None:
+    """``<images_root>/<class>/<k>.jpg`` for every class."""
+    for c, name in enumerate(classes):
+        for k in range(per_class):
+            write_image(os.path.join(images_root, name, f"img_{k}.jpg"), c + k)
+
+
+CUB_CLASSES = ["001.Black_footed_Albatross", "002.Laysan_Albatross", "100.Brown_Pelican",
+               "101.White_Pelican", "150.Sage_Thrasher", "200.Common_Yellowthroat"]
+
+
+def cub_tree(source: str, per_class: int = 3) -> str:
+    images = os.path.join(source, "cub200", "images")
+    class_tree(images, CUB_CLASSES, per_class)
+    write_image(os.path.join(images, CUB_CLASSES[0], "._img_0.jpg"))   # macOS AppleDouble junk
+    return source
+
+
+def sop_tree(source: str) -> str:
+    """SOP: Info_Files/Ebay_{train,test}.txt with header ``image_id class_id super_class_id path``."""
+    root = os.path.join(source, "online_products")
+    rows = {"train": [(1, 1, "bicycle_final"), (2, 1, "bicycle_final"), (3, 2, "chair_final"), (4, 2, "chair_final")],
+            "test": [(11319, 1, "bicycle_final"), (11320, 3, "lamp_final"), (11321, 3, "lamp_final")]}
+    image_id = 0
+    for split, classes in rows.items():
+        lines = ["image_id class_id super_class_id path"]
+        for class_id, super_id, folder in classes:
+            for k in range(2):
+                image_id += 1
+                rel = f"{folder}/{class_id}{k:03d}_{k}.JPG"
+                write_image(os.path.join(root, "images", rel), image_id)
+                lines.append(f"{image_id} {class_id} {super_id} {rel}")
+        os.makedirs(os.path.join(root, "Info_Files"), exist_ok=True)
+        with open(os.path.join(root, "Info_Files", f"Ebay_{split}.txt"), "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+    return source
+
+
+def in_shop_tree(source: str, eval_subfolder: bool = True) -> str:
+    """DeepFashion In-Shop: ``Eval/list_eval_partition.txt`` (count line, header, aligned rows)."""
+    root = os.path.join(source, "in_shop")
+    rows = []
+    spec = [("WOMEN/Dresses", "id_00000002", ["train", "train"]), ("MEN/Denim", "id_00000007", ["train", "train"]),
+            ("WOMEN/Skirts", "id_00000003", ["train", "train", "train"]),
+            ("WOMEN/Dresses", "id_00000010", ["query", "gallery", "gallery"]),
+            ("MEN/Denim", "id_00000011", ["query", "query", "gallery"]), ("MEN/Tees", "id_00000012", ["gallery"])]
+    for i, (cat, item, statuses) in enumerate(spec):
+        for k, status in enumerate(statuses):
+            rel = f"img/{cat}/{item}/{k + 1:02d}_{k + 1}_front.jpg"
+            write_image(os.path.join(root, rel), i + k)
+            rows.append(f"{rel:<60}{item:<20}{status}")
+    folder = os.path.join(root, "Eval") if eval_subfolder else root
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "list_eval_partition.txt"), "w") as fh:
+        fh.write(f"{len(rows)}\nimage_name item_id evaluation_status\n" + "\n".join(rows) + "\n")
+    return source

@@ -1,0 +1,42 @@
+"""The shared registry: exact names, listing, closest-first suggestions."""
+from __future__ import annotations
+
+import pytest
+
+import main
+from utilities.registry import Registry, UnknownNameError
+
+
+def test_register_get_and_list():
+    reg = Registry("thing", flag="--thing")
+
+    @reg.register("alpha", kind="a")
+    class Alpha:
+        """An alpha thing. More text."""
+
+    assert reg.get("alpha") is Alpha and reg.names() == ["alpha"] and "alpha" in reg
+    assert reg.entry("alpha").meta == {"kind": "a"}
+    assert reg.describe() == [("alpha", "An alpha thing")]
+    with pytest.raises(ValueError):
+        reg.register("alpha")(Alpha)
+
+
+def test_no_substring_matching_and_suggestions_closest_first():
+    reg = Registry("loss", flag="--loss")
+    for name in ("margin", "triplet", "contrastive", "multisimilarity"):
+        reg.register(name)(type(name, (), {}))
+    with pytest.raises(UnknownNameError) as exc:
+        reg.get("marg")                          # a prefix is not a match
+    assert exc.value.valid and str(exc.value).startswith("--loss: unknown loss 'marg'")
+    assert str(exc.value).split(": ")[-1].split(", ")[0] == "margin"
+    with pytest.raises(UnknownNameError) as exc:
+        reg.get("tripplet")
+    assert str(exc.value).split("closest first): ")[1].startswith("triplet")
+
+
+def test_main_list_prints_every_registry(capsys):
+    assert main.main(["--list"]) == 0
+    out = capsys.readouterr().out
+    for title in ("losses", "miners", "samplers", "architectures", "datasets", "metrics", "distances"):
+        assert title in out
+    assert "margin " in out and "glyphs " in out and "class_random " in out

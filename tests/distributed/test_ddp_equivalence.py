@@ -25,7 +25,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.conftest import ROOT, TINY_GLYPHS
+from conftest import ROOT, TINY_GLYPHS
 
 # (loss, miner or None): every case whose loss and miner are registered in this checkout is checked.
 CASES = [("margin", "distance"), ("margin", "semihard"), ("margin", "multisimilarity"),

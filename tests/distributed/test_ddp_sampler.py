@@ -8,7 +8,7 @@ import pytest
 
 import datasampler
 import parameters
-from tests.conftest import TINY_GLYPHS
+from conftest import TINY_GLYPHS
 
 LABELS = np.repeat(np.arange(12), 5)  # 12 classes of 5 items
 

@@ -141,7 +141,7 @@ class _AllGatherSumGrad(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        grad = grad.contiguous()
+        grad = grad.clone(memory_format=torch.contiguous_format)  # never reduce autograd's buffer in place
         dist.all_reduce(grad)
         return grad[rank() * ctx.rows:(rank() + 1) * ctx.rows]
 

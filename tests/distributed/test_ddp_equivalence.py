@@ -14,6 +14,7 @@ gradient on the concatenated batch, for the model and for the loss's own paramet
 from __future__ import annotations
 
 import copy
+import datetime
 import csv
 import json
 import os
@@ -125,8 +126,8 @@ def worker(rank: int, port: int, out: str, argv: list[str]) -> None:
     import parameters
     from utilities import distributed
     # The group is made here, not by distributed.setup, so main.main() below leaves it open.
-    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
-                                         rank=rank, world_size=WORLD)
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                                         world_size=WORLD, timeout=datetime.timedelta(seconds=120))
     opt = parameters.parse_args(argv)
     opt.n_classes, opt.embed_dim = N_CLASSES, EMBED_DIM
     results: dict[str, dict] = {}

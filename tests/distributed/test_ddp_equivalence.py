@@ -31,7 +31,10 @@ from conftest import ROOT, TINY_GLYPHS
 # (loss, miner or None): every case whose loss and miner are registered in this checkout is checked.
 CASES = [("margin", "distance"), ("margin", "semihard"), ("margin", "multisimilarity"),
          ("contrastive", None), ("contrastive", "distance"), ("triplet", "distance"),
-         ("triplet", "batch_hard"), ("multisimilarity", None), ("proxyanchor", None)]
+         ("triplet", "batch_hard"), ("multisimilarity", None), ("npair", None), ("lifted", None),
+         ("circle", None), ("supcon", None),
+         # losses with parameters of their own (proxies, class weights), synchronised across ranks
+         ("proxyanchor", None), ("proxynca", None), ("softtriplet", None), ("arcface", None)]
 N_CLASSES, EMBED_DIM, IN_DIM, GLOBAL_BS, WORLD = 4, 8, 6, 16, 2
 TOL = 1e-5
 # Frozen BatchNorm: the CPU has no SyncBatchNorm, and per-rank batch statistics would differ.
@@ -71,7 +74,7 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
     rank = distributed.rank()
     torch.manual_seed(0)  # identical data, model and loss parameters on every rank
     loss_fn = criteria.build(loss_name, opt).double()
-    miner = RecordingMiner(batch_mining.build(miner_name, opt)) if miner_name else None
+    miner = RecordingMiner(batch_mining.build(miner_name, opt)) if miner_name and loss_fn.uses_miner else None
     net = torch.nn.Linear(IN_DIM, EMBED_DIM).double()
     ref_net, ref_loss = copy.deepcopy(net), copy.deepcopy(loss_fn)
     x = torch.randn(GLOBAL_BS, IN_DIM, dtype=torch.float64)
@@ -109,7 +112,7 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
                       for r in range(WORLD)]
         (sum(ref_values) / WORLD).backward()
         value_diff = float((losses - torch.stack([v.detach() for v in ref_values])).abs().max())
-    result = {"loss": value_diff, "loss_value": float(loss), "embedding_grad": max_diff(emb_grads, ref_emb.grad)}
+    result = {"loss": value_diff, "loss_value": float(loss.detach()), "embedding_grad": max_diff(emb_grads, ref_emb.grad)}
     result["model_grad"] = max(max_diff(p.grad, q.grad) for p, q in zip(net.parameters(), ref_net.parameters()))
     own = [(p, q) for p, q in zip(loss_fn.parameters(), ref_loss.parameters()) if p.requires_grad]
     result["loss_param_grad"] = max((max_diff(p.grad, q.grad) for p, q in own), default=0.0)
@@ -137,6 +140,14 @@ def worker(rank: int, port: int, out: str, argv: list[str]) -> None:
         for global_batch in (True, False):
             key = f"{loss_name}+{miner_name}+{'global' if global_batch else 'local'}"
             results[key] = check_case(loss_name, miner_name, opt, global_batch)
+    # A miner's tuple of any kind travels from rank 0 with its type, shapes and dtypes.
+    from utilities.tuples import TupleSets, Triplets
+    for mined in (Triplets(*(torch.arange(3 + rank) for _ in range(3))),
+                  TupleSets(torch.arange(2 + rank), torch.eye(2 + rank, 5, dtype=torch.bool),
+                            torch.ones(2 + rank, 5, dtype=torch.bool))):
+        got = distributed.broadcast_tuples(mined)
+        results[f"broadcast {type(mined).__name__}"] = {"same": type(got) is type(mined) and all(
+            g.dtype == m.dtype and g.shape[0] == 2 + (type(mined) is Triplets) for g, m in zip(got, mined))}
     # Checkpoint and resume under DDP: continue the torchrun run for a second epoch.
     main.main(argv + ["--n_epochs", "2", "--resume", os.path.join(opt.save_path, "glyphs", opt.savename)])
     distributed.barrier()
@@ -204,6 +215,11 @@ def test_two_ranks_match_one_process(two_rank_results, loss_name, miner_name, mo
     assert r["model_grad"] < TOL, r
     assert r["loss_param_grad"] < TOL, r
     assert r["embedding_grad"] < TOL, r
+
+
+def test_mined_tuples_of_every_kind_come_from_rank_zero(two_rank_results):
+    assert two_rank_results["broadcast Triplets"]["same"]
+    assert two_rank_results["broadcast TupleSets"]["same"]
 
 
 def test_checkpoint_and_resume_under_ddp(runs, two_rank_results):

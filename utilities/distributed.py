@@ -81,6 +81,8 @@ def setup(opt: argparse.Namespace) -> None:
         return
     problem = batch_problem(opt.bs, opt.samples_per_class, int(os.environ["WORLD_SIZE"]), opt.dist_global_batch)
     if problem:
+        if os.environ.get("RANK", "0") != "0":
+            raise SystemExit(2)  # rank 0 says why, once
         from parameters import fail
         fail(problem)
     if not dist.is_initialized():  # else a caller (a test, a notebook) made it and owns it

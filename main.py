@@ -19,7 +19,9 @@ import criteria
 import datasampler
 import datasets
 import parameters
-from evaluation import embed, evaluate_splits
+import evaluation
+from evaluation import embed, evaluate_splits, save_arrays
+from evaluation.plots import plot_test_figures, plot_training_curves
 from utilities import distributed, optim
 from utilities.checkpoint import load_checkpoint, restore, save_checkpoint
 from utilities.online_logger import OnlineLogger
@@ -101,9 +103,9 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
         run.log_train(row)
         logger.log({f"train/{k}": v for k, v in row.items()}, step=epoch)
         if epoch % opt.eval_every == 0 or epoch == opt.n_epochs:
-            last_results = evaluate_splits(model, eval_data, splits, opt.evaluation_metrics, device=opt.device,
-                                           batch_size=max(opt.bs, 256), amp=opt.amp)
+            last_results = evaluate_splits(model, eval_data, splits, **evaluation.options(opt))
             run.log_metrics(epoch, last_results)
+            save_arrays(run.path, epoch, last_results)
             logger.log({f"{s}/{k}": v for s, vals in last_results.items() for k, v in vals.items()}, step=epoch)
             print(f"epoch {epoch}: " + ", ".join(f"{s} {m}={last_results[s].get(m, float('nan')):.4f}"
                                                  for s in last_results for m in opt.storage_metrics))
@@ -116,6 +118,8 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
                         wall_time=run.wall_time(), config=public_config(opt))
         run.write_summary("running", epoch, opt.selection, selector.best_epoch, selector.test_metrics)
     logger.finish()
+    plot_test_figures(model, data["test"], run.path, tsne=opt.plot_embeddings, retrievals=opt.plot_retrievals,
+                      device=opt.device, seed=opt.seed)
     return last_results
 
 
@@ -148,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     epochs = len(run.train_rows)
     selector_summary = _read_selected(run)
     run.write_summary("completed", epochs, opt.selection, selector_summary[0], selector_summary[1])
+    plot_training_curves(run.path, opt.storage_metrics)
     print("\nfinal metrics (last evaluation):\n" + format_metrics_table(results))
     print(f"\nselected epoch ({opt.selection}): {selector_summary[0]}")
     print(f"run folder: {run.path}")

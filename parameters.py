@@ -347,6 +347,7 @@ def validate(opt: argparse.Namespace) -> None:
         if problem:
             raise FlagError(f"--source: {problem}")
     check_compatibility(opt)
+    criteria.check_flags(opt)
     changed = [f"--{k}" for k, v in LEGACY_NO_EFFECT.items() if getattr(opt, k) != v]
     if changed:
         print(f"main.py: warning: {', '.join(changed)} ha{'ve' if len(changed) > 1 else 's'} "
@@ -369,7 +370,8 @@ def check_compatibility(opt: argparse.Namespace) -> None:
                             f"exists (only pairs <-> triplets convert)")
         allowed = loss_cls.allowed_distances
         if opt.loss_distance and allowed is not None and opt.loss_distance not in allowed:
-            raise FlagError(f"--loss_distance {opt.loss_distance} does not suit --loss {loss_name} "
+            why = f": {loss_cls.distance_note}" if getattr(loss_cls, "distance_note", "") else ""
+            raise FlagError(f"--loss_distance {opt.loss_distance} does not suit --loss {loss_name}{why} "
                             f"(allowed: {', '.join(allowed)})")
     allowed = miner_cls.allowed_distances
     if opt.miner_distance_fn and allowed is not None and opt.miner_distance_fn not in allowed:

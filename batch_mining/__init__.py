@@ -60,6 +60,16 @@ def adapt(tuples: tuple, accepts: tuple[str, ...], batch_size: int) -> tuple:
     return tuples if target == kind else CONVERSIONS[(kind, target)](tuples, batch_size)
 
 
+def adapt_for(loss: Any, tuples: tuple, batch_size: int) -> Any:
+    """The miner's output as ``loss`` takes it: converted to its ``accepts`` kind, or, for a sum
+    of losses (``--loss a+b``), a dict with each component's own conversion."""
+    components = getattr(loss, "components", None)
+    if components is not None:
+        return {name: adapt_for(part, tuples, batch_size) for name, part in components.items()
+                if getattr(part, "uses_miner", False)}
+    return adapt(tuples, loss.accepts, batch_size)
+
+
 def _loss_names(opt: Any) -> list[str]:
     return [n for n in str(getattr(opt, "loss", "") or "").split("+") if n]
 

@@ -51,8 +51,7 @@ def build(name: str, opt: Any) -> nn.Module:
     if takes_base:
         dist_name = getattr(opt, "loss_distance", None) or cls.default_distance
         kwargs["distance"] = distances.build(dist_name, opt)
-        kwargs["reducer"] = _build_component(REDUCERS, getattr(opt, "loss_reducer", None) or cls.default_reducer,
-                                             REDUCER_TEMPLATE, opt)
+        kwargs["reducer"] = build_reducer(getattr(opt, "loss_reducer", None), cls.default_reducer, opt)
         kwargs["embedding_regularizer"] = _build_component(
             EMBEDDING_REGULARIZERS, getattr(opt, "embedding_regularizer", None), EMBEDDING_FLAG_TEMPLATE, opt)
         kwargs["embedding_reg_weight"] = getattr(opt, "embedding_reg_weight", 0.0)
@@ -66,9 +65,92 @@ def build(name: str, opt: Any) -> nn.Module:
     return cls(**kwargs)
 
 
+def parse_reducer_spec(spec: str | None, default: str) -> dict[str, str]:
+    """``--loss_reducer`` as ``{term name: reducer name, "*": default}``.
+
+    ``"mean"`` applies one reducer to every term; ``"pos_loss:mean,neg_loss:avg_nonzero"`` picks
+    one per term (the loss's own default for terms not named; a bare name sets that default).
+    """
+    out = {"*": default}
+    for item in (spec or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if ":" in item:
+            term, _, name = item.partition(":")
+            out[term.strip()] = name.strip()
+        else:
+            out["*"] = item
+    return out
+
+
+def build_reducer(spec: str | None, default: str, opt: Any = None) -> Any:
+    """One reducer, or a ``{term: reducer}`` dict for per-term choices (``BaseLoss.reduce``)."""
+    names_ = parse_reducer_spec(spec, default)
+    built = {term: _build_component(REDUCERS, name, REDUCER_TEMPLATE, opt) for term, name in names_.items()}
+    return built["*"] if len(built) == 1 else built
+
+
+def loss_weights(opt: Any) -> list[float]:
+    """``--loss_weights`` as floats, one per ``+``-separated loss (all 1 by default)."""
+    n = len(opt.loss.split("+"))
+    if not getattr(opt, "loss_weights", None):
+        return [1.0] * n
+    try:
+        weights = [float(w) for w in str(opt.loss_weights).split(",")]
+    except ValueError:
+        raise ValueError(f"--loss_weights {opt.loss_weights}: expected comma-separated numbers") from None
+    if len(weights) != n:
+        raise ValueError(f"--loss_weights has {len(weights)} values but --loss {opt.loss} names {n} losses")
+    return weights
+
+
+def check_flags(opt: Any) -> None:
+    """Parse-time checks of the loss composition flags (called by ``parameters.validate``)."""
+    weights = loss_weights(opt)
+    classes = [LOSSES.get(name) for name in opt.loss.split("+")]
+    declared = [t for cls in classes for t in getattr(cls, "term_names", ())]
+    every_declares = all(getattr(cls, "term_names", ()) for cls in classes)
+    for cls in classes:
+        for term, name in parse_reducer_spec(getattr(opt, "loss_reducer", None), cls.default_reducer).items():
+            REDUCERS.check(name)
+            if term != "*" and every_declares and term not in declared:
+                raise ValueError(f"--loss_reducer: --loss {opt.loss} has no term '{term}' "
+                                 f"(its terms: {', '.join(dict.fromkeys(declared))})")
+    if getattr(opt, "embedding_regularizer", None):
+        EMBEDDING_REGULARIZERS.check(opt.embedding_regularizer)
+    if getattr(opt, "weight_regularizer", None):
+        WEIGHT_REGULARIZERS.check(opt.weight_regularizer)
+    if any(w < 0 for w in weights):
+        raise ValueError(f"--loss_weights {opt.loss_weights}: weights must be non-negative")
+    size = getattr(opt, "xbm_memory_size", 0) or 0
+    if size < 0 or getattr(opt, "xbm_start_iteration", 0) < 0:
+        raise ValueError("--xbm_memory_size and --xbm_start_iteration must be non-negative")
+    if size and not any(getattr(cls, "consumed_tuples", lambda: ())() for cls in classes):
+        raise ValueError(f"--xbm_memory_size needs a pair or triplet loss; --loss {opt.loss} takes neither")
+    # building the reducers and regularizers reads their files and checks their values
+    for name in {n for cls in classes for n in parse_reducer_spec(getattr(opt, "loss_reducer", None),
+                                                                   cls.default_reducer).values()}:
+        _build_component(REDUCERS, name, REDUCER_TEMPLATE, opt)
+
+
 def select(opt: Any) -> nn.Module:
-    """The loss named by ``opt.loss``."""
-    return build(opt.loss, opt)
+    """The loss named by ``opt.loss``: one loss, or ``a+b`` weighted by ``--loss_weights``, each
+    wrapped in a cross-batch memory when ``--xbm_memory_size`` is set."""
+    from criteria.combined import WeightedLossSum
+    from criteria.xbm import CrossBatchMemory
+    size = getattr(opt, "xbm_memory_size", 0) or 0
+    built = {}
+    for i, name in enumerate(opt.loss.split("+")):
+        loss = build(name, opt)
+        if i and hasattr(loss, "embedding_regularizer"):
+            loss.embedding_regularizer = None        # a sum adds the embedding regularizer once
+        if size and loss.consumed_tuples():
+            loss = CrossBatchMemory(loss, size, getattr(opt, "xbm_start_iteration", 0))
+        built[name] = loss
+    if len(built) == 1:
+        return next(iter(built.values()))
+    return WeightedLossSum(built, loss_weights(opt))
 
 
 def names() -> list[str]:

@@ -25,7 +25,12 @@ class BaseLoss(nn.Module):
 
     * ``accepts``: tuple kinds (``"triplets"``, ``"pairs"``) taken as ``indices_tuple``;
       empty for losses that use no miner (proxy and classification losses);
+    * ``tuple_kinds``: tuple kinds :meth:`compute_loss` can take as an explicit
+      ``indices_tuple`` (default: ``accepts``); a loss with its own mining (``accepts`` empty)
+      may still take tuples here, which is how the XBM wrapper and direct callers restrict it;
     * ``default_distance``, ``allowed_distances`` (``None``: any), ``default_reducer``;
+      ``distance_note`` says why only those distances make sense;
+    * ``term_names``: the names of the terms it returns (for per-term ``--loss_reducer``);
     * ``wired_params``: arguments ``criteria.select`` fills in itself; every other argument
       becomes a ``--loss_<name>_<param>`` flag.
     """
@@ -34,6 +39,9 @@ class BaseLoss(nn.Module):
     default_distance: str = "euclidean"
     allowed_distances: tuple[str, ...] | None = None
     default_reducer: str = "mean"
+    tuple_kinds: tuple[str, ...] | None = None
+    distance_note: str = ""
+    term_names: tuple[str, ...] = ()
     wired_params: tuple[str, ...] = ("distance", "reducer", "embedding_regularizer",
                                      "embedding_reg_weight", "weight_regularizer",
                                      "weight_reg_weight", "n_classes", "embed_dim")
@@ -55,6 +63,12 @@ class BaseLoss(nn.Module):
     def uses_miner(self) -> bool:
         return bool(self.accepts)
 
+    @classmethod
+    def consumed_tuples(cls) -> tuple[str, ...]:
+        """Tuple kinds that :meth:`compute_loss` takes as ``indices_tuple``."""
+        kinds = getattr(cls, "tuple_kinds", None)
+        return tuple(kinds) if kinds is not None else tuple(cls.accepts)
+
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
         raise NotImplementedError  # abstract: every registered subclass overrides it
@@ -73,15 +87,20 @@ class BaseLoss(nn.Module):
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor,
                 indices_tuple: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
-        terms = self.compute_loss(embeddings, labels, indices_tuple)
-        loss = self.connected_zero(embeddings)
-        for name, term in terms.items():
-            loss = loss + self.reduce(name, term, labels)
+        loss = self.data_loss(embeddings, labels, indices_tuple)
         if self.embedding_regularizer is not None and self.embedding_reg_weight:
             loss = loss + self.embedding_reg_weight * self.embedding_regularizer(embeddings)
         weights = self.regularized_weights()
         if self.weight_regularizer is not None and self.weight_reg_weight and weights is not None:
             loss = loss + self.weight_reg_weight * self.weight_regularizer(weights)
+        return loss
+
+    def data_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
+                  indices_tuple: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
+        """The reduced terms summed, without the regularizers."""
+        loss = self.connected_zero(embeddings)
+        for name, term in self.compute_loss(embeddings, labels, indices_tuple).items():
+            loss = loss + self.reduce(name, term, labels)
         return loss
 
     @staticmethod

@@ -9,7 +9,7 @@ from torch import nn
 from criteria import LOSSES
 from criteria.base import BaseLoss
 from criteria.terms import LossTerm
-from utilities.tuples import all_triplets
+from utilities.tuples import Triplets, map_triplets
 
 
 @LOSSES.register("margin")
@@ -41,6 +41,7 @@ class MarginLoss(BaseLoss):
     accepts = ("triplets",)
     default_distance = "euclidean"
     default_reducer = "avg_nonzero"
+    term_names = ("margin", "beta_reg")
 
     def __init__(self, n_classes: int = 1, margin: float = 0.2, beta: float = 1.2,
                  beta_lr: float = 0.0005, nu: float = 0.0, beta_constant: bool = False, **base: Any):
@@ -56,11 +57,15 @@ class MarginLoss(BaseLoss):
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
-        a, p, n = indices_tuple if indices_tuple is not None else all_triplets(labels)
         dist = self.distance.closest_first(self.distance(embeddings))
-        beta = self.beta[labels[a]].to(dist.dtype)
-        pos_term = (self.margin + dist[a, p] - beta).clamp_min(0)
-        neg_term = (self.margin - dist[a, n] + beta).clamp_min(0)
+
+        def values(t: Triplets) -> tuple[torch.Tensor, ...]:
+            beta = self.beta[labels[t.anchors]].to(dist.dtype)
+            pos_term = (self.margin + dist[t.anchors, t.positives] - beta).clamp_min(0)
+            neg_term = (self.margin - dist[t.anchors, t.negatives] + beta).clamp_min(0)
+            return pos_term, neg_term, beta
+
+        (pos_term, neg_term, beta), a = map_triplets(labels, indices_tuple, values)
         values = torch.cat([pos_term, neg_term])
         self.stats = {"active_fraction": float((values > 0).float().mean()) if values.numel() else 0.0}
         terms = {"margin": LossTerm(values, "triplet", torch.cat([a, a]))}

@@ -41,12 +41,24 @@ def select(opt: Any, labels: np.ndarray, rank: int = 0, world_size: int = 1,
     ``categories`` (super-class of every item) is passed to samplers that take it.
     """
     cls = SAMPLERS.get(opt.data_sampler)
+    check_class_sizes(labels, opt.samples_per_class)
     params = inspect.signature(cls.__init__).parameters
     kwargs = kwargs_from(opt, cls, FLAG_TEMPLATE.replace("{name}", opt.data_sampler))
     kwargs.update({name: value(opt) for name, value in FLAG_KWARGS.items() if name in params})
     if "categories" in params:
         kwargs["categories"] = categories
     return cls(labels=labels, batch_size=opt.bs, seed=opt.seed, rank=rank, world_size=world_size, **kwargs)
+
+
+def check_class_sizes(labels: np.ndarray, samples_per_class: int) -> None:
+    """Reject ``--samples_per_class`` above the smallest training class: such a class would have
+    to repeat images inside one batch, which silently creates trivial positive pairs."""
+    counts = np.bincount(np.asarray(labels))
+    present = np.flatnonzero(counts)
+    smallest = present[np.argmin(counts[present])]
+    if samples_per_class > counts[smallest]:
+        raise ValueError(f"--samples_per_class {samples_per_class} is larger than the smallest training "
+                         f"class (class {smallest} has {counts[smallest]} images)")
 
 
 def names() -> list[str]:

@@ -1,23 +1,30 @@
-"""The shared k-means clustering (faiss)."""
+"""The shared k-means clustering (faiss): one run per distance space."""
 from __future__ import annotations
 
 import faiss
 import numpy as np
 
+from evaluation.neighbours import faiss_gpu_available, prepare
+
 
 def kmeans_assign(embeddings: np.ndarray, n_clusters: int, space: str, seed: int = 0,
-                  n_iter: int = 20) -> np.ndarray:
-    """Cluster id of every row after ``n_iter`` Lloyd iterations of k-means (faiss, fixed seed).
+                  n_iter: int = 20, device: str = "cpu") -> np.ndarray:
+    """Cluster id of every row after exactly ``n_iter`` Lloyd iterations (fixed ``seed``).
 
-    With ``space == "cosine"`` rows are L2-normalised and centroids re-normalised (spherical
-    k-means).
+    Every row is used (no subsampling: ``max_points_per_centroid`` is lifted) and faiss's early
+    stop is disabled, so the iteration count is the one asked for. With ``space == "cosine"``
+    the rows are L2-normalised and the centroids re-normalised after each step (spherical
+    k-means); rows are then assigned by inner product with the normalised centroids.
     """
-    x = np.ascontiguousarray(embeddings, dtype=np.float32)
-    if space == "cosine":
-        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    n_clusters = max(1, min(n_clusters, len(x)))
-    km = faiss.Kmeans(x.shape[1], n_clusters, niter=n_iter, seed=seed, spherical=(space == "cosine"),
-                      min_points_per_centroid=1, max_points_per_centroid=1_000_000, verbose=False)
+    x = prepare(embeddings, space)
+    n_clusters = max(1, min(int(n_clusters), len(x)))
+    options = dict(niter=n_iter, seed=seed, spherical=(space == "cosine"), min_points_per_centroid=1,
+                   max_points_per_centroid=max(len(x), 1), verbose=False)
+    if hasattr(faiss.ClusteringParameters(), "early_stop_threshold"):
+        options["early_stop_threshold"] = -1.0        # the default (0.0) stops once the loss plateaus
+    if device != "cpu" and faiss_gpu_available():
+        options["gpu"] = True
+    km = faiss.Kmeans(x.shape[1], n_clusters, **options)
     km.train(x)
     _, assign = km.index.search(x, 1)
     return assign[:, 0].astype(np.int64)

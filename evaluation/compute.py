@@ -1,14 +1,26 @@
-"""One evaluation pass: shared evidence (kNN, k-means) first, then every requested metric."""
+"""One evaluation pass: shared evidence first (one kNN search per distance, one k-means per
+distance, one SVD, one pass of class sums), then every requested metric."""
 from __future__ import annotations
 
-from typing import Any
+from contextlib import nullcontext
+from typing import Any, Callable, ContextManager
 
 import numpy as np
 import torch
 
 import metrics as metric_registry
 from evaluation.clustering import kmeans_assign
-from evaluation.neighbours import knn_search
+from evaluation.neighbours import rank_neighbours
+from metrics.class_distances import class_sums
+
+
+class MetricResults(dict):
+    """``dict[str, float]`` of scalar metrics; array-valued metrics (``rho_spectrum@0``) are in
+    ``.arrays`` and not among the keys, so tables and CSV files only ever see floats."""
+
+    def __init__(self, *args: Any, arrays: dict[str, np.ndarray] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.arrays: dict[str, np.ndarray] = dict(arrays or {})
 
 
 def to_numpy(x: Any, dtype: Any = None) -> np.ndarray:
@@ -17,46 +29,132 @@ def to_numpy(x: Any, dtype: Any = None) -> np.ndarray:
     return np.asarray(x, dtype=dtype)
 
 
+def average(values: np.ndarray, classes: np.ndarray, mode: str) -> float:
+    """Mean over queries (``micro``) or mean over classes of the per-class mean (``macro``)."""
+    if len(values) == 0:
+        return float("nan")
+    if mode == "micro":
+        return float(values.mean())
+    count = np.bincount(classes)
+    total = np.bincount(classes, weights=values)
+    present = count > 0
+    return float((total[present] / count[present]).mean())
+
+
+def index_of(mask: Any, n: int, flag: str) -> np.ndarray:
+    if mask is None:
+        return np.arange(n)
+    mask = to_numpy(mask, bool)
+    if mask.shape != (n,):
+        raise ValueError(f"{flag} must be a boolean array of length {n}, got shape {mask.shape}")
+    return np.flatnonzero(mask)
+
+
 def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = None,
-            is_gallery: Any = None, device: str = "cpu") -> dict[str, float]:
-    """Metrics ``names`` for (N, D) ``embeddings`` and (N,) integer ``labels``.
+            is_gallery: Any = None, device: str = "cpu", average_mode: str = "micro",
+            categories: Any = None, seed: int = 0, backend: str = "auto",
+            stage: Callable[[str], ContextManager[Any]] | None = None) -> MetricResults:
+    """Metrics ``names`` for (N, D) ``embeddings`` and (N,) integer ``labels`` (CONTRACT §4, §5).
 
-    Without masks every item is both a query and a gallery item, and a query never retrieves
-    itself. Queries with no relevant gallery item are excluded from retrieval metrics and
-    counted in ``n_lone_queries``. One kNN search (depth max k) per distance space and one
-    k-means per space serve all metrics.
+    Without masks every item is both a query and a gallery item; a query never retrieves
+    itself. Queries with no relevant gallery item are excluded from ranking metrics and counted
+    in ``n_lone_queries``. Ranking metrics are averaged per query (``average_mode="micro"``) or
+    per class, then over classes (``"macro"``); with ``categories`` (N,) they are also reported
+    per category of the query as ``<metric>/<category>``. ``device`` "cuda" moves the kNN search
+    to faiss-gpu or a torch matmul; ``backend`` ("auto", "faiss", "torch") forces one searcher.
+    ``stage(name)`` (optional) wraps the ``knn``, ``kmeans`` and ``metrics`` stages, e.g. to time
+    them (``bench/eval.py``).
     """
+    stage = stage or (lambda name: nullcontext())
     emb = to_numpy(embeddings, np.float32)
-    lab = to_numpy(labels, np.int64)
+    raw_labels = to_numpy(labels)
+    if emb.ndim != 2 or raw_labels.shape != (len(emb),):
+        raise ValueError(f"embeddings must be (N, D) and labels (N,), got {emb.shape} and {raw_labels.shape}")
+    if average_mode not in ("micro", "macro"):
+        raise ValueError(f"--metric_average must be micro or macro, got {average_mode!r}")
+    _, lab = np.unique(raw_labels, return_inverse=True)
+    lab = lab.astype(np.int64).reshape(-1)
     n = len(lab)
-    query = np.flatnonzero(to_numpy(is_query, bool)) if is_query is not None else np.arange(n)
-    gallery = np.flatnonzero(to_numpy(is_gallery, bool)) if is_gallery is not None else np.arange(n)
-    parsed = [metric_registry.parse(name) for name in names]
+    query, gallery = index_of(is_query, n, "is_query"), index_of(is_gallery, n, "is_gallery")
+    cats = None if categories is None else to_numpy(categories)
+    parsed = list({m.name: m for m in map(metric_registry.parse, names)}.values())
 
-    results: dict[str, float] = {}
-    knn_depth: dict[str, int] = {}
-    kmeans_spaces: set[str] = set()
-    for m in parsed:
-        if m.meta["evidence"] == "knn":
-            knn_depth[m.meta["space"]] = max(knn_depth.get(m.meta["space"], 0), m.arg or 1)
-        elif m.meta["evidence"] == "kmeans":
-            kmeans_spaces.add(m.meta["space"])
+    values: dict[str, float] = {}
+    per_category: dict[str, float] = {}
+    arrays: dict[str, np.ndarray] = {}
+    n_lone: int | None = None
 
-    hits: dict[str, np.ndarray] = {}
-    if knn_depth:
-        gallery_counts = np.bincount(lab[gallery], minlength=lab.max() + 1)
-        relevant = gallery_counts[lab[query]] - np.isin(query, gallery)
-        keep = relevant > 0
-        results["n_lone_queries"] = float((~keep).sum())
-        for space, depth in knn_depth.items():
-            found = knn_search(emb, depth, space, query[keep], gallery)
-            hits[space] = (found >= 0) & (lab[np.clip(found, 0, None)] == lab[query[keep]][:, None])
-    clusters = {space: kmeans_assign(emb, len(np.unique(lab)), space) for space in kmeans_spaces}
+    ranking = [m for m in parsed if m.evidence == "ranking"]
+    if ranking and len(query) and len(gallery):
+        max_relevant = relevant_max(lab, query, gallery)
+        for space in sorted({m.space for m in ranking}):
+            group = [m for m in ranking if m.space == space]
+            depth = max(m.depth(max_relevant) for m in group)
+            with stage("knn"):
+                nb = rank_neighbours(emb, lab, query, gallery, space, max(depth, 1),
+                                     first_hit=any(m.meta.get("first_hit") for m in group),
+                                     device=device, backend=backend)
+            n_lone = nb.n_lone
+            qlab = lab[nb.queries]
+            with stage("metrics"):
+                ranking_values(group, nb, qlab, cats, average_mode, values, per_category)
+    elif ranking:
+        values.update({m.name: float("nan") for m in ranking})
+        n_lone = len(query)
 
-    for m in parsed:
-        fn = metric_registry.METRICS.get(m.family)
-        if m.meta["evidence"] == "knn":
-            results[m.name] = fn(hits[m.meta["space"]], m.arg)
-        elif m.meta["evidence"] == "kmeans":
-            results[m.name] = fn(lab, clusters[m.meta["space"]])
+    n_labels = len(np.unique(lab))
+    for space in sorted({m.space for m in parsed if m.evidence == "clustering"}):
+        with stage("kmeans"):
+            clusters = kmeans_assign(emb, n_labels, space, seed=seed, device=device)
+        with stage("metrics"):
+            for m in (m for m in parsed if m.evidence == "clustering" and m.space == space):
+                values[m.name] = metric_registry.METRICS.get(m.family)(lab, clusters)
+    with stage("metrics"):
+        global_values(parsed, emb, lab, values, arrays)
+
+    results = MetricResults({m.name: values[m.name] for m in parsed if m.name in values}, arrays=arrays)
+    if n_lone is not None:
+        results["n_lone_queries"] = float(n_lone)
+    results.update(per_category)
     return results
+
+
+def ranking_values(group: list[Any], nb: Any, qlab: np.ndarray, cats: np.ndarray | None, average_mode: str,
+                   values: dict[str, float], per_category: dict[str, float]) -> None:
+    """Per-query values of each ranking metric, averaged overall and per query category."""
+    for m in group:
+        per_query = metric_registry.METRICS.get(m.family)(nb.ranking, m.value)
+        values[m.name] = average(per_query, qlab, average_mode)
+        if cats is not None:
+            qcat = cats[nb.queries]
+            for cat in np.unique(cats):
+                sel = qcat == cat
+                per_category[f"{m.name}/{cat}"] = average(per_query[sel], qlab[sel], average_mode)
+
+
+def global_values(parsed: list[Any], emb: np.ndarray, lab: np.ndarray, values: dict[str, float],
+                  arrays: dict[str, np.ndarray]) -> None:
+    """Metrics of the whole embedding matrix: the spectrum (one exact SVD) and class distances."""
+    spectral = [m for m in parsed if m.evidence == "spectrum"]
+    if spectral:
+        singular = np.linalg.svd(emb.astype(np.float64), compute_uv=False)
+        for m in spectral:
+            out = metric_registry.METRICS.get(m.family)(singular, m.value)
+            if isinstance(out, np.ndarray):
+                arrays[m.name] = out
+            else:
+                values[m.name] = out
+
+    distance_metrics = [m for m in parsed if m.evidence == "class_distances"]
+    if distance_metrics:
+        sums = class_sums(emb, lab)
+        for m in distance_metrics:
+            values[m.name] = metric_registry.METRICS.get(m.family)(sums, m.value)
+
+
+def relevant_max(labels: np.ndarray, query: np.ndarray, gallery: np.ndarray) -> int:
+    """max_q R_q: the depth MAP@R and R-precision need (per-label counts by bincount)."""
+    counts = np.bincount(labels[gallery], minlength=int(labels.max()) + 1)
+    in_gallery = np.zeros(len(labels), dtype=bool)
+    in_gallery[gallery] = True
+    return int((counts[labels[query]] - in_gallery[query]).max(initial=0))

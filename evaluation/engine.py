@@ -1,15 +1,17 @@
-"""Embedding a dataset with a model, and evaluating the run's splits."""
+"""Embedding a dataset with a model, and evaluating the run's splits (one embedding pass each)."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from evaluation.compute import compute
+from evaluation.compute import MetricResults, compute
 from utilities import distributed
+
+COLUMNS = ("labels", "is_query", "is_gallery", "category")
 
 
 @distributed.sharded
@@ -17,7 +19,8 @@ from utilities import distributed
 def embed(model: torch.nn.Module, dataset: Dataset, batch_size: int = 256,
           device: str | torch.device = "cpu", num_workers: int = 0,
           amp: bool = False, desc: str = "embed") -> tuple[np.ndarray, np.ndarray]:
-    """Float32 embeddings (N, D) and labels (N,) of ``dataset`` in order, model in eval mode."""
+    """Float32 embeddings (N, D) and labels (N,) of ``dataset`` in order, model in eval mode
+    (no_grad; CUDA autocast with ``amp``, features cast back to float32)."""
     was_training = model.training
     model.eval()
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
@@ -27,20 +30,57 @@ def embed(model: torch.nn.Module, dataset: Dataset, batch_size: int = 256,
         with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
             out = model(images.to(device, non_blocking=True))
         chunks.append(out.float().cpu())
-        labels.append(target)
+        labels.append(torch.as_tensor(target))
     model.train(was_training)
     return torch.cat(chunks).numpy(), torch.cat(labels).numpy().astype(np.int64)
 
 
+def protocol_columns(dataset: Any, index: np.ndarray | None = None) -> dict[str, np.ndarray | None]:
+    """The dataset's ``labels``, ``is_query``, ``is_gallery`` and ``category`` (rows ``index``)."""
+    out = {}
+    for name in COLUMNS:
+        value = getattr(dataset, name, None)
+        out[name] = None if value is None else np.asarray(value)[index if index is not None else slice(None)]
+    return out
+
+
+def fixed_subset(n_items: int, size: int, seed: int) -> np.ndarray | None:
+    """Sorted indices of a fixed random subset of ``size`` items (None: use all)."""
+    if size <= 0 or size >= n_items:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n_items, size, replace=False))
+
+
 def evaluate_splits(model: torch.nn.Module, data: dict[str, Dataset], splits: list[str],
                     metric_names: list[str], device: str = "cpu", batch_size: int = 256,
-                    num_workers: int = 0, amp: bool = False,
-                    eval_device: str = "cpu") -> dict[str, dict[str, float]]:
-    """Embed each split once and compute every metric on it."""
+                    num_workers: int = 0, amp: bool = False, eval_device: str = "cpu",
+                    average_mode: str = "micro", train_subset: int = 0,
+                    seed: int = 0) -> dict[str, MetricResults]:
+    """Embed each split once and compute every metric on it.
+
+    The query/gallery masks and categories come from the dataset's attributes. ``train`` is
+    evaluated on a fixed random subset of ``train_subset`` items when that is positive (the
+    same subset at every evaluation).
+    """
     results = {}
     for split in splits:
-        emb, labels = embed(model, data[split], batch_size, device, num_workers, amp, desc=f"embed {split}")
-        ds: Any = data[split]
-        results[split] = distributed.on_main(compute, emb, labels, metric_names, is_query=getattr(ds, "is_query", None),
-                                             is_gallery=getattr(ds, "is_gallery", None), device=eval_device)
+        dataset = data[split]
+        index = fixed_subset(len(dataset), train_subset, seed) if split == "train" else None
+        view = Subset(dataset, index.tolist()) if index is not None else dataset
+        emb, labels = embed(model, view, batch_size, device, num_workers, amp, desc=f"embed {split}")
+        cols = protocol_columns(dataset, index)
+        results[split] = distributed.on_main(  # metrics once, on rank 0, shared with every rank
+            compute, emb, labels, metric_names, is_query=cols["is_query"], is_gallery=cols["is_gallery"],
+            categories=cols["category"], device=eval_device, average_mode=average_mode, seed=seed)
     return results
+
+
+def options(opt: Any) -> dict[str, Any]:
+    """The keyword arguments of :func:`evaluate_splits` from the flags (the only place that
+    reads them): metrics, devices, batch size, averaging, train subset."""
+    cuda = torch.cuda.is_available()
+    eval_device = "cuda" if cuda and (opt.evaluate_on_gpu or opt.device == "cuda") else "cpu"
+    return {"metric_names": list(opt.evaluation_metrics), "device": opt.device,
+            "batch_size": max(opt.bs, 256), "num_workers": opt.kernels, "amp": opt.amp,
+            "eval_device": eval_device, "average_mode": opt.metric_average,
+            "train_subset": opt.train_eval_subset, "seed": opt.seed}

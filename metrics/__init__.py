@@ -1,9 +1,18 @@
 """Evaluation metrics, selectable by exact name (CONTRACT §5).
 
-A metric name is a registered *family* optionally followed by ``@argument``: ``e_recall@4`` is
-family ``e_recall`` with ``k = 4``. Each family is a pure function of precomputed evidence
-(neighbour hits, relevant counts, cluster ids); ``metrics.compute`` gathers that evidence once
-(one kNN search per distance, one k-means per distance) and calls them.
+A metric name is a registered *family*, optionally followed by ``@argument``: ``e_recall@4`` is
+family ``e_recall`` with ``k = 4``; ``dists@intra`` is family ``dists`` with the choice
+``intra``. Each family is a pure function of precomputed evidence, tagged with the kind of
+evidence it reads (``meta["evidence"]``):
+
+* ``ranking``: a :class:`metrics.ranking.Ranking` (neighbour hits and relevant counts); the
+  function returns one value per query, and the engine averages them (micro or macro);
+* ``clustering``: labels and k-means cluster ids; returns a float;
+* ``spectrum``: the singular values of the embedding matrix; returns a float or an array;
+* ``class_distances``: per-class sums of normalised embeddings; returns a float.
+
+``metrics.compute`` gathers the evidence once (one kNN search per distance, one k-means per
+distance, one SVD) and calls every requested family; see :mod:`evaluation.compute`.
 """
 from __future__ import annotations
 
@@ -20,43 +29,91 @@ import_submodules(__name__, __path__)
 
 @dataclass(frozen=True)
 class MetricName:
-    """A parsed metric name: ``family`` and its optional integer ``arg``."""
+    """A parsed metric name: its ``family`` and its argument (``int``, ``str`` or ``None``)."""
     name: str
     family: str
-    arg: int | None
+    arg: int | str | None
 
     @property
     def meta(self) -> dict[str, Any]:
         return METRICS.entry(self.family).meta
 
+    @property
+    def evidence(self) -> str:
+        return self.meta["evidence"]
+
+    @property
+    def space(self) -> str | None:
+        return self.meta.get("space")
+
+    def depth(self, max_relevant: int) -> int:
+        """How many nearest neighbours a ranking metric reads (``max_relevant`` = max R_q)."""
+        need = self.meta.get("depth", "k")
+        if need == "R":
+            return max_relevant
+        return int(need if isinstance(need, int) else self.value)
+
+    @property
+    def value(self) -> int | str | None:
+        """The argument, or the fixed one of an alias (``precision_at_1`` -> 1)."""
+        return self.arg if self.arg is not None else self.meta.get("fixed_arg")
+
+
+def _valid_names() -> list[str]:
+    out = []
+    for entry in METRICS.entries():
+        kind = entry.meta.get("arg")
+        if kind in ("k", "int"):
+            out.append(f"{entry.name}@k")
+        elif isinstance(kind, tuple):
+            out += [f"{entry.name}@{c}" for c in kind]
+        else:
+            out.append(entry.name)
+    return out
+
 
 def parse(name: str) -> MetricName:
-    """Parse and validate one metric name, e.g. ``e_recall@4``."""
-    family, _, arg = name.partition("@")
-    entry = METRICS.entry(family) if family in METRICS else None
-    if entry is None:
-        valid = [f"{n}@k" if METRICS.entry(n).meta.get("arg") else n for n in METRICS.names()]
-        raise UnknownNameError("metric", name, valid, "--evaluation_metrics")
-    needs_arg = entry.meta.get("arg", False)
-    if needs_arg and not arg:
-        raise ValueError(f"--evaluation_metrics: metric '{name}' needs an argument, e.g. {family}@1")
-    if not needs_arg and arg:
-        raise ValueError(f"--evaluation_metrics: metric '{family}' takes no '@' argument")
+    """Parse and validate one metric name, e.g. ``e_recall@4``, ``rho_spectrum@-1``, ``dists@intra``.
+
+    Raises :class:`UnknownNameError` (closest names first) or ``ValueError`` with a one-line
+    message naming ``--evaluation_metrics``.
+    """
+    family, at, arg = name.partition("@")
+    if family not in METRICS:
+        raise UnknownNameError("metric", name, _valid_names(), "--evaluation_metrics")
+    kind = METRICS.entry(family).meta.get("arg")
+    if kind is None:
+        if at:
+            raise ValueError(f"--evaluation_metrics: metric '{family}' takes no '@' argument")
+        return MetricName(name, family, None)
+    if not arg:
+        example = f"{family}@{kind[0]}" if isinstance(kind, tuple) else f"{family}@1"
+        raise ValueError(f"--evaluation_metrics: metric '{name}' needs an argument, e.g. {example}")
+    if isinstance(kind, tuple):
+        if arg not in kind:
+            raise UnknownNameError("metric", name, _valid_names(), "--evaluation_metrics")
+        return MetricName(name, family, arg)
     try:
-        value = int(arg) if arg else None
+        value = int(arg)
     except ValueError:
         raise ValueError(f"--evaluation_metrics: '{name}': the argument after '@' must be an integer") from None
-    if value is not None and entry.meta.get("positive_arg", True) and value < 1:
+    if kind == "k" and value < 1:
         raise ValueError(f"--evaluation_metrics: '{name}': k must be >= 1")
     return MetricName(name, family, value)
 
 
 def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = None,
-            is_gallery: Any = None, device: str = "cpu") -> dict[str, float]:
-    """Compute the metrics ``names`` (CONTRACT §4, §5). See :func:`evaluation.compute.compute`."""
+            is_gallery: Any = None, device: str = "cpu", **options: Any) -> dict[str, float]:
+    """Compute the metrics ``names`` (CONTRACT §4, §5); see :func:`evaluation.compute.compute`.
+
+    The result is a ``dict[str, float]`` (a :class:`evaluation.compute.MetricResults`) whose
+    ``.arrays`` holds array-valued metrics such as ``rho_spectrum@0``.
+    """
     from evaluation.compute import compute as _compute
-    return _compute(embeddings, labels, names, is_query=is_query, is_gallery=is_gallery, device=device)
+    return _compute(embeddings, labels, names, is_query=is_query, is_gallery=is_gallery,
+                    device=device, **options)
 
 
 def names() -> list[str]:
-    return METRICS.names()
+    """Every valid metric name pattern (``@k`` marks an integer argument)."""
+    return _valid_names()

@@ -46,7 +46,7 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
             storage_hook(embeddings.detach())
         tuples = None
         if miner is not None and loss_fn.uses_miner:
-            tuples = batch_mining.adapt(miner(embeddings, labels), loss_fn.accepts, labels.numel())
+            tuples = batch_mining.adapt_for(loss_fn, miner(embeddings, labels), labels.numel())
         loss = loss_fn(embeddings, labels, tuples)
         optimizer.zero_grad(set_to_none=True)
         finite = bool(torch.isfinite(loss))

@@ -13,7 +13,7 @@ Self-pairs are excluded by the explicit ``exclude_self`` argument, never by obje
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 import torch
 
@@ -99,26 +99,93 @@ def all_pairs(labels: torch.Tensor, ref_labels: torch.Tensor | None = None,
     return Pairs(a1, p, a2, n)
 
 
-def all_triplets(labels: torch.Tensor, exclude_self: bool = True) -> Triplets:
-    """Every valid triplet ``(a, p, n)`` of the batch.
+#: Default chunk size of :func:`triplet_chunks`, in triplets: the enumeration temporaries of a
+#: chunk (a few int64 vectors of this length) stay near 6 MiB whatever the batch size.
+TRIPLET_BUDGET = 1 << 18
 
-    Built per anchor from the positive and negative counts, so memory is O(#triplets) rather
-    than O(B^3).
+
+def _triplets_of_rows(pos: torch.Tensor, neg: torch.Tensor, rows: torch.Tensor) -> Triplets:
+    """Every ``(a, p, n)`` with ``pos[a, p]`` and ``neg[a, n]`` for the given anchor rows.
+
+    Built per anchor from the positive and negative counts (``repeat_interleave``), so memory is
+    O(#triplets), never O(rows × R × R).
     """
-    pos, neg = label_masks(labels, None, exclude_self)
-    a_pos, p = torch.nonzero(pos, as_tuple=True)            # sorted by anchor
-    n_neg = neg.sum(1)                                      # negatives per anchor
-    reps = n_neg[a_pos]                                     # each (a, p) pairs with every negative of a
-    if reps.sum() == 0:
-        return empty_triplets(labels.device)
-    a = torch.repeat_interleave(a_pos, reps)
+    a_loc, p = torch.nonzero(pos, as_tuple=True)            # sorted by anchor
+    n_neg = neg.sum(1)
+    reps = n_neg[a_loc]                                     # each (a, p) pairs with every negative of a
+    if a_loc.numel() == 0 or int(reps.sum()) == 0:
+        return empty_triplets(pos.device)
+    a = torch.repeat_interleave(a_loc, reps)
     pp = torch.repeat_interleave(p, reps)
     neg_idx = torch.nonzero(neg, as_tuple=True)[1]          # negatives, grouped by anchor
     starts = torch.cumsum(n_neg, 0) - n_neg                 # first negative of each anchor
-    pair_start = torch.repeat_interleave(starts[a_pos], reps)
-    offset = torch.arange(a.numel(), device=labels.device) - torch.repeat_interleave(
+    pair_start = torch.repeat_interleave(starts[a_loc], reps)
+    offset = torch.arange(a.numel(), device=pos.device) - torch.repeat_interleave(
         torch.cumsum(reps, 0) - reps, reps)
-    return Triplets(a, pp, neg_idx[pair_start + offset])
+    return Triplets(rows[a], pp, neg_idx[pair_start + offset])
+
+
+def triplet_chunks(pos: torch.Tensor, neg: torch.Tensor,
+                   max_triplets: int = TRIPLET_BUDGET) -> Iterator[Triplets]:
+    """All triplets of the (B, R) masks ``pos``/``neg``, in chunks of whole anchors.
+
+    A chunk holds at most ``max_triplets`` triplets (or the triplets of a single anchor, if one
+    anchor alone has more), so the temporary index tensors stay within a fixed budget whatever
+    the batch size; the B × R × R cube is never formed.
+    """
+    counts = pos.sum(1) * neg.sum(1)
+    anchors = torch.nonzero(counts, as_tuple=True)[0]
+    if anchors.numel() == 0:
+        return
+    cum = torch.cumsum(counts[anchors], 0)
+    budget = max(int(max_triplets), 1)
+    lo, done = 0, 0
+    while lo < anchors.numel():                       # one iteration per chunk
+        hi = int(torch.searchsorted(cum, done + budget, right=True))
+        hi = max(hi, lo + 1)
+        done = int(cum[hi - 1])
+        rows = anchors[lo:hi]
+        yield _triplets_of_rows(pos[rows], neg[rows], rows)
+        lo = hi
+
+
+def map_triplets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | None,
+                 fn: Callable[[Triplets], tuple[torch.Tensor, ...]],
+                 max_triplets: int | None = None) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """Apply ``fn`` to the given triplets, or to all triplets of ``labels`` chunk by chunk.
+
+    ``fn`` returns per-triplet tensors; their concatenations and the triplets' anchors are
+    returned. Pairs given as ``indices_tuple`` are turned into triplets per anchor first.
+    ``max_triplets`` defaults to :data:`TRIPLET_BUDGET`. Only the enumeration is bounded: the
+    per-triplet values ``fn`` returns (and what autograd keeps for them) are O(#triplets).
+    """
+    if indices_tuple is not None:
+        triplets = Triplets(*indices_tuple) if len(indices_tuple) == 3 else pairs_to_triplets(indices_tuple, labels.numel())
+        return tuple(fn(triplets)), triplets.anchors
+    pos, neg = label_masks(labels)
+    outputs, anchors = [], []
+    for chunk in triplet_chunks(pos, neg, max_triplets or TRIPLET_BUDGET):
+        outputs.append(tuple(fn(chunk)))
+        anchors.append(chunk.anchors)
+    if not outputs:
+        return tuple(fn(empty_triplets(labels.device))), empty_triplets(labels.device).anchors
+    return tuple(torch.cat(column) for column in zip(*outputs)), torch.cat(anchors)
+
+
+def cat_triplets(chunks: Iterable[Triplets], device: torch.device) -> Triplets:
+    parts = list(chunks)
+    if not parts:
+        return empty_triplets(device)
+    return Triplets(*(torch.cat(column) for column in zip(*parts)))
+
+
+def all_triplets(labels: torch.Tensor, exclude_self: bool = True,
+                 ref_labels: torch.Tensor | None = None,
+                 max_triplets: int = TRIPLET_BUDGET) -> Triplets:
+    """Every valid triplet ``(a, p, n)``: ``labels[a] == ref[p] != ref[n]`` (``ref`` defaults to
+    the batch). Enumerated in chunks (:func:`triplet_chunks`); memory is O(#triplets)."""
+    pos, neg = label_masks(labels, ref_labels, exclude_self)
+    return cat_triplets(triplet_chunks(pos, neg, max_triplets), labels.device)
 
 
 def triplets_to_pairs(triplets: tuple[torch.Tensor, ...]) -> Pairs:
@@ -147,3 +214,86 @@ def pairs_to_triplets(pairs: tuple[torch.Tensor, ...], batch_size: int) -> Tripl
     pp = torch.repeat_interleave(p, reps)
     offset = torch.arange(a.numel(), device=device) - torch.repeat_interleave(torch.cumsum(reps, 0) - reps, reps)
     return Triplets(a, pp, ns[torch.repeat_interleave(starts[a1], reps) + offset])
+
+
+class NPairSets(NamedTuple):
+    """N-pair / lifted sets: one positive pair ``(anchors[k], positives[k])`` per row, with the
+    boolean row ``negatives[k]`` (shape (P, R)) marking the negatives it is contrasted with."""
+    anchors: torch.Tensor
+    positives: torch.Tensor
+    negatives: torch.Tensor
+
+
+def _is_triplets(indices_tuple: tuple[torch.Tensor, ...]) -> bool:
+    if len(indices_tuple) not in (3, 4):
+        raise ValueError(f"indices_tuple must be triplets (3) or pairs (4), got {len(indices_tuple)} tensors")
+    return len(indices_tuple) == 3
+
+
+def pair_weights(indices_tuple: tuple[torch.Tensor, ...], batch_size: int,
+                 ref_size: int | None = None, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-pair weights from mined tuples: ``(pos_w, neg_w)``, shape (B, R), where ``pos_w[i, j]``
+    counts how often ``(i, j)`` occurs as a positive pair (as ``(a, p)`` of a triplet, or in the
+    positive half of pairs) and ``neg_w`` likewise for negatives. ``> 0`` gives the masks that
+    restrict a matrix-form loss to the mined tuples."""
+    ref_size = batch_size if ref_size is None else ref_size
+    if _is_triplets(indices_tuple):
+        a, p, n = indices_tuple
+        a1, a2 = a, a
+    else:
+        a1, p, a2, n = indices_tuple
+    device = a1.device
+    pos_w = torch.zeros(batch_size, ref_size, dtype=dtype, device=device)
+    neg_w = torch.zeros(batch_size, ref_size, dtype=dtype, device=device)
+    pos_w.index_put_((a1, p), torch.ones(a1.numel(), dtype=dtype, device=device), accumulate=True)
+    neg_w.index_put_((a2, n), torch.ones(a2.numel(), dtype=dtype, device=device), accumulate=True)
+    return pos_w, neg_w
+
+
+def element_weights(indices_tuple: tuple[torch.Tensor, ...], batch_size: int,
+                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """How often each batch element occurs in the mined tuples (any role), shape (B,)."""
+    flat = torch.cat([t.reshape(-1) for t in indices_tuple])
+    return torch.bincount(flat, minlength=batch_size).to(dtype)
+
+
+def tuple_masks(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | None,
+                ref_labels: torch.Tensor | None = None,
+                exclude_self: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boolean (B, R) ``(positive, negative)`` pair masks: all pairs of the labels when
+    ``indices_tuple`` is None, else the pairs occurring in the given pairs or triplets."""
+    if indices_tuple is None:
+        return label_masks(labels, ref_labels, exclude_self)
+    ref = labels.numel() if ref_labels is None else ref_labels.numel()
+    pos_w, neg_w = pair_weights(indices_tuple, labels.numel(), ref)
+    return pos_w > 0, neg_w > 0
+
+
+def npair_sets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | None = None,
+               ref_labels: torch.Tensor | None = None, exclude_self: bool = True) -> NPairSets:
+    """Group tuples into :class:`NPairSets`.
+
+    * ``None``: every positive pair ``(a, p)`` with all negatives of ``a``;
+    * triplets: one row per distinct ``(a, p)``, its negatives are the ``n`` of those triplets;
+    * pairs: every given positive pair with the given negatives of its anchor.
+
+    Rows without a negative are dropped.
+    """
+    ref_size = labels.numel() if ref_labels is None else ref_labels.numel()
+    if indices_tuple is None:
+        pos, neg = label_masks(labels, ref_labels, exclude_self)
+        a, p = torch.nonzero(pos, as_tuple=True)
+        negatives = neg[a]
+    elif _is_triplets(indices_tuple):
+        ta, tp, tn = indices_tuple
+        keys, inverse = torch.unique(ta * ref_size + tp, return_inverse=True)
+        a, p = torch.div(keys, ref_size, rounding_mode="floor"), keys % ref_size
+        negatives = torch.zeros(keys.numel(), ref_size, dtype=torch.bool, device=labels.device)
+        negatives[inverse, tn] = True
+    else:
+        a, p, a2, n = indices_tuple
+        neg = torch.zeros(labels.numel(), ref_size, dtype=torch.bool, device=labels.device)
+        neg[a2, n] = True
+        negatives = neg[a]
+    keep = negatives.any(1)
+    return NPairSets(a[keep], p[keep], negatives[keep])

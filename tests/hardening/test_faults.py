@@ -168,3 +168,11 @@ def test_deterministic_flag_runs(tiny_argv):
         assert main.main(tiny_argv + ["--n_epochs", "1", "--deterministic", "--no_train_metrics"]) == 0
     finally:
         torch.use_deterministic_algorithms(False)
+
+
+def test_samples_per_class_larger_than_smallest_class(tiny_argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main.main(tiny_argv + ["--glyphs_samples", "3", "--samples_per_class", "4", "--bs", "16"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "main.py: error: --samples_per_class 4 is larger than the smallest training class (class 0 has 3 images)"

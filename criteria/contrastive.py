@@ -1,0 +1,60 @@
+"""Contrastive loss."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from criteria import LOSSES
+from criteria.base import BaseLoss
+from criteria.terms import LossTerm
+from utilities.tuples import Pairs, all_pairs
+
+
+def as_pairs(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | None) -> Pairs:
+    """The pairs to use: all pairs, the given pairs, or each triplet's ``(a, p)`` and ``(a, n)``
+    (kept once per triplet, so a pair weighs as often as it was mined)."""
+    if indices_tuple is None:
+        return all_pairs(labels)
+    if len(indices_tuple) == 3:
+        a, p, n = indices_tuple
+        return Pairs(a, p, a, n)
+    return Pairs(*indices_tuple)
+
+
+@LOSSES.register("contrastive")
+class ContrastiveLoss(BaseLoss):
+    """Contrastive loss (Hadsell, Chopra and LeCun, "Dimensionality Reduction by Learning an
+    Invariant Mapping", CVPR 2006), with a margin on each side.
+
+    Formula::
+
+        pos_loss(a, p) = [d(a, p) - pos_margin]_+        neg_loss(a, n) = [neg_margin - d(a, n)]_+
+
+    (similarities: ``[pos_margin - s]_+`` and ``[s - neg_margin]_+``, so with ``cosine`` use e.g.
+    ``pos_margin 1, neg_margin 0``). Each sub-loss is reduced separately (mean) and the two are
+    added, as in the Revisiting-DML tool.
+
+    Parameters
+    ----------
+    pos_margin : float
+        Positive pairs closer than this are not penalised.
+    neg_margin : float
+        Negative pairs farther than this are not penalised.
+    """
+
+    accepts = ("pairs", "triplets")
+    default_distance = "euclidean"
+    term_names = ("pos_loss", "neg_loss")
+
+    def __init__(self, pos_margin: float = 0.0, neg_margin: float = 1.0, **base: Any):
+        super().__init__(**base)
+        self.pos_margin, self.neg_margin = pos_margin, neg_margin
+
+    def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
+                     indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
+        dist = self.distance(embeddings)
+        a1, p, a2, n = as_pairs(labels, indices_tuple)
+        pos = self.distance.gap(dist[a1, p], torch.full_like(dist[a1, p], self.pos_margin)).relu()
+        neg = self.distance.gap(torch.full_like(dist[a2, n], self.neg_margin), dist[a2, n]).relu()
+        return {"pos_loss": LossTerm(pos, "pos_pair", a1), "neg_loss": LossTerm(neg, "neg_pair", a2)}

@@ -1,0 +1,73 @@
+"""FastAP: a histogram approximation of average precision."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from criteria import LOSSES
+from criteria.base import BaseLoss
+from criteria.functional import require, tuple_masks, upcast
+from criteria.terms import LossTerm
+
+
+@LOSSES.register("fastap")
+class FastAPLoss(BaseLoss):
+    """FastAP (Cakir et al., "Deep Metric Learning to Rank", CVPR 2019).
+
+    Distances from each query q to the rest of the batch are soft-binned into ``num_bins``
+    triangular bins with centres ``c_0 < ... < c_K`` spanning the range of the distance on the
+    unit sphere (embeddings are L2-normalised first, as in the paper); ``δ_k(d) =
+    [1 - |d - c_k| / Δ]_+``. With the positive and total histograms
+    ``h⁺_k = Σ_{p ∈ P(q)} δ_k(d_qp)``, ``h_k = Σ_{j ∈ P(q) ∪ N(q)} δ_k(d_qj)`` and their
+    cumulative sums ``H⁺_k, H_k``::
+
+        FastAP_q = (1/|P(q)|) Σ_k h⁺_k H⁺_k / H_k         L_q = 1 - FastAP_q
+
+    for every query with at least one positive. Works on the whole batch; a mined pair/triplet
+    set given as ``indices_tuple`` restricts P(q) and N(q) to the mined pairs.
+
+    Parameters
+    ----------
+    num_bins : int
+        Number of histogram bins (the paper suggests 10).
+    """
+
+    accepts = ()
+    tuple_kinds = ("pairs", "triplets")
+    default_distance = "euclidean"
+    allowed_distances = ("euclidean", "cosine")
+    distance_note = "its histogram spans the distance's range on the unit sphere"
+    term_names = ("loss",)
+
+    def __init__(self, num_bins: int = 10, **base: Any):
+        super().__init__(**base)
+        require(num_bins >= 1, "fastap", "num_bins", "must be at least 1", num_bins)
+        self.num_bins = int(num_bins)
+
+    def _range(self, embeddings: torch.Tensor) -> tuple[float, float]:
+        """The closest and farthest values of the distance between unit vectors."""
+        unit = torch.zeros(2, embeddings.shape[1], dtype=torch.float64, device=embeddings.device)
+        unit[0, 0], unit[1, 0] = 1.0, -1.0
+        ends = self.distance.closest_first(self.distance(unit))
+        return float(ends[0, 0]), float(ends[0, 1])
+
+    def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
+                     indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
+        dist = self.distance.closest_first(upcast(self.distance(F.normalize(embeddings, dim=-1))))
+        pos, neg = tuple_masks(labels, indices_tuple)
+        low, high = self._range(embeddings)
+        width = (high - low) / self.num_bins
+        centres = torch.linspace(low, high, self.num_bins + 1, dtype=dist.dtype, device=dist.device)
+        pulse = (1 - (dist.unsqueeze(-1) - centres).abs() / width).clamp_min(0)   # (B, B, K+1)
+        h_pos = (pulse * pos.unsqueeze(-1)).sum(1)
+        h_all = (pulse * (pos | neg).unsqueeze(-1)).sum(1)
+        cum_pos, cum_all = h_pos.cumsum(1), h_all.cumsum(1)
+        filled = cum_all > 0
+        ratio = torch.where(filled, h_pos * cum_pos / torch.where(filled, cum_all, torch.ones_like(cum_all)),
+                            torch.zeros_like(cum_all))
+        n_pos = pos.sum(1)
+        valid = n_pos > 0
+        fast_ap = ratio.sum(1)[valid] / n_pos[valid]
+        return {"loss": LossTerm(1 - fast_ap, "element", torch.nonzero(valid).flatten())}

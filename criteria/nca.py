@@ -1,0 +1,51 @@
+"""Neighbourhood components analysis loss."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from criteria import LOSSES
+from criteria.base import BaseLoss
+from criteria.functional import tuple_masks, upcast
+from criteria.terms import LossTerm
+from utilities.masked_ops import masked_logsumexp
+
+
+@LOSSES.register("nca")
+class NCALoss(BaseLoss):
+    """NCA loss (Goldberger et al., "Neighbourhood Components Analysis", NeurIPS 2005; as a
+    deep metric learning loss in Movshovitz-Attias et al., "No Fuss Distance Metric Learning
+    using Proxies", ICCV 2017).
+
+    Each item i picks a neighbour j ≠ i with probability ``softmax_j(-λ d_ij)``; the loss is the
+    negative log-probability of picking a positive::
+
+        L_i = -log( Σ_{p ∈ P(i)} exp(-λ d_ip) / Σ_{k ∈ P(i) ∪ N(i)} exp(-λ d_ik) )
+
+    for every item with at least one positive. Goldberger et al. use the squared Euclidean
+    distance (``--distance_squared``); on a similarity, ``d`` is ``-s``. A mined pair/triplet
+    set given as ``indices_tuple`` restricts P(i) and N(i) to the mined pairs.
+
+    Parameters
+    ----------
+    softmax_scale : float
+        The scale λ in the softmax (the paper: 1).
+    """
+
+    accepts = ()
+    tuple_kinds = ("pairs", "triplets")
+    default_distance = "euclidean"
+    term_names = ("loss",)
+
+    def __init__(self, softmax_scale: float = 1.0, **base: Any):
+        super().__init__(**base)
+        self.softmax_scale = softmax_scale
+
+    def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
+                     indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
+        logits = -self.softmax_scale * self.distance.closest_first(upcast(self.distance(embeddings)))
+        pos, neg = tuple_masks(labels, indices_tuple)
+        values = masked_logsumexp(logits, pos | neg) - masked_logsumexp(logits, pos)
+        valid = pos.any(1)
+        return {"loss": LossTerm(values[valid], "element", torch.nonzero(valid).flatten())}

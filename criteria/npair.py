@@ -1,0 +1,63 @@
+"""N-pair loss."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from criteria import LOSSES
+from criteria.base import BaseLoss
+from criteria.regularizers.lp import mean_lp_norm
+from criteria.terms import LossTerm
+from distances.base import BaseDistance
+from utilities.masked_ops import masked_logsumexp
+from utilities.tuples import NPairSets, npair_sets
+
+
+def npair_values(sim: torch.Tensor, sets: NPairSets, distance: BaseDistance) -> torch.Tensor:
+    """``log(1 + Σ_{n ∈ N_k} exp(s(a_k, n) - s(a_k, p_k)))`` for every row k of the sets
+    (with ``gap``, so a distance gives ``d(a, p) - d(a, n)``)."""
+    pos = sim[sets.anchors, sets.positives].unsqueeze(1)
+    return masked_logsumexp(distance.gap(pos, sim[sets.anchors]), sets.negatives, dim=1, add_one=True)
+
+
+def l2_term(embeddings: torch.Tensor, weight: float) -> dict[str, LossTerm]:
+    """``weight · (1/B) Σ_i ||x_i||_2`` as a reduced term (none when the weight is 0)."""
+    return {"l2_reg": LossTerm(weight * mean_lp_norm(embeddings, 2.0), "reduced")} if weight else {}
+
+
+@LOSSES.register("npair")
+class NPairLoss(BaseLoss):
+    """N-pair loss (Sohn, "Improved Deep Metric Learning with Multi-class N-pair Loss
+    Objective", NeurIPS 2016).
+
+    Formula::
+
+        l(a, p) = log(1 + Σ_{n: y_n ≠ y_a} exp(x_a·x_n - x_a·x_p))  +  l2 · (1/B) Σ_i ||x_i||_2
+
+    on unnormalised inner products, for every positive pair (a, p) of the batch with all of a's
+    negatives (or the given tuples grouped by (a, p)); mean over pairs. The l2 term keeps the
+    embedding norms in check (0.005 = the paper's 0.02 times the 0.25 of its code).
+
+    Parameters
+    ----------
+    l2 : float
+        Weight of the mean L2 norm of the embeddings.
+    """
+
+    accepts = ()
+    tuple_kinds = ("pairs", "triplets")
+    default_distance = "dot"
+    allowed_distances = ("dot", "cosine")
+    distance_note = "the n-pair loss is defined on inner products"
+    term_names = ("npair", "l2_reg")
+
+    def __init__(self, l2: float = 0.005, **base: Any):
+        super().__init__(**base)
+        self.l2 = l2
+
+    def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
+                     indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
+        sets = npair_sets(labels, indices_tuple)
+        values = npair_values(self.distance(embeddings), sets, self.distance)
+        return {"npair": LossTerm(values, "pos_pair", sets.anchors), **l2_term(embeddings, self.l2)}

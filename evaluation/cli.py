@@ -1,0 +1,138 @@
+"""Standalone evaluation: ``python -m evaluation``.
+
+    python -m evaluation --checkpoint RUN/checkpoint_best.pt [--dataset D --source S]
+                         [--split test] [--metrics ...] [--export_embeddings out.npz]
+    python -m evaluation --embeddings FILE.npz [--metrics ...]
+
+With ``--checkpoint``, the model and its flags are restored from the checkpoint (its
+``config`` and ``model`` entries), the split is embedded once and evaluated. With
+``--embeddings``, a ``.npz`` holding ``embeddings`` (N, D) and ``labels`` (N,), and optionally
+``is_query``, ``is_gallery`` (bool) and ``category`` (N,), is evaluated without any model.
+Prints a table and writes ``eval_<split>.json`` (into the checkpoint's or the file's folder,
+or ``--out``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+import metrics
+from evaluation.artifacts import save_report
+from evaluation.compute import compute
+from evaluation.engine import embed, protocol_columns
+from utilities.registry import UnknownNameError
+
+DEFAULT_METRICS = ["e_recall@1", "e_recall@2", "e_recall@4", "e_recall@8", "precision_at_1", "r_precision",
+                   "map_at_r", "mAP_1000", "mrr", "nmi", "f1"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m evaluation",
+                                description="Evaluate a dmlbench checkpoint or a saved .npz of embeddings.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="checkpoint_best.pt / checkpoint_last.pt of a run.")
+    src.add_argument("--embeddings", help=".npz with embeddings, labels [, is_query, is_gallery, category].")
+    p.add_argument("--dataset", default=None, help="Evaluate on another dataset than the run's.")
+    p.add_argument("--source", "--source_path", dest="source_path", default=None, help="Dataset root folder.")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"], help="Split to evaluate.")
+    p.add_argument("--metrics", nargs="+", default=None,
+                   help="Metric names (default: the run's --evaluation_metrics, or a standard set).")
+    p.add_argument("--metric_average", default=None, choices=["micro", "macro"], help="Averaging of ranking metrics.")
+    p.add_argument("--export_embeddings", default=None, help="Also save the embeddings to this .npz.")
+    p.add_argument("--out", default=None, help="Folder for eval_<split>.json (default: beside the input).")
+    p.add_argument("--device", default=None, choices=["cpu", "cuda"], help="Device (default: cuda if available).")
+    p.add_argument("--batch_size", default=256, type=int, help="Embedding batch size.")
+    p.add_argument("--seed", default=None, type=int, help="k-means seed (default: the run's --seed, or 0).")
+    return p
+
+
+def fail(message: str) -> None:
+    print(f"python -m evaluation: error: {' '.join(message.split())}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def restore_run(args: argparse.Namespace, device: str) -> tuple[Any, Any, argparse.Namespace]:
+    """The model (weights loaded, eval mode) and the split dataset of a checkpoint."""
+    import torch
+
+    import architectures
+    import datasets
+    import parameters
+    state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    if not isinstance(state, dict) or "config" not in state or "model" not in state:
+        fail(f"--checkpoint {args.checkpoint}: not a dmlbench checkpoint (needs 'config' and 'model')")
+    opt = parameters.build_parser().parse_args([])
+    vars(opt).update(state["config"])
+    if args.dataset:
+        if args.dataset != opt.dataset:
+            vars(opt).update(datasets.DATASETS.get(args.dataset).preset)
+        opt.dataset = args.dataset
+    if args.source_path:
+        opt.source_path = args.source_path
+    opt.not_pretrained, opt.device = True, device
+    source_cls = datasets.DATASETS.get(opt.dataset)
+    if source_cls.needs_source and source_cls.check_source(opt.source_path):
+        fail(f"--source: {source_cls.check_source(opt.source_path)}")
+    data = datasets.select(opt)
+    if args.split not in data:
+        fail(f"--split {args.split}: the dataset has only {', '.join(sorted(data))}")
+    model = architectures.select(opt)
+    model.load_state_dict(state["model"])
+    return model.to(device), data[args.split], opt
+
+
+def load_npz(path: str) -> dict[str, np.ndarray | None]:
+    with np.load(path, allow_pickle=False) as f:
+        missing = [k for k in ("embeddings", "labels") if k not in f]
+        if missing:
+            fail(f"--embeddings {path}: missing array(s) {', '.join(missing)} (found {', '.join(f.files)})")
+        return {k: (f[k] if k in f else None) for k in ("embeddings", "labels", "is_query", "is_gallery", "category")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    source = args.checkpoint or args.embeddings
+    if not os.path.isfile(source):
+        fail(f"{'--checkpoint' if args.checkpoint else '--embeddings'}: no such file: {source}")
+    try:
+        for name in args.metrics or []:
+            metrics.parse(name)
+    except (UnknownNameError, ValueError) as err:
+        fail(str(err).replace("--evaluation_metrics", "--metrics"))
+    import torch
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        fail("--device cuda: no CUDA device is available")
+
+    if args.checkpoint:
+        model, dataset, opt = restore_run(args, device)
+        names = args.metrics or list(opt.evaluation_metrics)
+        average_mode = args.metric_average or opt.metric_average
+        seed = opt.seed if args.seed is None else args.seed
+        emb, labels = embed(model, dataset, args.batch_size, device, desc=f"embed {args.split}")
+        cols = protocol_columns(dataset)
+        cols["embeddings"], cols["labels"] = emb, labels
+    else:
+        cols = load_npz(args.embeddings)
+        names, average_mode = args.metrics or DEFAULT_METRICS, args.metric_average or "micro"
+        seed = args.seed or 0
+
+    results = compute(cols["embeddings"], cols["labels"], names, is_query=cols["is_query"],
+                      is_gallery=cols["is_gallery"], categories=cols["category"], device=device,
+                      average_mode=average_mode, seed=seed)
+    from utilities.report import format_metrics_table
+    print(format_metrics_table({args.split: results}))
+    out_dir = args.out or os.path.dirname(os.path.abspath(source))
+    os.makedirs(out_dir, exist_ok=True)
+    report = os.path.join(out_dir, f"eval_{args.split}.json")
+    save_report(report, args.split, os.path.abspath(source), results, len(cols["labels"]))
+    print(f"wrote {report}")
+    if args.export_embeddings:
+        arrays = {k: (v.astype(str) if v.dtype == object else v) for k, v in cols.items() if v is not None}
+        np.savez(args.export_embeddings, **arrays)
+        print(f"wrote {args.export_embeddings}")
+    return 0

@@ -23,7 +23,7 @@ import evaluation
 import metrics
 from evaluation import embed, evaluate_splits, save_arrays
 from evaluation.plots import plot_test_figures, plot_training_curves
-from utilities import optim
+from utilities import distributed, optim
 from utilities.checkpoint import load_checkpoint, restore, save_checkpoint
 from utilities.online_logger import OnlineLogger
 from utilities.report import format_config, format_metrics_table, print_registries
@@ -41,6 +41,8 @@ def open_run(opt: argparse.Namespace) -> RunFolder:
         if conflicts:
             parameters.fail(f"--resume {path}: flags differ from the saved run: {'; '.join(conflicts)}")
         return RunFolder(path)
+    if not distributed.is_main():  # rank 0 owns the run folder; other ranks never write
+        return RunFolder(RunFolder.location(opt))
     try:
         return RunFolder.create(opt)
     except (FileExistsError, PermissionError) as err:
@@ -74,12 +76,13 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
     model = architectures.select(opt).to(device)
     loss_fn = criteria.select(opt).to(device)
     miner = batch_mining.select(opt).to(device) if loss_fn.uses_miner else None
-    sampler = datasampler.select(opt, data["train"].labels, categories=getattr(data["train"], "category", None))
+    sampler = datasampler.select(opt, data["train"].labels, distributed.rank(), distributed.world_size(),
+                                 categories=getattr(data["train"], "category", None))
     loader = make_loader(data["train"], sampler, opt)
     optimizer, scheduler = optim.select(opt, model, loss_fn)
     selector = EpochSelector(opt.selection, opt.storage_metrics[0],
                              metrics.parse(opt.storage_metrics[0]).higher_is_better)
-    logger = OnlineLogger(opt, run.path, opt.log_online)
+    logger = OnlineLogger(opt, run.path, opt.log_online and distributed.is_main())
     splits = eval_splits(opt, data)
     eval_data = {**data, "train": datasets.eval_view(data["train"])}   # train split with eval transforms
 
@@ -90,12 +93,13 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
                               scheduler=scheduler, sampler=sampler, selector=selector)
         run.restore_logs(start_epoch, state["wall_time"])
         print(f"resumed {run.path} after epoch {start_epoch}")
+    model, step_loss = distributed.wrap(model, loss_fn, miner, opt)  # DDP, global-batch loss, compile
 
     if getattr(sampler, "requires_storage", False) and sampler.storage is None:   # embedding-storage samplers
         sampler.set_storage(embed(model, eval_data["train"], max(opt.bs, 256), device, opt.kernels, desc="storage")[0])
     for epoch in range(start_epoch + 1, opt.n_epochs + 1):
         sampler.set_epoch(epoch)
-        row = train_epoch(model, loss_fn, miner, loader, optimizer, device, epoch,
+        row = train_epoch(model, step_loss, miner, loader, optimizer, device, epoch,
                           amp=opt.amp, skip_budget=opt.skip_nonfinite)
         scheduler.step()
         run.log_train(row)
@@ -126,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if opt.list:
         print_registries()
         return 0
+    distributed.setup(opt)  # a no-op unless launched by torchrun
     print("dmlbench configuration:\n" + format_config(opt))
     run = open_run(opt)
     run.write_summary("running", 0, opt.selection, None, {})
@@ -145,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         record_failure(run, opt, f"{type(err).__name__}: {err}")
         raise
+    distributed.barrier()  # rank 0 has written checkpoint_last.pt
     epochs = len(run.train_rows)
     selector_summary = _read_selected(run)
     run.write_summary("completed", epochs, opt.selection, selector_summary[0], selector_summary[1])
@@ -152,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nfinal metrics (last evaluation):\n" + format_metrics_table(results))
     print(f"\nselected epoch ({opt.selection}): {selector_summary[0]}")
     print(f"run folder: {run.path}")
+    distributed.cleanup()
     return 0
 
 

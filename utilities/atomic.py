@@ -1,7 +1,8 @@
 """Atomic file writes: write a temporary file in the same folder, fsync, then rename.
 
 A reader (or a run killed mid-write) therefore sees either the old file or the new one, never
-a half-written file.
+a half-written file. Under torchrun only rank 0 writes (the other ranks skip every write), so a
+distributed run has one run folder.
 """
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ import os
 import tempfile
 from typing import Any, Callable, Iterable
 
+from utilities.distributed import is_main
+
 
 def atomic_write(path: str, write: Callable[[Any], None], binary: bool = False) -> None:
     """Call ``write(fh)`` on a temporary file next to ``path``, then rename it over ``path``."""
+    if not is_main():
+        return
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=os.path.basename(path), dir=folder)
     try:

@@ -11,6 +11,7 @@ from torch import nn
 from tqdm import tqdm
 
 import batch_mining
+from utilities.distributed import average_gradients
 
 
 class NonFiniteLossError(RuntimeError):
@@ -51,6 +52,7 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
         finite = bool(torch.isfinite(loss))
         if finite:
             loss.backward()
+            average_gradients(loss_fn)  # the loss's own parameters (DDP averages the model's)
             finite = grads_finite(params)
         if not finite:
             skipped += 1

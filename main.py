@@ -95,6 +95,11 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
         print(f"resumed {run.path} after epoch {start_epoch}")
     model, step_loss = distributed.wrap(model, loss_fn, miner, opt)  # DDP, global-batch loss, compile
 
+    def checkpoint(name: str, epoch: int) -> None:
+        save_checkpoint(run.file(name), epoch=epoch, model=model, loss=loss_fn, optimizer=optimizer,
+                        scheduler=scheduler, sampler=sampler, selector=selector,
+                        wall_time=run.wall_time(), config=public_config(opt))
+
     if getattr(sampler, "requires_storage", False) and sampler.storage is None:   # embedding-storage samplers
         sampler.set_storage(embed(model, eval_data["train"], max(opt.bs, 256), device, opt.kernels, desc="storage")[0])
     for epoch in range(start_epoch + 1, opt.n_epochs + 1):
@@ -112,12 +117,8 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
             print(f"epoch {epoch}: " + ", ".join(f"{s} {m}={last_results[s].get(m, float('nan')):.4f}"
                                                  for s in last_results for m in opt.storage_metrics))
             if selector.update(epoch, last_results):
-                save_checkpoint(run.file("checkpoint_best.pt"), epoch=epoch, model=model, loss=loss_fn,
-                                optimizer=optimizer, scheduler=scheduler, sampler=sampler,
-                                selector=selector, wall_time=run.wall_time(), config=public_config(opt))
-        save_checkpoint(run.file("checkpoint_last.pt"), epoch=epoch, model=model, loss=loss_fn,
-                        optimizer=optimizer, scheduler=scheduler, sampler=sampler, selector=selector,
-                        wall_time=run.wall_time(), config=public_config(opt))
+                checkpoint("checkpoint_best.pt", epoch)
+        checkpoint("checkpoint_last.pt", epoch)
         run.write_summary("running", epoch, opt.selection, selector.best_epoch, selector.test_metrics)
     logger.finish()
     plot_test_figures(model, data["test"], run.path, tsne=opt.plot_embeddings, retrievals=opt.plot_retrievals,

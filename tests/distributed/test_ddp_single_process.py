@@ -29,7 +29,7 @@ def test_wrap_leaves_a_single_process_run_alone(tiny_opt, monkeypatch):
     wrapped, step_loss = distributed.wrap(model, loss, None, tiny_opt)
     assert wrapped is model and step_loss is loss
     # --compile hands the model to torch.compile (a real compile takes minutes on this CPU;
-    # docs/distributed.md reports a manual run), and checkpoints still see the plain model.
+    # the README's multi-GPU section reports a manual run), and checkpoints still see the plain model.
     class Compiled(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()

@@ -1,6 +1,8 @@
 """The miner interface (CONTRACT §4): ``miner(embeddings, labels) -> typed index tuple``."""
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 import torch
 from torch import nn
 
@@ -9,7 +11,7 @@ from distances.base import BaseDistance
 from utilities.tuples import tuple_kind
 
 
-class BaseMiner(nn.Module):
+class BaseMiner(nn.Module, metaclass=ABCMeta):
     """Base class of every online batch miner.
 
     Subclasses implement :meth:`mine`, which runs under ``torch.no_grad`` on the embeddings'
@@ -49,8 +51,9 @@ class BaseMiner(nn.Module):
             self.record(tuples, self.distance(embeddings.float()), len(labels))
         return tuples
 
+    @abstractmethod
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""
 
     def pairwise(self, embeddings: torch.Tensor) -> torch.Tensor:
         """The (B, B) matrix with *smaller means closer* (similarities negated)."""

@@ -1,6 +1,8 @@
 """The loss interface (CONTRACT §4): ``loss(embeddings, labels, indices_tuple=None) -> 0-dim``."""
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 from typing import Any, Callable
 
 import torch
@@ -12,7 +14,7 @@ from criteria.terms import LossTerm
 from distances.base import BaseDistance
 
 
-class BaseLoss(nn.Module):
+class BaseLoss(nn.Module, metaclass=ABCMeta):
     """Base class of every loss: composes a distance, a reducer and optional regularizers.
 
     A subclass implements :meth:`compute_loss`, which returns its *unreduced* terms as
@@ -69,9 +71,10 @@ class BaseLoss(nn.Module):
         kinds = getattr(cls, "tuple_kinds", None)
         return tuple(kinds) if kinds is not None else tuple(cls.accepts)
 
+    @abstractmethod
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""
 
     def regularized_weights(self) -> torch.Tensor | None:
         """The weight matrix a weight regularizer acts on (proxies); ``None`` if the loss has none."""

@@ -1,13 +1,15 @@
 """The batch-sampler interface: seeded, resumable, and aware of distributed ranks."""
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 from typing import Any, Iterator
 
 import numpy as np
 from torch.utils.data import Sampler
 
 
-class BaseBatchSampler(Sampler[list[int]]):
+class BaseBatchSampler(Sampler[list[int]], metaclass=ABCMeta):
     """Yields lists of dataset indices, one list per batch.
 
     The batches of an epoch are a pure function of ``(seed, epoch)``, so the sampler's state is
@@ -52,8 +54,9 @@ class BaseBatchSampler(Sampler[list[int]]):
     def rng(self) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.epoch])
 
+    @abstractmethod
     def global_batches(self) -> Iterator[np.ndarray]:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""
 
     def rank_slice(self, batch: np.ndarray) -> np.ndarray:
         """This rank's contiguous part of a global batch."""

@@ -2,6 +2,8 @@
 distribution best matches a large pool."""
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from typing import Any
 
 import numpy as np
@@ -48,8 +50,10 @@ class BatchMatchSampler(StorageSampler):
     def batch_from(self, pool: np.ndarray, positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return pool[positions]                  # candidates are already P x K with distinct classes
 
+    @abstractmethod
     def reference(self, pool_emb: np.ndarray) -> Any:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""
 
+    @abstractmethod
     def cost(self, reference: Any, batch_emb: np.ndarray) -> float:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""

@@ -15,6 +15,8 @@ coreset batches were effectively random.)
 """
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import collections
 import time
 from typing import Any, Iterator
@@ -98,8 +100,9 @@ class StorageSampler(ClassRandomSampler):
         n = min(len(self.labels), max(self.pool_size, self.batch_size))
         return rng.choice(len(self.labels), n, replace=False)
 
+    @abstractmethod
     def choose(self, pool_emb: np.ndarray, pool_classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""
 
     def complete(self, anchors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """P x K batch from anchor items of distinct classes: each anchor plus K-1 of its class

@@ -1,6 +1,8 @@
 """The dataset-source interface: where the rows come from, and how items become tensors."""
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 from typing import Any, ClassVar
 
 from torch.utils.data import Dataset
@@ -8,7 +10,7 @@ from torch.utils.data import Dataset
 from datasets.table import Table
 
 
-class DatasetSource:
+class DatasetSource(metaclass=ABCMeta):
     """Base class of every ``--dataset`` entry.
 
     A source reads its on-disk (or generated) data into :class:`Table` objects with
@@ -27,11 +29,13 @@ class DatasetSource:
     has_categories: ClassVar[bool] = False
     wired_params: ClassVar[tuple[str, ...]] = ("root", "seed", "augmentation", "arch")
 
+    @abstractmethod
     def tables(self) -> dict[str, Table]:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""
 
+    @abstractmethod
     def to_dataset(self, table: Table, train: bool) -> Dataset:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""
 
     @classmethod
     def check_source(cls, root: str) -> str | None:

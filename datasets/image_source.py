@@ -1,6 +1,8 @@
 """The shared base of every dataset read from image files on disk."""
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import os
 from typing import Any, ClassVar
 
@@ -66,8 +68,9 @@ class ImageSource(DatasetSource):
                 return f"{path} not found; expected layout: {cls.layout}"
         return None
 
+    @abstractmethod
     def read_tables(self) -> dict[str, Table]:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""
 
     def tables(self) -> dict[str, Table]:
         problem = self.check_source(self.source_root)
@@ -117,8 +120,9 @@ class ClassFolderSource(ImageSource):
     def required_files(cls, root: str) -> list[str]:
         return [os.path.join(root, "images")]
 
+    @abstractmethod
     def split_classes(self, classes: list[str]) -> tuple[list[str], list[str]]:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""
 
     def read_tables(self) -> dict[str, Table]:
         images = os.path.join(self.root, "images")

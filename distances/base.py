@@ -1,12 +1,14 @@
 """The distance interface shared by losses and miners."""
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 
-class BaseDistance(nn.Module):
+class BaseDistance(nn.Module, metaclass=ABCMeta):
     """A pairwise distance or similarity.
 
     Subclasses implement :meth:`_pairwise` (on already normalised inputs when
@@ -38,8 +40,9 @@ class BaseDistance(nn.Module):
         y = x if y is None else self.prepare(y)
         return self._pairwise(x, y)
 
+    @abstractmethod
     def _pairwise(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""
 
     def gap(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         """How much closer the negative is than the positive: ``d_ap - d_an`` or ``s_an - s_ap``."""

@@ -1,12 +1,14 @@
 """The reducer interface."""
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 import torch
 
 from criteria.terms import LossTerm
 
 
-class BaseReducer:
+class BaseReducer(metaclass=ABCMeta):
     """``reducer(term, labels) -> 0-dim tensor``. Empty terms reduce to a connected zero."""
 
     wired_params: tuple[str, ...] = ()
@@ -18,5 +20,6 @@ class BaseReducer:
             return term.values.sum() * 0.0
         return self.reduce(term, labels)
 
+    @abstractmethod
     def reduce(self, term: LossTerm, labels: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""

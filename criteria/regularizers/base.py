@@ -1,10 +1,12 @@
 """The regularizer interface: ``regularizer(tensor) -> 0-dim tensor``."""
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 import torch
 
 
-class BaseRegularizer:
+class BaseRegularizer(metaclass=ABCMeta):
     """A penalty on the batch embeddings (B, D) or on a loss's weight matrix (C, D).
 
     Subclasses implement :meth:`compute`; an empty input gives a connected zero.
@@ -17,5 +19,6 @@ class BaseRegularizer:
             return tensor.sum() * 0.0
         return self.compute(tensor)
 
+    @abstractmethod
     def compute(self, tensor: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError  # abstract: every registered subclass overrides it
+        """Implemented by every registered subclass."""

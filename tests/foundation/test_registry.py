@@ -40,3 +40,22 @@ def test_main_list_prints_every_registry(capsys):
     for title in ("losses", "miners", "samplers", "architectures", "datasets", "metrics", "distances"):
         assert title in out
     assert "margin " in out and "glyphs " in out and "class_random " in out
+
+
+def test_no_registered_component_is_abstract():
+    """A registered name must work: every class behind one implements all abstract methods."""
+    import inspect
+
+    import architectures
+    import batch_mining
+    import criteria
+    import datasampler
+    import datasets
+    import distances
+    from criteria.regularizers import EMBEDDING_REGULARIZERS, WEIGHT_REGULARIZERS
+    registries = [criteria.LOSSES, criteria.REDUCERS, EMBEDDING_REGULARIZERS, WEIGHT_REGULARIZERS,
+                  batch_mining.MINERS, datasampler.SAMPLERS, datasets.DATASETS, distances.DISTANCES,
+                  architectures.ARCHITECTURES]
+    abstract = [f"{reg.kind} {e.name}" for reg in registries for e in reg.entries()
+                if inspect.isclass(e.obj) and inspect.isabstract(e.obj)]
+    assert abstract == []

@@ -19,7 +19,9 @@ class NonFiniteLossError(RuntimeError):
 
 
 def grads_finite(params: Iterable[torch.Tensor]) -> bool:
-    return all(torch.isfinite(p.grad).all() for p in params if p.grad is not None)
+    """Whether every gradient is finite, with one device sync for all parameters."""
+    flags = [torch.isfinite(p.grad).all() for p in params if p.grad is not None]
+    return bool(torch.stack(flags).all()) if flags else True
 
 
 def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, loader: Iterable,
@@ -49,7 +51,8 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
             tuples = batch_mining.adapt_for(loss_fn, miner(embeddings, labels), labels.numel())
         loss = loss_fn(embeddings, labels, tuples)
         optimizer.zero_grad(set_to_none=True)
-        finite = bool(torch.isfinite(loss))
+        value = loss.item()                      # the step's one read of the loss
+        finite = math.isfinite(value)
         if finite:
             loss.backward()
             average_gradients(loss_fn)  # the loss's own parameters (DDP averages the model's)
@@ -61,7 +64,7 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
             optimizer.zero_grad(set_to_none=True)
             continue
         optimizer.step()
-        losses.append(loss.item())
+        losses.append(value)
         for source in (miner, loss_fn):
             for key, value in (getattr(source, "stats", None) or {}).items():
                 if isinstance(value, (int, float)) and not math.isnan(value):

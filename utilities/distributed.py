@@ -278,7 +278,12 @@ class DistributedLoss(nn.Module):
 
     @property
     def accepts(self) -> tuple[str, ...]:
-        return self.loss.accepts
+        return getattr(self.loss, "accepts", ())
+
+    @property
+    def components(self) -> nn.ModuleDict | None:
+        """The parts of a summed loss (``--loss a+b``), so ``batch_mining.adapt_for`` converts per part."""
+        return getattr(self.loss, "components", None)
 
     @property
     def stats(self) -> dict[str, float]:
@@ -291,9 +296,9 @@ class DistributedLoss(nn.Module):
             return loss if all_finite(loss) else loss + float("nan")
         embeddings, labels = all_gather(embeddings), all_gather(labels)
         if indices_tuple is None and self.miner is not None and self.loss.uses_miner:
-            from batch_mining import adapt  # the loop's own conversion to the kinds the loss accepts
+            from batch_mining import adapt_for  # the loop's own conversion to the kinds the loss accepts
             mined = broadcast_tuples(self.miner(embeddings, labels))
-            indices_tuple = adapt(mined, self.loss.accepts, len(labels))
+            indices_tuple = adapt_for(self.loss, mined, len(labels))
         return self.loss(embeddings, labels, indices_tuple) * GLOBAL_LOSS_SCALE
 
 

@@ -13,6 +13,7 @@ gradient on the concatenated batch, for the model and for the loss's own paramet
 """
 from __future__ import annotations
 
+import argparse
 import copy
 import datetime
 import csv
@@ -34,7 +35,9 @@ CASES = [("margin", "distance"), ("margin", "semihard"), ("margin", "multisimila
          ("triplet", "batch_hard"), ("multisimilarity", None), ("npair", None), ("lifted", None),
          ("circle", None), ("supcon", None),
          # losses with parameters of their own (proxies, class weights), synchronised across ranks
-         ("proxyanchor", None), ("proxynca", None), ("softtriplet", None), ("arcface", None)]
+         ("proxyanchor", None), ("proxynca", None), ("softtriplet", None), ("arcface", None),
+         # a sum of losses taking different tuple kinds: each part gets its own conversion
+         ("contrastive+triplet", "distance")]
 N_CLASSES, EMBED_DIM, IN_DIM, GLOBAL_BS, WORLD = 4, 8, 6, 16, 2
 TOL = 1e-5
 # Frozen BatchNorm: the CPU has no SyncBatchNorm, and per-rank batch statistics would differ.
@@ -69,11 +72,11 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
     """Differences between the 2-rank step and the single-process reference, on rank 0."""
     import batch_mining
     import criteria
-    from batch_mining import adapt
+    from batch_mining import adapt_for
     from utilities import distributed
     rank = distributed.rank()
     torch.manual_seed(0)  # identical data, model and loss parameters on every rank
-    loss_fn = criteria.build(loss_name, opt).double()
+    loss_fn = criteria.select(argparse.Namespace(**{**vars(opt), "loss": loss_name})).double()
     miner = RecordingMiner(batch_mining.build(miner_name, opt)) if miner_name and loss_fn.uses_miner else None
     net = torch.nn.Linear(IN_DIM, EMBED_DIM).double()
     ref_net, ref_loss = copy.deepcopy(net), copy.deepcopy(loss_fn)
@@ -88,7 +91,7 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
     emb.retain_grad()
     tuples = None
     if miner is not None and step.uses_miner:  # local mode: the training loop mines, as in train_epoch
-        tuples = adapt(miner(emb, labels[mine]), loss_fn.accepts, per)
+        tuples = adapt_for(loss_fn, miner(emb, labels[mine]), per)
     loss = step(emb, labels[mine], tuples)
     loss.backward()
     distributed.average_gradients(step)
@@ -100,14 +103,14 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
     if global_batch:  # one loss on the concatenated batch, with rank 0's tuples
         ref_tuples = None
         if miner is not None:
-            ref_tuples = adapt(distributed.broadcast_tuples(miner.last), loss_fn.accepts, GLOBAL_BS)
+            ref_tuples = adapt_for(loss_fn, distributed.broadcast_tuples(miner.last), GLOBAL_BS)
         ref_value = ref_loss(ref_emb, labels, ref_tuples)
         ref_value.backward()
         value_diff = float((losses - ref_value.detach()).abs().max())
     else:  # DDP averages the per-rank local losses: replay each rank's slice with its own tuples
         drawn = [None] * WORLD
         if miner is not None:
-            torch.distributed.all_gather_object(drawn, adapt(miner.last, loss_fn.accepts, per))
+            torch.distributed.all_gather_object(drawn, adapt_for(loss_fn, miner.last, per))
         ref_values = [ref_loss(ref_emb[r * per:(r + 1) * per], labels[r * per:(r + 1) * per], drawn[r])
                       for r in range(WORLD)]
         (sum(ref_values) / WORLD).backward()
@@ -135,7 +138,8 @@ def worker(rank: int, port: int, out: str, argv: list[str]) -> None:
     opt.n_classes, opt.embed_dim = N_CLASSES, EMBED_DIM
     results: dict[str, dict] = {}
     for loss_name, miner_name in CASES:
-        if loss_name not in criteria.names() or (miner_name and miner_name not in batch_mining.names()):
+        if any(part not in criteria.names() for part in loss_name.split("+")) or (
+                miner_name and miner_name not in batch_mining.names()):
             continue
         for global_batch in (True, False):
             key = f"{loss_name}+{miner_name}+{'global' if global_batch else 'local'}"

@@ -65,10 +65,15 @@ def make_loader(dataset: torch.utils.data.Dataset, sampler: datasampler.BaseBatc
                       persistent_workers=opt.kernels > 0, generator=generator)
 
 
-def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]]:
-    """Build every component, train with periodic evaluation, keep the run folder up to date."""
+def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, float]], EpochSelector]:
+    """Build every component, train with periodic evaluation, keep the run folder up to date.
+
+    Returns the last evaluation's results and the epoch selector (the selected epoch and its
+    test metrics)."""
     seed_everything(opt.seed)
     set_deterministic(opt.deterministic)
+    if opt.device == "cuda" and distributed.world_size() == 1:
+        torch.cuda.set_device(opt.gpu[0])      # --gpu: "cuda" below then means that device
     device = torch.device(opt.device)
     data = datasets.select(opt)
     opt.n_classes = int(len(set(data["train"].labels.tolist())))
@@ -123,7 +128,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> dict[str, dict[str, float]
     logger.finish()
     plot_test_figures(model, data["test"], run.path, tsne=opt.plot_embeddings, retrievals=opt.plot_retrievals,
                       device=opt.device, seed=opt.seed)
-    return last_results
+    return last_results, selector
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     run = open_run(opt)
     run.write_summary("running", 0, opt.selection, None, {})
     try:
-        results = train(opt, run)
+        results, selector = train(opt, run)
     except (ValueError, FileNotFoundError) as err:      # bad data or flags found while building
         record_failure(run, opt, str(err))
         parameters.fail(str(err))
@@ -153,11 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         raise
     distributed.barrier()  # rank 0 has written checkpoint_last.pt
     epochs = len(run.train_rows)
-    selector_summary = _read_selected(run)
-    run.write_summary("completed", epochs, opt.selection, selector_summary[0], selector_summary[1])
+    run.write_summary("completed", epochs, opt.selection, selector.best_epoch, selector.test_metrics)
     plot_training_curves(run.path, opt.storage_metrics)
     print("\nfinal metrics (last evaluation):\n" + format_metrics_table(results))
-    print(f"\nselected epoch ({opt.selection}): {selector_summary[0]}")
+    print(f"\nselected epoch ({opt.selection}): {selector.best_epoch}")
     print(f"run folder: {run.path}")
     distributed.cleanup()
     return 0
@@ -169,11 +173,6 @@ def record_failure(run: RunFolder, opt: argparse.Namespace, error: str) -> None:
         run.write_summary("failed", len(run.train_rows), opt.selection, None, {}, error=error)
     except OSError:
         pass
-
-
-def _read_selected(run: RunFolder) -> tuple[int | None, dict[str, float]]:
-    state = torch.load(run.file("checkpoint_last.pt"), map_location="cpu", weights_only=False)
-    return state["selector"]["best_epoch"], state["selector"]["test_metrics"]
 
 
 if __name__ == "__main__":

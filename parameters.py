@@ -26,7 +26,7 @@ import datasampler
 import datasets
 import distances
 import metrics
-from utilities.flags import add_flag, registry_flags
+from utilities.flags import add_flag, parse_bool, registry_flags
 from utilities.registry import UnknownNameError
 
 LEGACY_NO_EFFECT = {  # old flags kept so old scripts parse; they change nothing here
@@ -41,15 +41,6 @@ LEGACY_NO_EFFECT = {  # old flags kept so old scripts parse; they change nothing
 
 class FlagError(ValueError):
     """A bad flag value; ``main`` prints it as one line and exits with code 2."""
-
-
-def str2bool(text: str) -> bool:
-    low = str(text).lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true/false, got '{text}'")
 
 
 def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
@@ -90,7 +81,8 @@ def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
                    help="Metrics whose improvement selects checkpoint_best.pt (the first one decides).")
     g.add_argument("--evaltypes", nargs="+", default=["discriminative"], type=str,
                    help="Embedding heads to evaluate; dmlbench networks have one, 'discriminative'.")
-    g.add_argument("--gpu", default=[0], nargs="+", type=int, help="CUDA device index(es) for single-process runs.")
+    g.add_argument("--gpu", default=[0], nargs="+", type=int,
+                   help="CUDA device index of a single-process run (several GPUs: launch with torchrun).")
     g.add_argument("--savename", default="group_plus_seed", type=str,
                    help="Run folder name; default <group>_s<seed>, or <dataset>_<loss>_<miner>_s<seed>_<time>.")
     g.add_argument("--source_path", "--source", dest="source_path",
@@ -181,7 +173,7 @@ def run_parameters(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--compile", action="store_true", help="torch.compile the model.")
     g.add_argument("--deterministic", action="store_true", help="Use torch's deterministic algorithms.")
     g.add_argument("--skip_nonfinite", default=0, type=int, help="Skip up to N batches with a non-finite loss or gradient.")
-    g.add_argument("--dist_global_batch", default=True, type=str2bool, metavar="BOOL",
+    g.add_argument("--dist_global_batch", default=True, type=parse_bool, metavar="BOOL",
                    help="Under torchrun, mine and compute the loss on the all-gathered global batch.")
 
 
@@ -337,6 +329,14 @@ def validate(opt: argparse.Namespace) -> None:
         import torch
         if not torch.cuda.is_available():
             raise FlagError("--device cuda: no CUDA device is available")
+        if not 0 <= opt.gpu[0] < torch.cuda.device_count():
+            raise FlagError(f"--gpu {opt.gpu[0]}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+    if len(opt.gpu) > 1:
+        raise FlagError(f"--gpu {' '.join(map(str, opt.gpu))}: one index per process; for several GPUs "
+                        "launch with torchrun --nproc_per_node=N (see the README's multi-GPU section)")
+    if opt.evaltypes != ["discriminative"]:
+        raise FlagError(f"--evaltypes {' '.join(opt.evaltypes)}: dmlbench networks have one embedding head, "
+                        "'discriminative'")
     if opt.resume is not None and not os.path.exists(opt.resume):
         raise FlagError(f"--resume: no such run folder or checkpoint: {opt.resume}")
     source_cls = datasets.DATASETS.get(opt.dataset)

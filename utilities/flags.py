@@ -85,7 +85,8 @@ def signature_flags(cls: type, template: str) -> list[FlagSpec]:
     return specs
 
 
-def _parse_bool(text: str) -> bool:
+def parse_bool(text: str) -> bool:
+    """``true/false, yes/no, on/off, 1/0`` (any case) for boolean flags."""
     low = text.lower()
     if low in ("1", "true", "yes", "on"):
         return True
@@ -100,13 +101,13 @@ def add_flag(group: argparse._ArgumentGroup, spec: FlagSpec) -> None:
     tp, origin = spec.type, typing.get_origin(spec.type)
     if tp is bool:
         if spec.default is None:
-            group.add_argument(flag, default=None, nargs="?", const=True, type=_parse_bool,
+            group.add_argument(flag, default=None, nargs="?", const=True, type=parse_bool,
                                metavar="BOOL", help=spec.help + " (default: the component's own)")
         elif spec.default:
-            group.add_argument(flag, default=True, type=_parse_bool, metavar="BOOL", help=spec.help)
+            group.add_argument(flag, default=True, type=parse_bool, metavar="BOOL", help=spec.help)
         else:
             # Old-tool style switch: present means True; `--x false` is also accepted.
-            group.add_argument(flag, default=False, nargs="?", const=True, type=_parse_bool,
+            group.add_argument(flag, default=False, nargs="?", const=True, type=parse_bool,
                                metavar="BOOL", help=spec.help)
     elif origin in (list, tuple):
         inner = typing.get_args(tp)[0] if typing.get_args(tp) else str

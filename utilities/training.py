@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
 from typing import Any, Iterable
 
 import torch
@@ -16,6 +15,36 @@ from utilities.distributed import average_gradients
 
 class NonFiniteLossError(RuntimeError):
     """The loss or a gradient became NaN/inf and no more skips were allowed."""
+
+
+class RunningMeans:
+    """Per-key means of the finite values of miner/loss ``stats`` over an epoch.
+
+    Values may be floats or 0-dim tensors on any device; sums stay on that device, so reading
+    statistics costs one device sync per key per epoch instead of one per step.
+    """
+
+    def __init__(self) -> None:
+        self.sums: dict[str, Any] = {}
+        self.counts: dict[str, Any] = {}
+
+    def add(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            if isinstance(value, torch.Tensor):
+                value = value.detach().to(torch.float64)
+                ok = torch.isfinite(value)
+                value, ok = torch.where(ok, value, torch.zeros_like(value)), ok.to(torch.float64)
+            elif isinstance(value, (int, float)):
+                ok = float(math.isfinite(value))
+                value = value if ok else 0.0
+            else:
+                continue
+            self.sums[key] = self.sums.get(key, 0.0) + value
+            self.counts[key] = self.counts.get(key, 0.0) + ok
+
+    def means(self) -> dict[str, float]:
+        return {key: float(self.sums[key] / self.counts[key]) if float(self.counts[key]) else float("nan")
+                for key in self.sums}
 
 
 def grads_finite(params: Iterable[torch.Tensor]) -> bool:
@@ -34,7 +63,7 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
     """
     model.train()
     start, losses, skipped = time.time(), [], 0
-    stats: dict[str, list[float]] = defaultdict(list)
+    stats = RunningMeans()
     params = [p for g in optimizer.param_groups for p in g["params"]]
     sampler = getattr(loader, "batch_sampler", None)
     storage_hook = getattr(sampler, "update_storage", None)      # embedding-storage samplers (datasampler/)
@@ -66,13 +95,11 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
         optimizer.step()
         losses.append(value)
         for source in (miner, loss_fn):
-            for key, value in (getattr(source, "stats", None) or {}).items():
-                if isinstance(value, (int, float)) and not math.isnan(value):
-                    stats[key].append(float(value))
+            stats.add(getattr(source, "stats", None) or {})
         bar.set_postfix(loss=f"{losses[-1]:.4f}")
     row = {"epoch": epoch, "loss": sum(losses) / max(len(losses), 1),
            "lr": optimizer.param_groups[0]["lr"], "time_s": round(time.time() - start, 3)}
-    row.update({key: sum(v) / len(v) for key, v in stats.items()})
+    row.update(stats.means())
     row.update(getattr(sampler, "stats", None) or {})
     if skip_budget:
         row["skipped_nonfinite"] = skipped

@@ -70,3 +70,14 @@ def test_unwritable_save_path(tiny_argv, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("main.py: error: --save_path: cannot write in ") and "a_file" in err
     assert not os.path.exists(blocker / "runs")
+
+
+def test_several_gpu_indices_point_at_torchrun(capsys):
+    err = error_of(capsys, ["--gpu", "0", "1"])
+    assert err == ("main.py: error: --gpu 0 1: one index per process; for several GPUs launch with "
+                   "torchrun --nproc_per_node=N (see the README's multi-GPU section)")
+
+
+def test_unknown_evaltype(capsys):
+    err = error_of(capsys, ["--evaltypes", "discriminative", "selfsim"])
+    assert err.startswith("main.py: error: --evaltypes discriminative selfsim: dmlbench networks have one")

@@ -29,9 +29,15 @@ class GoogLeNet(nn.Module):
                                init_weights=not pretrained)
         if pretrained:
             net.load_state_dict(load_state_dict(models.GoogLeNet_Weights.IMAGENET1K_V1.url, weights_dir, "googlenet"))
-        self.net = net
+        # Keep only the feature layers: the classifier and auxiliary heads would be parameters that
+        # never get a gradient (DistributedDataParallel refuses those).
         self.layers = nn.Sequential(*[m for n, m in net.named_children() if n not in HEAD_LAYERS])
         self.feat_dim = net.fc.in_features
+        self.transform_input = pretrained
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(self.net._transform_input(x))
+        if self.transform_input:   # torchvision's re-normalisation from ImageNet stats to [-1, 1]
+            x = torch.cat([x[:, 0:1] * (0.229 / 0.5) + (0.485 - 0.5) / 0.5,
+                           x[:, 1:2] * (0.224 / 0.5) + (0.456 - 0.5) / 0.5,
+                           x[:, 2:3] * (0.225 / 0.5) + (0.406 - 0.5) / 0.5], 1)
+        return self.layers(x)

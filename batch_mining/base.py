@@ -42,22 +42,33 @@ class BaseMiner(nn.Module, metaclass=ABCMeta):
         self.distance = distance if distance is not None else distances.build(self.default_distance)
         self.stats: dict[str, float] = {}
         self.extra_stats: dict[str, float] = {}
+        self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
         with torch.no_grad():
             embeddings = embeddings.detach()
             self.extra_stats = {}
-            tuples = self.mine(embeddings, labels)
-            self.record(tuples, self.distance(embeddings.float()), len(labels))
+            self._batch = (embeddings, self.distance(embeddings.float()))   # one matrix per call
+            try:
+                tuples = self.mine(embeddings, labels)
+                self.record(tuples, self._batch[1], len(labels))
+            finally:
+                self._batch = None
         return tuples
 
     @abstractmethod
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Implemented by every registered subclass."""
 
+    def raw_distances(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """The (B, B) matrix of ``self.distance``; within :meth:`forward` the one computed there."""
+        if self._batch is not None and self._batch[0] is embeddings:
+            return self._batch[1]
+        return self.distance(embeddings.float())
+
     def pairwise(self, embeddings: torch.Tensor) -> torch.Tensor:
         """The (B, B) matrix with *smaller means closer* (similarities negated)."""
-        return self.distance.closest_first(self.distance(embeddings.float()))
+        return self.distance.closest_first(self.raw_distances(embeddings))
 
     def record(self, tuples: tuple[torch.Tensor, ...], dist: torch.Tensor, batch_size: int) -> None:
         """Store tuple count, mean positive/negative distance and the fraction of active anchors."""
@@ -73,11 +84,13 @@ class BaseMiner(nn.Module, metaclass=ABCMeta):
             a1, p, a2, n = tuples
             pos, neg, anchors = dist[a1, p], dist[a2, n], torch.cat([a1, a2])
             count = a1.numel() + a2.numel()
-        stats = {
+        active = torch.zeros(max(batch_size, 1), dtype=torch.bool, device=dist.device)
+        active[anchors] = True
+        stats = {  # 0-dim tensors: the training loop averages them on the device (no sync per step)
             "n_tuples": float(count),
-            "mean_pos_dist": float(pos.mean()) if pos.numel() else float("nan"),
-            "mean_neg_dist": float(neg.mean()) if neg.numel() else float("nan"),
-            "active_anchor_frac": float(anchors.unique().numel()) / max(batch_size, 1),
+            "mean_pos_dist": pos.mean() if pos.numel() else float("nan"),
+            "mean_neg_dist": neg.mean() if neg.numel() else float("nan"),
+            "active_anchor_frac": active.float().mean(),
             **self.extra_stats,
         }
         self.stats = {f"miner_{key}": value for key, value in stats.items()}

@@ -73,7 +73,7 @@ class BatchEasyHardMiner(BaseMiner):
         return masked_arg(d, mask, largest=farthest)
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Pairs:
-        raw = self.distance(embeddings.float())
+        raw = self.raw_distances(embeddings)
         d = self.distance.closest_first(raw)
         pos, neg = label_masks(labels)
         pos, neg = self.in_range(raw, pos, self.allowed_pos_range), self.in_range(raw, neg, self.allowed_neg_range)

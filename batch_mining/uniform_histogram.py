@@ -53,7 +53,7 @@ class UniformHistogramMiner(BaseMiner):
         self.num_bins, self.pos_per_bin, self.neg_per_bin = num_bins, pos_per_bin, neg_per_bin
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Pairs:
-        d = self.distance(embeddings.float())
+        d = self.raw_distances(embeddings)
         pos, neg = label_masks(labels)
         a1, p = torch.nonzero(pos, as_tuple=True)
         a2, n = torch.nonzero(neg, as_tuple=True)

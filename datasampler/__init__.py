@@ -41,8 +41,9 @@ def select(opt: Any, labels: np.ndarray, rank: int = 0, world_size: int = 1,
     ``categories`` (super-class of every item) is passed to samplers that take it.
     """
     cls = SAMPLERS.get(opt.data_sampler)
-    check_class_sizes(labels, opt.samples_per_class)
     params = inspect.signature(cls.__init__).parameters
+    if "samples_per_class" in params:          # samplers that draw K images per class
+        check_class_sizes(labels, opt.samples_per_class)
     kwargs = kwargs_from(opt, cls, FLAG_TEMPLATE.replace("{name}", opt.data_sampler))
     kwargs.update({name: value(opt) for name, value in FLAG_KWARGS.items() if name in params})
     if "categories" in params:
@@ -52,7 +53,9 @@ def select(opt: Any, labels: np.ndarray, rank: int = 0, world_size: int = 1,
 
 def check_class_sizes(labels: np.ndarray, samples_per_class: int) -> None:
     """Reject ``--samples_per_class`` above the smallest training class: such a class would have
-    to repeat images inside one batch, which silently creates trivial positive pairs."""
+    to repeat images inside one batch, which silently creates trivial positive pairs. (Built
+    directly with keyword arguments, the K-per-class samplers still draw a smaller class with
+    replacement.)"""
     counts = np.bincount(np.asarray(labels))
     present = np.flatnonzero(counts)
     smallest = present[np.argmin(counts[present])]

@@ -70,3 +70,11 @@ def test_pretrained_weights_are_read_from_the_cache_folder(tmp_path):
 def test_rgb_backbones_reject_one_channel_data():
     with pytest.raises(ValueError, match="takes 3-channel images"):
         architectures.build("resnet18", 8, in_channels=1, pretrained=False)
+
+
+def test_googlenet_has_no_parameter_without_gradient():
+    """DistributedDataParallel refuses parameters that never get a gradient (e.g. an unused fc)."""
+    import architectures
+    model = architectures.build("googlenet_normalize", 8, 3, pretrained=False)
+    model(torch.randn(2, 3, 64, 64)).sum().backward()
+    assert [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None] == []

@@ -176,3 +176,8 @@ def test_samples_per_class_larger_than_smallest_class(tiny_argv, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err == "main.py: error: --samples_per_class 4 is larger than the smallest training class (class 0 has 3 images)"
+
+
+def test_samplers_without_k_accept_small_classes(tiny_argv):
+    assert main.main(tiny_argv + ["--glyphs_samples", "3", "--samples_per_class", "4", "--bs", "16",
+                                  "--data_sampler", "full_random", "--n_epochs", "1", "--no_train_metrics"]) == 0

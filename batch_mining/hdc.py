@@ -8,7 +8,7 @@ import torch
 from batch_mining import MINERS
 from batch_mining.base import BaseMiner
 from distances.base import BaseDistance
-from utilities.tuples import Pairs, label_masks
+from utilities.tuples import Pairs, all_pairs
 
 
 def hardest_fraction(values: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, fraction: float,
@@ -43,9 +43,7 @@ class HDCMiner(BaseMiner):
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Pairs:
         d = self.pairwise(embeddings)
-        pos, neg = label_masks(labels)
-        a1, p = torch.nonzero(pos, as_tuple=True)
-        a2, n = torch.nonzero(neg, as_tuple=True)
+        a1, p, a2, n = all_pairs(labels)
         a1, p = hardest_fraction(d[a1, p], a1, p, self.filter_percentage, largest=True)
         a2, n = hardest_fraction(d[a2, n], a2, n, self.filter_percentage, largest=False)
         return Pairs(a1, p, a2, n)

@@ -6,7 +6,7 @@ import torch
 from batch_mining import MINERS
 from batch_mining.base import BaseMiner
 from distances.base import BaseDistance
-from utilities.tuples import Pairs, label_masks
+from utilities.tuples import Pairs, all_pairs
 
 
 def per_bin_sample(values: torch.Tensor, num_bins: int, per_bin: int) -> torch.Tensor:
@@ -54,9 +54,7 @@ class UniformHistogramMiner(BaseMiner):
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Pairs:
         d = self.raw_distances(embeddings)
-        pos, neg = label_masks(labels)
-        a1, p = torch.nonzero(pos, as_tuple=True)
-        a2, n = torch.nonzero(neg, as_tuple=True)
+        a1, p, a2, n = all_pairs(labels)
         keep_p = per_bin_sample(d[a1, p], self.num_bins, self.pos_per_bin)
         keep_n = per_bin_sample(d[a2, n], self.num_bins, self.neg_per_bin)
         return Pairs(a1[keep_p], p[keep_p], a2[keep_n], n[keep_n])

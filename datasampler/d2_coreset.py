@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from datasampler import SAMPLERS
-from datasampler.storage import StorageSampler, squared_distances
+from datasampler.storage import StorageSampler
 
 
 @SAMPLERS.register("d2_coreset")
@@ -41,14 +41,13 @@ class D2CoresetSampler(StorageSampler):
         log_density = -0.5 * (centered * np.linalg.solve(cov, centered.T).T).sum(1)
         start = rng.multivariate_normal(mean, cov, method="eigh")
         pick = int(np.argmin(((pool_emb - start) ** 2).sum(1)))
-        dist = squared_distances(pool_emb)
         spread = np.zeros(len(pool_emb))
         available = np.ones(len(pool_emb), dtype=bool)
         chosen = []
         while True:
             chosen.append(pick)
             available &= pool_classes != pool_classes[pick]
-            spread += dist[:, pick]
+            spread += ((pool_emb - pool_emb[pick]) ** 2).sum(1)   # one column, not the full matrix
             if len(chosen) == self.p or not available.any():
                 return np.asarray(chosen)
             logits = np.where(available, log_density + self.d2_lambda * np.log(spread + 1e-12), -np.inf)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from datasampler import SAMPLERS
-from datasampler.storage import StorageSampler, squared_distances
+from datasampler.storage import StorageSampler
 
 
 @SAMPLERS.register("greedy_coreset")
@@ -34,14 +34,13 @@ class GreedyCoresetSampler(StorageSampler):
         self.softened = softened
 
     def choose(self, pool_emb: np.ndarray, pool_classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        dist = squared_distances(pool_emb)
         nearest = np.full(len(pool_emb), np.inf)
         available = np.ones(len(pool_emb), dtype=bool)
         chosen, pick = [], int(rng.integers(len(pool_emb)))
         while True:
             chosen.append(pick)
             available &= pool_classes != pool_classes[pick]
-            nearest = np.minimum(nearest, dist[:, pick])
+            nearest = np.minimum(nearest, ((pool_emb - pool_emb[pick]) ** 2).sum(1))  # one column
             if len(chosen) == self.p or not available.any():
                 return np.asarray(chosen)
             if self.softened:

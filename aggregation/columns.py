@@ -13,8 +13,9 @@ ALIASES = {
     "map_at_r": ("map_at_r", "mAP_c"),
     "e_recall@1": ("e_recall@1", "precision_at_1", "cmc@1"),
 }
-# Shown in percent (×100), as in the paper; the others are shown as they are.
-NOT_PERCENT_PREFIXES = ("rho_spectrum", "dists@", "n_lone_queries")
+# Descriptive metrics: no "better" direction for test_max (aggregation.selection), and shown as they
+# are; all others are shown in percent (×100), as in the paper.
+DESCRIPTIVE_PREFIXES = ("rho_spectrum", "dists@", "n_lone_queries")
 
 
 def display(metric: str) -> str:
@@ -31,7 +32,7 @@ def lookup(values: dict[str, float], metric: str) -> float:
 
 
 def scale(metric: str) -> float:
-    return 1.0 if metric.startswith(NOT_PERCENT_PREFIXES) else 100.0
+    return 1.0 if metric.startswith(DESCRIPTIVE_PREFIXES) else 100.0
 
 
 def fmt(metric: str, mean: float, spread: float, latex: bool = False) -> str:

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from utilities.run_folder import read_csv_rows
+
 STATUSES = ("completed", "running", "failed", "corrupt")
 SEED_SUFFIX = re.compile(r"_s(\d+)(_\d{8}-\d{6})?$")
 
@@ -55,7 +57,8 @@ def _read_json(path: str) -> dict[str, Any]:
     return data
 
 
-def _number(text: Any) -> float:
+def as_float(text: Any) -> float:
+    """A CSV cell as a float; NaN when empty or not a number (also used by evaluation/plots.py)."""
     try:
         return float(text)
     except (TypeError, ValueError):
@@ -64,14 +67,11 @@ def _number(text: Any) -> float:
 
 def read_metric_rows(path: str) -> list[dict[str, Any]]:
     """``metrics.csv`` as rows of ``{"epoch": int, "split": str, <metric>: float}``."""
-    if not os.path.exists(path):
-        return []
     rows = []
-    with open(path, newline="") as fh:
-        for raw in csv.DictReader(fh):
-            row: dict[str, Any] = {"epoch": int(float(raw["epoch"])), "split": raw["split"]}
-            row.update({k: _number(v) for k, v in raw.items() if k not in ("epoch", "split") and k})
-            rows.append(row)
+    for raw in read_csv_rows(path):
+        row: dict[str, Any] = {"epoch": int(float(raw["epoch"])), "split": raw["split"]}
+        row.update({k: as_float(v) for k, v in raw.items() if k not in ("epoch", "split") and k})
+        rows.append(row)
     return rows
 
 

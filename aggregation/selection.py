@@ -1,7 +1,8 @@
 """Which epoch's test metrics a run reports (``--selection``).
 
 * ``last``: the last evaluated epoch (the default, and the honest choice without a validation split).
-* ``val``: the epoch with the best validation value of the selection metric (the first
+* ``val``: the epoch with the best (largest, or smallest for lower-is-better metrics such as
+  ``dists@intra``, as in main.py's selector) validation value of the selection metric (the first
   ``--storage_metrics`` of the run, unless given); its test metrics are reported.
 * ``test_max``: the Revisiting-DML paper's protocol. Each test metric takes its own maximum over
   epochs, separately. It selects on the test set, so it is **optimistic**. Descriptive metrics that
@@ -13,8 +14,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import metrics as metric_registry
+from aggregation.columns import DESCRIPTIVE_PREFIXES
+
 SELECTIONS = ("last", "val", "test_max")
-DESCRIPTIVE_PREFIXES = ("rho_spectrum", "dists@", "n_lone_queries")
 
 
 class SelectionError(ValueError):
@@ -33,12 +36,25 @@ def _metrics(row: dict[str, Any]) -> dict[str, float]:
     return {k: v for k, v in row.items() if k not in ("epoch", "split") and not math.isnan(v)}
 
 
+def _higher_is_better(metric: str) -> bool:
+    """The metric registry's direction (as main.py's selector uses); True for unknown names."""
+    try:
+        return metric_registry.parse(metric).higher_is_better
+    except (KeyError, ValueError):  # UnknownNameError is a KeyError
+        return True
+
+
 def _argmax_epoch(rows: list[dict[str, Any]], metric: str) -> dict[str, Any] | None:
-    """The first row where ``metric`` is largest (ties: the earliest epoch)."""
+    """The first row where ``metric`` is best: largest, or smallest for lower-is-better metrics
+    (``dists@intra``, ``rho_spectrum@k``), as ``utilities.selection.EpochSelector`` picks it
+    (ties: the earliest epoch)."""
+    higher = _higher_is_better(metric)
     best = None
     for row in rows:
         value = row.get(metric, math.nan)
-        if not math.isnan(value) and (best is None or value > best[metric]):
+        if math.isnan(value):
+            continue
+        if best is None or (value > best[metric] if higher else value < best[metric]):
             best = row
     return best
 

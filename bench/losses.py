@@ -4,6 +4,8 @@
     python bench/losses.py --quick         # B = 112 and 256 only
     python bench/losses.py --threads 1     # one thread: stable figures on a shared machine
     python bench/losses.py --n_classes 100 11318 --losses proxynca margin
+    python bench/losses.py --losses softmax arcface proxynca --n_classes 100 11318 --batch_sizes 112 \
+        --threads 1 --reference softmax   # adds a "x softmax" column (same C, B, K)
 
 Every loss in ``criteria.LOSSES`` is built with its default keyword arguments (plus
 ``n_classes``/``embed_dim`` when it takes them) and called without tuples, so tuple losses
@@ -15,9 +17,10 @@ Time: the best (minimum) wall time of ``--repeats`` forward+backward calls after
 (the minimum is the least disturbed by other load on a shared machine), on
 ``--threads`` threads (an oversubscribed machine slows multi-threaded matmuls by up to
 100x; use 1 there). Peak memory: the largest total size of live CPU tensors during one
-forward+backward, from the torch profiler's memory timeline
-(``torch.profiler._memory_profiler``); inputs allocated before the call are included, memory
-outside tensors (Python objects, allocator caches) is not. Timings on a shared machine are
+forward+backward, from the torch profiler's memory timeline (``bench/_memory.py``, shared with
+bench/miners.py); inputs allocated before the call are included, memory outside tensors
+(Python objects, allocator caches) is not. ``--reference LOSS`` adds the time relative to LOSS
+at the same C, B and K. Timings on a shared machine are
 noisy; compare ratios within one run.
 """
 from __future__ import annotations
@@ -27,13 +30,13 @@ import inspect
 import os
 import sys
 import time
-import warnings
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import criteria  # noqa: E402
+from bench import _memory  # noqa: E402
 
 
 def build_loss(name: str, n_classes: int, dim: int) -> torch.nn.Module:
@@ -76,15 +79,7 @@ def time_ms(loss, emb, labels, repeats: int) -> float:
 
 
 def peak_mib(loss, emb, labels) -> float:
-    from torch.profiler import ProfilerActivity, profile
-    from torch.profiler._memory_profiler import MemoryProfileTimeline
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True,
-                     with_stack=True) as prof:
-            step(loss, emb, labels)
-        _, sizes = MemoryProfileTimeline(prof._memory_profile())._coalesce_timeline(torch.device("cpu"))
-    return max((sum(s) for s in sizes), default=0) / 2 ** 20
+    return _memory.peak_mib(lambda: step(loss, emb, labels))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="torch threads (0: torch's default); 1 gives stable figures on a loaded machine.")
     parser.add_argument("--losses", nargs="+", default=None, help="Subset of losses (default: all registered).")
     parser.add_argument("--no_memory", action="store_true", help="Skip the (slower) profiled memory run.")
+    parser.add_argument("--reference", default=None, metavar="LOSS",
+                        help="Add a column: the time relative to LOSS at the same C, B and K.")
     parser.add_argument("--quick", action="store_true", help="B = 112 and 256 only.")
     args = parser.parse_args(argv)
     if args.quick:
@@ -106,9 +103,27 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     names = args.losses or criteria.LOSSES.names()
+    if args.reference is not None and args.reference not in criteria.LOSSES:
+        parser.error(f"--reference: unknown loss '{args.reference}'")
+    reference_ms: dict[tuple[int, int, int], float] = {}
+
+    def versus_reference(name: str, ms: float, c: int, batch_size: int, per_class: int) -> str:
+        """``ms`` relative to the reference loss at (C, B, K), timed once per configuration."""
+        if args.reference is None:
+            return ""
+        key = (c, batch_size, per_class)
+        if name == args.reference:
+            reference_ms.setdefault(key, ms)
+        elif key not in reference_ms:
+            reference_ms[key] = time_ms(build_loss(args.reference, c, args.dim),
+                                        *make_batch(batch_size, per_class, c, args.dim), args.repeats)
+        return f"{ms / reference_ms[key]:>11.2f}"
+
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, D={args.dim}, "
           f"best of {args.repeats} fwd+bwd, no miner (all tuples)")
     header = f"{'loss':<28}{'C':>7}{'B':>6}{'K':>4}{'ms':>10}{'peak MiB':>10}{'ms/ms@112':>11}"
+    if args.reference is not None:
+        header += f"{'x ' + args.reference[:9]:>11}"
     print(header + "\n" + "-" * len(header))
     for name in names:
         for n_classes in (args.n_classes if takes_classes(name) else [None]):
@@ -126,8 +141,8 @@ def main(argv: list[str] | None = None) -> None:
                     mem = float("nan") if args.no_memory else peak_mib(loss, emb, labels)
                     base = ms if batch_size == min(args.batch_sizes) and per_class == args.samples_per_class[0] else base
                     ratio = f"{ms / base:.1f}x" if base else "-"
-                    print(f"{name:<28}{shown:>7}{batch_size:>6}{per_class:>4}{ms:>10.1f}{mem:>10.1f}{ratio:>11}",
-                          flush=True)
+                    print(f"{name:<28}{shown:>7}{batch_size:>6}{per_class:>4}{ms:>10.1f}{mem:>10.1f}{ratio:>11}"
+                          + versus_reference(name, ms, c, batch_size, per_class), flush=True)
 
 
 if __name__ == "__main__":

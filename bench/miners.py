@@ -4,8 +4,8 @@
 
 For each miner, batch size B and samples per class K: the median wall time of ``miner(x, y)``
 (mining plus its statistics) over ``--repeats`` calls after one warm-up, the number of tuples,
-and the peak of live CPU tensor memory during one call (from ``torch.profiler``'s allocation
-events). The last column is the time relative to ``batch_hard`` at the same (B, K), which is
+and the peak of live CPU tensor memory during one call (from ``torch.profiler``'s memory
+timeline, inputs included: ``bench/_memory.py``, shared with bench/losses.py). The last column is the time relative to ``batch_hard`` at the same (B, K), which is
 less sensitive to a shared, noisy machine than the absolute milliseconds.
 """
 from __future__ import annotations
@@ -20,18 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import batch_mining  # noqa: E402
-
-
-def peak_bytes(fn) -> int:
-    """Peak of the running sum of CPU allocations/frees recorded by the profiler during ``fn()``."""
-    from torch.profiler import ProfilerActivity, profile
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    live = peak = 0
-    for event in sorted(prof.events(), key=lambda e: e.time_range.start):
-        live += event.self_cpu_memory_usage
-        peak = max(peak, live)
-    return peak
+from bench._memory import peak_mib  # noqa: E402
 
 
 def bench_one(name: str, batch: int, per_class: int, dim: int, repeats: int) -> dict:
@@ -46,7 +35,7 @@ def bench_one(name: str, batch: int, per_class: int, dim: int, repeats: int) -> 
         miner(x, labels)
         times.append(time.perf_counter() - start)
     return {"ms": 1e3 * statistics.median(times), "tuples": int(miner.stats["miner_n_tuples"]),
-            "peak_mib": peak_bytes(lambda: miner(x, labels)) / 2 ** 20, "output": miner.output}
+            "peak_mib": peak_mib(lambda: miner(x, labels)), "output": miner.output}
 
 
 def main(argv: list[str] | None = None) -> None:

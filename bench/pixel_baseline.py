@@ -7,6 +7,7 @@ e_recall@1 and nmi of both, and their difference.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -14,12 +15,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-import architectures  # noqa: E402
-import datasets  # noqa: E402
 import main  # noqa: E402
 import metrics  # noqa: E402
 import parameters  # noqa: E402
 from evaluation import embed  # noqa: E402
+from evaluation.cli import restore_run  # noqa: E402
 
 NAMES = ["e_recall@1", "nmi"]
 
@@ -30,17 +30,10 @@ def run(folder: str | None) -> None:
         folder = os.path.join(opt.save_path, opt.dataset, opt.savename)
         if not os.path.exists(os.path.join(folder, "checkpoint_last.pt")):
             main.main(["--savename", "pixel_baseline_reference", "--seed", "0"])
-    state = torch.load(os.path.join(folder, "checkpoint_last.pt"), map_location="cpu", weights_only=False)
-    flags = state["config"]
-    opt = parameters.parse_args(["--dataset", flags["dataset"], "--seed", str(flags["seed"])])
-    for key in ("glyphs_n_classes", "glyphs_samples", "glyphs_image_size", "arch", "embed_dim"):
-        if key in flags:
-            setattr(opt, key, flags[key])
-    test = datasets.select(opt)["test"]
+    checkpoint = argparse.Namespace(checkpoint=os.path.join(folder, "checkpoint_last.pt"), dataset=None,
+                                    source_path=None, split="test")
+    model, test, _ = restore_run(checkpoint, "cpu")
     pixels = torch.stack([test[i][0] for i in range(len(test))]).flatten(1).numpy()
-    opt.in_channels = int(test[0][0].shape[0])
-    model = architectures.select(opt)
-    model.load_state_dict(state["model"])
     emb, labels = embed(model, test)
     raw = metrics.compute(pixels, test.labels, NAMES)
     learned = metrics.compute(emb, labels, NAMES)

@@ -4,8 +4,6 @@ All use matplotlib's non-interactive Agg backend, so they work without a display
 """
 from __future__ import annotations
 
-import csv
-import math
 import os
 from typing import Any
 
@@ -17,9 +15,11 @@ from torch.utils.data import Dataset
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from aggregation.runs import as_float  # noqa: E402
 from evaluation.engine import embed, protocol_columns  # noqa: E402
 from evaluation.neighbours import rank_neighbours  # noqa: E402
 from utilities.atomic import atomic_write  # noqa: E402
+from utilities.run_folder import read_csv_rows  # noqa: E402
 
 TSNE_POINTS = 2000      # t-SNE is quadratic-ish; a fixed random subset keeps it to seconds
 TOP = 8                 # neighbours shown per query
@@ -113,25 +113,11 @@ def plot_test_figures(model: torch.nn.Module, dataset: Dataset, folder: str, *, 
     return written
 
 
-def read_rows(path: str) -> list[dict[str, Any]]:
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def as_float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def plot_training_curves(folder: str, metric_names: list[str]) -> str:
     """``training_curves.png``: the training loss, then each of ``metric_names`` per split,
     over epochs, read from the run folder's ``train.csv`` and ``metrics.csv``."""
-    train = read_rows(os.path.join(folder, "train.csv"))
-    evals = read_rows(os.path.join(folder, "metrics.csv"))
+    train = read_csv_rows(os.path.join(folder, "train.csv"))
+    evals = read_csv_rows(os.path.join(folder, "metrics.csv"))
     panels = ["loss"] + list(metric_names)
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
     ax = axes[0, 0]

@@ -16,8 +16,7 @@ saved.
     python toy_experiments/diagonal_lines.py --test_mode      # a few iterations, for the tests
 
 Components come from the registries (``criteria`` ``margin``, ``batch_mining`` ``distance`` and
-``rho_distance``, ``metrics``). Where ``rho_distance`` or ``rho_spectrum`` is not registered, a
-local version of the same definition is used and a message says so.
+``rho_distance``, ``metrics``).
 """
 from __future__ import annotations
 
@@ -80,58 +79,25 @@ class ToyNet(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# Components from the registries (with local fallbacks where a name is not registered yet)
+# Components from the registries
 # ---------------------------------------------------------------------------------------------
-class LocalRhoMiner(nn.Module):
-    """ρ-regularised distance-weighted mining (the paper's Sec. 5), used when the registry has no
-    ``rho_distance``: mine distance-weighted triplets (a, p, n); then, with probability ``cp`` per
-    anchor, replace the triplet by (a, a, p), so that the loss pushes the positive p away."""
-
-    def __init__(self, base: nn.Module, cp: float):
-        super().__init__()
-        self.base, self.cp = base, cp
-
-    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        a, p, n = self.base(embeddings, labels)
-        flip = torch.rand(len(a), device=a.device) < self.cp
-        return a, torch.where(flip, a, p), torch.where(flip, p, n)
-
-
 def build_components(regularised: bool, cp: float, n_classes: int,
                      embed_dim: int = 2) -> tuple[nn.Module, nn.Module]:
     """The margin loss and the miner (distance, or rho_distance with ``cp``)."""
-    use_registry = regularised and "rho_distance" in batch_mining.MINERS
-    argv = ["--loss", "margin", "--batch_mining", "rho_distance" if use_registry else "distance",
+    argv = ["--loss", "margin", "--batch_mining", "rho_distance" if regularised else "distance",
             "--embed_dim", str(embed_dim), "--device", "cpu"]
-    if use_registry:
+    if regularised:
         argv += ["--miner_rho_distance_cp", str(cp)]
     opt = parameters.parse_args(argv)
     opt.n_classes, opt.in_channels = n_classes, 2
-    loss, miner = criteria.select(opt), batch_mining.select(opt)
-    if regularised and not use_registry:
-        print("note: batch miner 'rho_distance' is not registered in this checkout; using the toy's "
-              "local rho-regularised miner (same definition)")
-        miner = LocalRhoMiner(miner, cp)
-    return loss, miner
+    return criteria.select(opt), batch_mining.select(opt)
 
 
-def rho_spectrum(embeddings: np.ndarray, k: int = 1) -> float:
-    """KL(U || s) of the normalised singular values s, the |k|-1 largest dropped (CONTRACT §5;
-    local fallback for when the metric is not registered)."""
-    sv = np.linalg.svd(embeddings.astype(np.float64), compute_uv=False)[abs(k) - 1:]
-    s = sv / sv.sum()
-    u = np.full_like(s, 1.0 / len(s))
-    s = np.clip(s, 1e-300, None)
-    return float(np.sum(u * np.log(u / s))) if k > 0 else float(np.sum(s * np.log(s / u)))
-
-
-def evaluate(embeddings: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    registered = [m for m in METRIC_NAMES if m.split("@")[0] in metrics.METRICS]
-    out = metrics.compute(embeddings, labels, registered) if registered else {}
-    for name in METRIC_NAMES:
-        if name not in out and name.startswith("rho_spectrum@"):
-            out[name] = rho_spectrum(embeddings, int(name.split("@")[1]))
-    return {m: out[m] for m in METRIC_NAMES}
+def evaluate(embeddings: np.ndarray, labels: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+    """The test metrics ``METRIC_NAMES`` and the normalised singular-value spectrum
+    (``rho_spectrum@0``), from ``metrics.compute``."""
+    out = metrics.compute(embeddings, labels, [*METRIC_NAMES, "rho_spectrum@0"])
+    return {m: out[m] for m in METRIC_NAMES}, out.arrays["rho_spectrum@0"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,9 +131,8 @@ def train_model(regularised: bool, data: dict, iterations: int, cp: float, seed:
         optimizer.step()
     with torch.no_grad():
         test_emb = model(torch.from_numpy(data["test"][0])).numpy()
-    spectrum = np.linalg.svd(test_emb.astype(np.float64), compute_uv=False)
-    return Result("rho-regularised" if regularised else "base", evaluate(test_emb, data["test"][1]),
-                  test_emb, spectrum / spectrum.sum())
+    test_metrics, spectrum = evaluate(test_emb, data["test"][1])
+    return Result("rho-regularised" if regularised else "base", test_metrics, test_emb, spectrum)
 
 
 def save_figure(data: dict, results: list[Result], path: str) -> None:

@@ -119,6 +119,27 @@ def test_selection_modes(root):
     assert any("selection val" in e.reason for e in excluded)
 
 
+def test_selection_minimises_lower_is_better_metrics():
+    """val and test_max pick the epoch where a lower-is-better selection metric (dists@intra) is
+    smallest, as main.py's EpochSelector does, not where it is largest."""
+    rows = [{"epoch": 1, "split": "val", "dists@intra": 0.9}, {"epoch": 2, "split": "val", "dists@intra": 0.2},
+            {"epoch": 3, "split": "val", "dists@intra": 0.5},
+            {"epoch": 1, "split": "test", "dists@intra": 0.8, "e_recall@1": 0.1},
+            {"epoch": 2, "split": "test", "dists@intra": 0.3, "e_recall@1": 0.4},
+            {"epoch": 3, "split": "test", "dists@intra": 0.1, "e_recall@1": 0.2}]
+    assert select(rows, "val", "dists@intra") == ({"dists@intra": 0.3, "e_recall@1": 0.4}, 2)
+    # test_max: the descriptive dists@intra is read where it is smallest on the test set (epoch 3).
+    assert select(rows, "test_max", "dists@intra") == ({"dists@intra": 0.1, "e_recall@1": 0.4}, None)
+    from utilities.selection import EpochSelector
+    import metrics
+    selector = EpochSelector("val", "dists@intra", metrics.parse("dists@intra").higher_is_better)
+    for epoch in (1, 2, 3):
+        selector.update(epoch, {split: {k: v for r in rows if r["epoch"] == epoch and r["split"] == split
+                                        for k, v in r.items() if k not in ("epoch", "split")}
+                                for split in ("val", "test")})
+    assert selector.best_epoch == 2
+
+
 def test_describe_edge_cases():
     assert describe([0.5]).n == 1 and math.isnan(describe([0.5]).std)
     assert describe([]).n == 0 and math.isnan(describe([]).mean)

@@ -20,16 +20,6 @@ def test_toy_data_layout():
     assert abs(proj(0).min() - proj(2).min()) < 0.1 and abs(proj(0).max() - proj(2).max()) < 0.1
 
 
-def test_local_rho_miner_flips_with_probability_one():
-    import torch
-    _, miner = diagonal_lines.build_components(False, 0.0, n_classes=2)
-    rho = diagonal_lines.LocalRhoMiner(miner, cp=1.0)
-    emb = torch.nn.functional.normalize(torch.randn(8, 2), dim=1)
-    labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
-    a, p, n = rho(emb, labels)
-    assert torch.equal(a, p) and bool((labels[n] == labels[a]).all()) and bool((n != a).all())
-
-
 def test_toy_reduced_mode(tmp_path, capsys):
     out = tmp_path / "toy.png"
     results = diagonal_lines.main(["--test_mode", "--out", str(out)])
@@ -43,10 +33,3 @@ def test_toy_reduced_mode(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "e_recall@1" in printed and "rho-regularised" in printed
 
-
-def test_rho_spectrum_fallback_definition():
-    emb = np.random.default_rng(0).normal(size=(200, 4))
-    sv = np.linalg.svd(emb, compute_uv=False)
-    s = sv[1:] / sv[1:].sum()
-    assert math.isclose(diagonal_lines.rho_spectrum(emb, 2), float(np.sum(np.log((1 / 3) / s)) / 3))
-    assert diagonal_lines.rho_spectrum(np.eye(3), 1) == 0.0  # a flat spectrum

@@ -187,9 +187,3 @@ def parameters_doc(cls: type) -> str:
     doc = cls.__doc__ or ""
     return doc[doc.index("    Parameters\n"):].rstrip() + "\n" if "    Parameters\n" in doc else ""
 
-
-def log1p_sum_exp(z: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
-    """``log(1 + Σ_{mask} exp(z))`` along ``dim``, computed stably (an empty set gives 0)."""
-    masked = z.masked_fill(~mask, float("-inf"))
-    zero = torch.zeros_like(masked.narrow(dim, 0, 1))
-    return torch.logsumexp(torch.cat([zero, masked], dim=dim), dim=dim)

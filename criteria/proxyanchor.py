@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from criteria import LOSSES
-from criteria.proxy_common import ProxyLoss, cosine_logits, full_precision, log1p_sum_exp, tuple_element_weights
+from criteria.proxy_common import ProxyLoss, cosine_logits, full_precision, tuple_element_weights
 from criteria.terms import LossTerm
+from utilities.masked_ops import masked_logsumexp
 
 
 @LOSSES.register("proxyanchor")
@@ -53,8 +54,8 @@ class ProxyAnchorLoss(ProxyLoss):
                 weights = tuple_element_weights(indices_tuple, cos.shape[0], cos.dtype)
                 used, log_w = weights > 0, weights.clamp_min(1e-30).log().view(-1, 1)
             pos_mask, neg_mask = positive & used.view(-1, 1), ~positive & used.view(-1, 1)
-            pos = log1p_sum_exp(-self.alpha * (cos - self.margin) + log_w, pos_mask, dim=0)
-            neg = log1p_sum_exp(self.alpha * (cos + self.margin) + log_w, neg_mask, dim=0)
+            pos = masked_logsumexp(-self.alpha * (cos - self.margin) + log_w, pos_mask, dim=0, add_one=True)
+            neg = masked_logsumexp(self.alpha * (cos + self.margin) + log_w, neg_mask, dim=0, add_one=True)
             with_pos = pos_mask.any(dim=0)
             pos_loss = pos[with_pos].sum() / with_pos.sum().clamp_min(1)
             neg_loss = neg.mean()

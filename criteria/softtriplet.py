@@ -7,6 +7,7 @@ import torch
 
 from criteria import LOSSES
 from criteria.proxy_common import ProxyLoss, compute_dtype, cosine_logits, target_logits, with_target
+from criteria.regularizers.sparse_centers import SparseCentersRegularizer
 from criteria.terms import LossTerm
 
 
@@ -59,12 +60,8 @@ class SoftTripleLoss(ProxyLoss):
         return (torch.softmax(sim / self.gamma, dim=2) * sim).sum(dim=2)
 
     def centre_regularizer(self) -> torch.Tensor:
-        centres = torch.nn.functional.normalize(self.proxies.to(compute_dtype(self.proxies)), dim=1)
-        centres = centres.view(-1, self.n_centroids, centres.shape[1])
-        gram = centres @ centres.transpose(1, 2)                              # (C, K, K)
-        upper = torch.triu(torch.ones_like(gram[0], dtype=torch.bool), diagonal=1)
-        n_classes, k = centres.shape[0], self.n_centroids
-        return (2.0 + 1e-5 - 2.0 * gram[:, upper]).clamp_min(0).sqrt().sum() / (n_classes * k * (k - 1))
+        """The sparse-centres regulariser ``R`` of the centres (computed in :func:`compute_dtype`)."""
+        return SparseCentersRegularizer(self.n_centroids).compute(self.proxies.to(compute_dtype(self.proxies)))
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:

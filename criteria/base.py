@@ -59,7 +59,7 @@ class BaseLoss(nn.Module, metaclass=ABCMeta):
         self.reducer = reducer if reducer is not None else REDUCERS.get(self.default_reducer)()
         self.embedding_regularizer, self.embedding_reg_weight = embedding_regularizer, embedding_reg_weight
         self.weight_regularizer, self.weight_reg_weight = weight_regularizer, weight_reg_weight
-        self.stats: dict[str, float] = {}
+        self.stats: dict[str, float | torch.Tensor] = {}  # 0-dim tensors: read once per epoch, not per step
 
     @property
     def uses_miner(self) -> bool:

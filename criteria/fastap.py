@@ -45,19 +45,21 @@ class FastAPLoss(BaseLoss):
         super().__init__(**base)
         require(num_bins >= 1, "fastap", "num_bins", "must be at least 1", num_bins)
         self.num_bins = int(num_bins)
+        self.low, self.high = self._range()
 
-    def _range(self, embeddings: torch.Tensor) -> tuple[float, float]:
-        """The closest and farthest values of the distance between unit vectors."""
-        unit = torch.zeros(2, embeddings.shape[1], dtype=torch.float64, device=embeddings.device)
-        unit[0, 0], unit[1, 0] = 1.0, -1.0
-        ends = self.distance.closest_first(self.distance(unit))
+    def _range(self) -> tuple[float, float]:
+        """The closest and farthest values of the distance between unit vectors: those of two
+        opposite unit vectors (extra zero coordinates change nothing), computed once, on the CPU."""
+        unit = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+        with torch.no_grad():
+            ends = self.distance.closest_first(self.distance(unit))
         return float(ends[0, 0]), float(ends[0, 1])
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
         dist = self.distance.closest_first(upcast(self.distance(F.normalize(embeddings, dim=-1))))
         pos, neg = tuple_masks(labels, indices_tuple)
-        low, high = self._range(embeddings)
+        low, high = self.low, self.high
         width = (high - low) / self.num_bins
         centres = torch.linspace(low, high, self.num_bins + 1, dtype=dist.dtype, device=dist.device)
         pulse = (1 - (dist.unsqueeze(-1) - centres).abs() / width).clamp_min(0)   # (B, B, K+1)

@@ -67,7 +67,7 @@ class MarginLoss(BaseLoss):
 
         (pos_term, neg_term, beta), a = map_triplets(labels, indices_tuple, values)
         values = torch.cat([pos_term, neg_term])
-        self.stats = {"active_fraction": float((values > 0).float().mean()) if values.numel() else 0.0}
+        self.stats = {"active_fraction": (values > 0).float().mean().detach() if values.numel() else 0.0}
         terms = {"margin": LossTerm(values, "triplet", torch.cat([a, a]))}
         if self.nu:
             reg = self.nu * beta.mean() if beta.numel() else self.connected_zero(self.beta)

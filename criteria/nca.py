@@ -7,7 +7,7 @@ import torch
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import tuple_masks, upcast
+from criteria.functional import similarities, tuple_masks
 from criteria.terms import LossTerm
 from utilities.masked_ops import masked_logsumexp
 
@@ -44,7 +44,7 @@ class NCALoss(BaseLoss):
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
-        logits = -self.softmax_scale * self.distance.closest_first(upcast(self.distance(embeddings)))
+        logits = self.softmax_scale * similarities(self.distance, embeddings)
         pos, neg = tuple_masks(labels, indices_tuple)
         values = masked_logsumexp(logits, pos | neg) - masked_logsumexp(logits, pos)
         valid = pos.any(1)

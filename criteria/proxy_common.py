@@ -177,8 +177,13 @@ class ProxyLoss(BaseLoss):
         """Softmax cross-entropy per embedding, ``log Σ_c exp(z_ic) − z_{i y_i}``."""
         with full_precision(logits.device):
             values = F.cross_entropy(logits, labels, reduction="none")
-        self.stats = {"accuracy": float((logits.argmax(1) == labels).float().mean())}
+        self.record_accuracy(logits, labels)
         return self.element_term(values, indices_tuple)
+
+    def record_accuracy(self, scores: torch.Tensor, labels: torch.Tensor) -> None:
+        """``stats["accuracy"]``: the top-1 accuracy of the class ``scores`` (B, C), kept as a
+        detached 0-dim tensor so recording it costs no device sync."""
+        self.stats = {"accuracy": (scores.detach().argmax(1) == labels).float().mean()}
 
 
 def parameters_doc(cls: type) -> str:

@@ -59,5 +59,5 @@ class ProxyAnchorLoss(ProxyLoss):
             with_pos = pos_mask.any(dim=0)
             pos_loss = pos[with_pos].sum() / with_pos.sum().clamp_min(1)
             neg_loss = neg.mean()
-        self.stats = {"proxies_with_positives": float(with_pos.sum())}
+        self.stats = {"proxies_with_positives": with_pos.sum().detach().float()}
         return {"pos": LossTerm(pos_loss, "reduced"), "neg": LossTerm(neg_loss, "reduced")}

@@ -71,5 +71,5 @@ class ProxyNCALoss(ProxyLoss):
             values = torch.logsumexp(logits.masked_fill(positive, float("-inf")), dim=1) - target
         # a single training class leaves no negative proxy: nothing to learn
         values = torch.where(torch.isfinite(values), values, torch.zeros_like(values))
-        self.stats = {"accuracy": float((logits.argmax(1) == labels).float().mean())}
+        self.record_accuracy(logits, labels)
         return {"proxynca": self.element_term(values, indices_tuple)}

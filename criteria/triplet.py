@@ -45,5 +45,5 @@ class TripletLoss(BaseLoss):
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
         dist = self.distance(embeddings)
         (values,), anchors = map_triplets(labels, indices_tuple, lambda t: (self.triplet_values(dist, t),))
-        self.stats = {"active_fraction": float((values > 0).float().mean()) if values.numel() else 0.0}
+        self.stats = {"active_fraction": (values > 0).float().mean().detach() if values.numel() else 0.0}
         return {self.term_names[0]: LossTerm(values, "triplet", anchors)}

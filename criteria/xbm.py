@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from criteria.base import BaseLoss
-from utilities.tuples import Pairs, cat_triplets, label_masks, triplet_chunks
+from utilities.tuples import Pairs, all_pairs, all_triplets
 
 
 class CrossBatchMemory(nn.Module):
@@ -58,7 +58,7 @@ class CrossBatchMemory(nn.Module):
         return self.loss.accepts
 
     @property
-    def stats(self) -> dict[str, float]:
+    def stats(self) -> dict[str, float | torch.Tensor]:
         return {**self.loss.stats, "xbm_filled": float(self.filled)}
 
     def param_groups(self) -> list[dict[str, Any]]:
@@ -87,12 +87,10 @@ class CrossBatchMemory(nn.Module):
     def cross_tuples(self, labels: torch.Tensor, memory_labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Pairs or triplets with the anchor in the batch and the rest in the memory."""
         offset = labels.numel()
-        pos, neg = label_masks(labels, memory_labels, exclude_self=False)
         if self.kind == "pairs":
-            a1, p = torch.nonzero(pos, as_tuple=True)
-            a2, n = torch.nonzero(neg, as_tuple=True)
+            a1, p, a2, n = all_pairs(labels, memory_labels, exclude_self=False)
             return Pairs(a1, p + offset, a2, n + offset)
-        a, p, n = cat_triplets(triplet_chunks(pos, neg), labels.device)
+        a, p, n = all_triplets(labels, exclude_self=False, ref_labels=memory_labels)
         return a, p + offset, n + offset
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor,

@@ -53,10 +53,6 @@ def empty_triplets(device: torch.device) -> Triplets:
     return Triplets(_empty(device), _empty(device), _empty(device))
 
 
-def empty_pairs(device: torch.device) -> Pairs:
-    return Pairs(_empty(device), _empty(device), _empty(device), _empty(device))
-
-
 def empty_sets(device: torch.device, batch_size: int) -> TupleSets:
     mask = torch.zeros(0, batch_size, dtype=torch.bool, device=device)
     return TupleSets(_empty(device), mask, mask.clone())
@@ -107,22 +103,13 @@ TRIPLET_BUDGET = 1 << 18
 def _triplets_of_rows(pos: torch.Tensor, neg: torch.Tensor, rows: torch.Tensor) -> Triplets:
     """Every ``(a, p, n)`` with ``pos[a, p]`` and ``neg[a, n]`` for the given anchor rows.
 
-    Built per anchor from the positive and negative counts (``repeat_interleave``), so memory is
-    O(#triplets), never O(rows × R × R).
+    The per-anchor product of the rows' positive and negative pairs (:func:`pairs_to_triplets`),
+    so memory is O(#triplets), never O(rows × R × R).
     """
-    a_loc, p = torch.nonzero(pos, as_tuple=True)            # sorted by anchor
-    n_neg = neg.sum(1)
-    reps = n_neg[a_loc]                                     # each (a, p) pairs with every negative of a
-    if a_loc.numel() == 0 or int(reps.sum()) == 0:
-        return empty_triplets(pos.device)
-    a = torch.repeat_interleave(a_loc, reps)
-    pp = torch.repeat_interleave(p, reps)
-    neg_idx = torch.nonzero(neg, as_tuple=True)[1]          # negatives, grouped by anchor
-    starts = torch.cumsum(n_neg, 0) - n_neg                 # first negative of each anchor
-    pair_start = torch.repeat_interleave(starts[a_loc], reps)
-    offset = torch.arange(a.numel(), device=pos.device) - torch.repeat_interleave(
-        torch.cumsum(reps, 0) - reps, reps)
-    return Triplets(rows[a], pp, neg_idx[pair_start + offset])
+    a1, p = torch.nonzero(pos, as_tuple=True)
+    a2, n = torch.nonzero(neg, as_tuple=True)
+    a, pp, negatives = pairs_to_triplets(Pairs(a1, p, a2, n), pos.shape[0])
+    return Triplets(rows[a], pp, negatives)
 
 
 def triplet_chunks(pos: torch.Tensor, neg: torch.Tensor,
@@ -208,12 +195,14 @@ def pairs_to_triplets(pairs: tuple[torch.Tensor, ...], batch_size: int) -> Tripl
     n_neg = torch.bincount(a2s, minlength=batch_size)
     starts = torch.cumsum(n_neg, 0) - n_neg
     reps = n_neg[a1]
-    if reps.sum() == 0:
+    total = int(reps.sum())
+    if total == 0:
         return empty_triplets(device)
-    a = torch.repeat_interleave(a1, reps)
-    pp = torch.repeat_interleave(p, reps)
-    offset = torch.arange(a.numel(), device=device) - torch.repeat_interleave(torch.cumsum(reps, 0) - reps, reps)
-    return Triplets(a, pp, ns[torch.repeat_interleave(starts[a1], reps) + offset])
+    a = torch.repeat_interleave(a1, reps, output_size=total)
+    pp = torch.repeat_interleave(p, reps, output_size=total)
+    offset = torch.arange(total, device=device) - torch.repeat_interleave(
+        torch.cumsum(reps, 0) - reps, reps, output_size=total)
+    return Triplets(a, pp, ns[torch.repeat_interleave(starts[a1], reps, output_size=total) + offset])
 
 
 class NPairSets(NamedTuple):
@@ -224,12 +213,6 @@ class NPairSets(NamedTuple):
     negatives: torch.Tensor
 
 
-def _is_triplets(indices_tuple: tuple[torch.Tensor, ...]) -> bool:
-    if len(indices_tuple) not in (3, 4):
-        raise ValueError(f"indices_tuple must be triplets (3) or pairs (4), got {len(indices_tuple)} tensors")
-    return len(indices_tuple) == 3
-
-
 def pair_weights(indices_tuple: tuple[torch.Tensor, ...], batch_size: int,
                  ref_size: int | None = None, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-pair weights from mined tuples: ``(pos_w, neg_w)``, shape (B, R), where ``pos_w[i, j]``
@@ -237,7 +220,7 @@ def pair_weights(indices_tuple: tuple[torch.Tensor, ...], batch_size: int,
     positive half of pairs) and ``neg_w`` likewise for negatives. ``> 0`` gives the masks that
     restrict a matrix-form loss to the mined tuples."""
     ref_size = batch_size if ref_size is None else ref_size
-    if _is_triplets(indices_tuple):
+    if tuple_kind(indices_tuple) == "triplets":
         a, p, n = indices_tuple
         a1, a2 = a, a
     else:
@@ -284,7 +267,7 @@ def npair_sets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | N
         pos, neg = label_masks(labels, ref_labels, exclude_self)
         a, p = torch.nonzero(pos, as_tuple=True)
         negatives = neg[a]
-    elif _is_triplets(indices_tuple):
+    elif tuple_kind(indices_tuple) == "triplets":
         ta, tp, tn = indices_tuple
         keys, inverse = torch.unique(ta * ref_size + tp, return_inverse=True)
         a, p = torch.div(keys, ref_size, rounding_mode="floor"), keys % ref_size

@@ -14,37 +14,38 @@ import torch
 from torch.utils.data import DataLoader
 
 import architectures
-import batch_mining
-import criteria
 import datasampler
 import datasets
 import parameters
 import evaluation
 import metrics
+import training.objective
 from evaluation import embed, evaluate_splits, save_arrays
 from evaluation.plots import plot_test_figures, plot_training_curves
-from utilities import distributed, optim
-from utilities.checkpoint import load_checkpoint, restore, save_checkpoint
-from utilities.online_logger import OnlineLogger
-from utilities.report import format_config, format_metrics_table, print_registries
-from utilities.run_folder import RunFolder, public_config
+from evaluation.table import format_metrics_table
+from training import distributed, optim
+from training.checkpoint import load_checkpoint, restore, save_checkpoint
+from training.loop import NonFiniteLossError, train_epoch
+from training.online_logger import OnlineLogger
+from training.report import format_config, print_registries
+from training.run_folder import RunFolder, public_config
+from training.selection import EpochSelector
+from utilities import comm
 from utilities.seeding import seed_everything, set_deterministic, worker_init_fn
-from utilities.selection import EpochSelector
-from utilities.training import NonFiniteLossError, train_epoch
 
 
 def open_run(opt: argparse.Namespace) -> RunFolder:
     """Create the run folder, or check that a resumed one matches the given flags."""
+    path = RunFolder.location(opt, savename=distributed.shared_savename(opt.savename))
     if opt.resume:
-        path = RunFolder.location(opt)
         conflicts = RunFolder.config_conflicts(path, opt)
         if conflicts:
             parameters.fail(f"--resume {path}: flags differ from the saved run: {'; '.join(conflicts)}")
         return RunFolder(path)
-    if not distributed.is_main():  # rank 0 owns the run folder; other ranks never write
-        return RunFolder(RunFolder.location(opt))
+    if not comm.is_main():  # rank 0 owns the run folder; other ranks never write
+        return RunFolder(path)
     try:
-        return RunFolder.create(opt)
+        return RunFolder.create(path, opt)
     except (FileExistsError, PermissionError) as err:
         parameters.fail(str(err))
     raise AssertionError("unreachable")
@@ -72,36 +73,34 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
     test metrics)."""
     seed_everything(opt.seed)
     set_deterministic(opt.deterministic)
-    if opt.device == "cuda" and distributed.world_size() == 1:
+    if opt.device == "cuda" and comm.world_size() == 1:
         torch.cuda.set_device(opt.gpu[0])      # --gpu: "cuda" below then means that device
     device = torch.device(opt.device)
     data = datasets.select(opt)
-    opt.n_classes = int(len(set(data["train"].labels.tolist())))
-    opt.in_channels = int(data["train"][0][0].shape[0])
-    model = architectures.select(opt).to(device)
-    loss_fn = criteria.select(opt).to(device)
-    miner = batch_mining.select(opt).to(device) if loss_fn.uses_miner else None
-    sampler = datasampler.select(opt, data["train"].labels, distributed.rank(), distributed.world_size(),
+    model = architectures.select(opt, in_channels=datasets.channels(data["train"])).to(device)
+    objective = training.objective.select(opt, n_classes=datasets.n_classes(data["train"])).to(device)
+    sampler = datasampler.select(opt, data["train"].labels, comm.rank(), comm.world_size(),
                                  categories=getattr(data["train"], "category", None))
     loader = make_loader(data["train"], sampler, opt)
-    optimizer, scheduler = optim.select(opt, model, loss_fn)
+    optimizer, scheduler = optim.select(opt, model, objective)
     selector = EpochSelector(opt.selection, opt.storage_metrics[0],
                              metrics.parse(opt.storage_metrics[0]).higher_is_better)
-    logger = OnlineLogger(opt, run.path, opt.log_online and distributed.is_main())
+    logger = OnlineLogger(opt, run.path, opt.log_online and comm.is_main())
     splits = eval_splits(opt, data)
     eval_data = {**data, "train": datasets.eval_view(data["train"])}   # train split with eval transforms
 
     start_epoch, last_results = 0, {}
     if opt.resume:
         state = load_checkpoint(run.file("checkpoint_last.pt"))
-        start_epoch = restore(state, model=model, loss=loss_fn, optimizer=optimizer,
+        start_epoch = restore(state, model=model, loss=objective.loss, optimizer=optimizer,
                               scheduler=scheduler, sampler=sampler, selector=selector)
         run.restore_logs(start_epoch, state["wall_time"])
         print(f"resumed {run.path} after epoch {start_epoch}")
-    model, step_loss = distributed.wrap(model, loss_fn, miner, opt)  # DDP, global-batch loss, compile
+    model, step = distributed.wrap(model, objective, device=opt.device, global_batch=opt.dist_global_batch,
+                                   compile=opt.compile)   # DDP and the global-batch objective; torch.compile
 
     def checkpoint(name: str, epoch: int) -> None:
-        save_checkpoint(run.file(name), epoch=epoch, model=model, loss=loss_fn, optimizer=optimizer,
+        save_checkpoint(run.file(name), epoch=epoch, model=model, loss=objective.loss, optimizer=optimizer,
                         scheduler=scheduler, sampler=sampler, selector=selector,
                         wall_time=run.wall_time(), config=public_config(opt))
 
@@ -109,7 +108,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
         sampler.set_storage(embed(model, eval_data["train"], max(opt.bs, 256), device, opt.kernels, desc="storage")[0])
     for epoch in range(start_epoch + 1, opt.n_epochs + 1):
         sampler.set_epoch(epoch)
-        row = train_epoch(model, step_loss, miner, loader, optimizer, device, epoch,
+        row = train_epoch(model, step, loader, optimizer, device, epoch,
                           amp=opt.amp, skip_budget=opt.skip_nonfinite)
         scheduler.step()
         run.log_train(row)
@@ -136,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if opt.list:
         print_registries()
         return 0
-    distributed.setup(opt)  # a no-op unless launched by torchrun
+    distributed.setup(opt.device)  # a no-op unless launched by torchrun
     print("dmlbench configuration:\n" + format_config(opt))
     run = open_run(opt)
     run.write_summary("running", 0, opt.selection, None, {})
@@ -156,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         record_failure(run, opt, f"{type(err).__name__}: {err}")
         raise
-    distributed.barrier()  # rank 0 has written checkpoint_last.pt
+    comm.barrier()  # rank 0 has written checkpoint_last.pt
     epochs = len(run.train_rows)
     run.write_summary("completed", epochs, opt.selection, selector.best_epoch, selector.test_metrics)
     plot_training_curves(run.path, opt.storage_metrics)

@@ -26,6 +26,7 @@ import datasampler
 import datasets
 import distances
 import metrics
+from training.distributed import batch_problem, world_size_from_env
 from utilities.flags import add_flag, parse_bool, registry_flags
 from utilities.registry import UnknownNameError
 
@@ -321,6 +322,9 @@ def validate(opt: argparse.Namespace) -> None:
         raise FlagError("--bs and --samples_per_class must be positive")
     if opt.bs % opt.samples_per_class:
         raise FlagError(f"--bs {opt.bs} is not divisible by --samples_per_class {opt.samples_per_class}")
+    problem = batch_problem(opt.bs, opt.samples_per_class, world_size_from_env(), opt.dist_global_batch)
+    if problem:
+        raise FlagError(problem)
     if opt.n_epochs < 1 or opt.eval_every < 1:
         raise FlagError("--n_epochs and --eval_every must be at least 1")
     if opt.selection == "val" and not opt.use_tv_split:

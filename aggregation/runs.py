@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from utilities.run_folder import read_csv_rows
+from utilities.csv_rows import as_float, read_csv_rows
 
 STATUSES = ("completed", "running", "failed", "corrupt")
 SEED_SUFFIX = re.compile(r"_s(\d+)(_\d{8}-\d{6})?$")
@@ -55,14 +55,6 @@ def _read_json(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     return data
-
-
-def as_float(text: Any) -> float:
-    """A CSV cell as a float; NaN when empty or not a number (also used by evaluation/plots.py)."""
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def read_metric_rows(path: str) -> list[dict[str, Any]]:

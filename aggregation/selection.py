@@ -46,7 +46,7 @@ def _higher_is_better(metric: str) -> bool:
 
 def _argmax_epoch(rows: list[dict[str, Any]], metric: str) -> dict[str, Any] | None:
     """The first row where ``metric`` is best: largest, or smallest for lower-is-better metrics
-    (``dists@intra``, ``rho_spectrum@k``), as ``utilities.selection.EpochSelector`` picks it
+    (``dists@intra``, ``rho_spectrum@k``), as ``training.selection.EpochSelector`` picks it
     (ties: the earliest epoch)."""
     higher = _higher_is_better(metric)
     best = None

@@ -53,10 +53,10 @@ def build(arch: str, embed_dim: int, in_channels: int = 3, pretrained: bool = Tr
                         double_pool="double" in suffixes, frozen_bn="frozen" in suffixes)
 
 
-def select(opt: Any) -> nn.Module:
-    """The network named by ``opt.arch``; ``opt.in_channels`` comes from the data."""
+def select(opt: Any, *, in_channels: int) -> nn.Module:
+    """The network named by ``opt.arch``; ``in_channels`` comes from the data."""
     weights_dir = os.environ.get("TORCH_HOME", os.path.expanduser("~/.cache/torch"))
-    return build(opt.arch, opt.embed_dim, getattr(opt, "in_channels", 3),
+    return build(opt.arch, opt.embed_dim, in_channels,
                  pretrained=not opt.not_pretrained, weights_dir=weights_dir, opt=opt)
 
 

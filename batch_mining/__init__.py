@@ -71,12 +71,12 @@ def adapt_for(loss: Any, tuples: tuple, batch_size: int) -> Any:
 
 
 def _loss_names(opt: Any) -> list[str]:
-    return [n for n in str(getattr(opt, "loss", "") or "").split("+") if n]
+    return [n for n in opt.loss.split("+") if n]
 
 
 def _loss_distance_name(opt: Any) -> str | None:
     """The distance the (first) loss uses: ``--loss_distance`` or that loss's default."""
-    if getattr(opt, "loss_distance", None):
+    if opt.loss_distance:
         return opt.loss_distance
     import criteria
     for name in _loss_names(opt):
@@ -96,8 +96,9 @@ def _default_from_flags(cls: type, kwargs: dict[str, Any], opt: Any) -> None:
             continue
         dests = [template.format(loss=n) for n in _loss_names(opt)] if "{loss}" in template else [template]
         for dest in dests:
-            if getattr(opt, dest, None) is not None:
-                kwargs[param] = getattr(opt, dest)
+            value = vars(opt).get(dest)       # a loss of --loss may lack this parameter
+            if value is not None:
+                kwargs[param] = value
                 break
 
 
@@ -106,7 +107,7 @@ def build(name: str, opt: Any) -> nn.Module:
     cls = MINERS.get(name)
     kwargs = kwargs_from(opt, cls, flag_template(name))
     _default_from_flags(cls, kwargs, opt)
-    dist_name = getattr(opt, "miner_distance_fn", None)
+    dist_name = opt.miner_distance_fn
     if dist_name is None and cls.follows_loss_distance:
         dist_name = _loss_distance_name(opt)
     kwargs["distance"] = distances.build(dist_name or cls.default_distance, opt)

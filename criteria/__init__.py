@@ -42,24 +42,24 @@ def flag_template(name: str) -> str:
     return FLAG_TEMPLATE.replace("{name}", name)
 
 
-def build(name: str, opt: Any) -> nn.Module:
-    """Build one loss by name, wiring distance and class count from ``opt``."""
+def build(name: str, opt: Any, *, n_classes: int) -> nn.Module:
+    """Build one loss by name: its own flags, the composition flags (distance, reducer,
+    regularizers), and the values derived from the data (``n_classes``)."""
     cls = LOSSES.get(name)
     kwargs = kwargs_from(opt, cls, flag_template(name))
     accepted = inspect.signature(cls.__init__).parameters
     takes_base = "distance" in accepted or any(p.kind is p.VAR_KEYWORD for p in accepted.values())
     if takes_base:
-        dist_name = getattr(opt, "loss_distance", None) or cls.default_distance
-        kwargs["distance"] = distances.build(dist_name, opt)
-        kwargs["reducer"] = build_reducer(getattr(opt, "loss_reducer", None), cls.default_reducer, opt)
+        kwargs["distance"] = distances.build(opt.loss_distance or cls.default_distance, opt)
+        kwargs["reducer"] = build_reducer(opt.loss_reducer, cls.default_reducer, opt)
         kwargs["embedding_regularizer"] = _build_component(
-            EMBEDDING_REGULARIZERS, getattr(opt, "embedding_regularizer", None), EMBEDDING_FLAG_TEMPLATE, opt)
-        kwargs["embedding_reg_weight"] = getattr(opt, "embedding_reg_weight", 0.0)
+            EMBEDDING_REGULARIZERS, opt.embedding_regularizer, EMBEDDING_FLAG_TEMPLATE, opt)
+        kwargs["embedding_reg_weight"] = opt.embedding_reg_weight
         kwargs["weight_regularizer"] = _build_component(
-            WEIGHT_REGULARIZERS, getattr(opt, "weight_regularizer", None), WEIGHT_FLAG_TEMPLATE, opt)
-        kwargs["weight_reg_weight"] = getattr(opt, "weight_reg_weight", 0.0)
+            WEIGHT_REGULARIZERS, opt.weight_regularizer, WEIGHT_FLAG_TEMPLATE, opt)
+        kwargs["weight_reg_weight"] = opt.weight_reg_weight
     if "n_classes" in accepted:
-        kwargs["n_classes"] = opt.n_classes
+        kwargs["n_classes"] = n_classes
     if "embed_dim" in accepted:
         kwargs["embed_dim"] = opt.embed_dim
     if "base_lr" in accepted:  # losses whose lr flag multiplies --lr (lrmulti)
@@ -96,7 +96,7 @@ def build_reducer(spec: str | None, default: str, opt: Any = None) -> Any:
 def loss_weights(opt: Any) -> list[float]:
     """``--loss_weights`` as floats, one per ``+``-separated loss (all 1 by default)."""
     n = len(opt.loss.split("+"))
-    if not getattr(opt, "loss_weights", None):
+    if not opt.loss_weights:
         return [1.0] * n
     try:
         weights = [float(w) for w in str(opt.loss_weights).split(",")]
@@ -114,41 +114,41 @@ def check_flags(opt: Any) -> None:
     declared = [t for cls in classes for t in getattr(cls, "term_names", ())]
     every_declares = all(getattr(cls, "term_names", ()) for cls in classes)
     for cls in classes:
-        for term, name in parse_reducer_spec(getattr(opt, "loss_reducer", None), cls.default_reducer).items():
+        for term, name in parse_reducer_spec(opt.loss_reducer, cls.default_reducer).items():
             REDUCERS.check(name)
             if term != "*" and every_declares and term not in declared:
                 raise ValueError(f"--loss_reducer: --loss {opt.loss} has no term '{term}' "
                                  f"(its terms: {', '.join(dict.fromkeys(declared))})")
-    if getattr(opt, "embedding_regularizer", None):
+    if opt.embedding_regularizer:
         EMBEDDING_REGULARIZERS.check(opt.embedding_regularizer)
-    if getattr(opt, "weight_regularizer", None):
+    if opt.weight_regularizer:
         WEIGHT_REGULARIZERS.check(opt.weight_regularizer)
     if any(w < 0 for w in weights):
         raise ValueError(f"--loss_weights {opt.loss_weights}: weights must be non-negative")
-    size = getattr(opt, "xbm_memory_size", 0) or 0
-    if size < 0 or getattr(opt, "xbm_start_iteration", 0) < 0:
+    size = opt.xbm_memory_size
+    if size < 0 or opt.xbm_start_iteration < 0:
         raise ValueError("--xbm_memory_size and --xbm_start_iteration must be non-negative")
     if size and not any(getattr(cls, "consumed_tuples", lambda: ())() for cls in classes):
         raise ValueError(f"--xbm_memory_size needs a pair or triplet loss; --loss {opt.loss} takes neither")
     # building the reducers and regularizers reads their files and checks their values
-    for name in {n for cls in classes for n in parse_reducer_spec(getattr(opt, "loss_reducer", None),
-                                                                   cls.default_reducer).values()}:
+    for name in {n for cls in classes for n in parse_reducer_spec(opt.loss_reducer, cls.default_reducer).values()}:
         _build_component(REDUCERS, name, REDUCER_TEMPLATE, opt)
 
 
-def select(opt: Any) -> nn.Module:
+def select(opt: Any, *, n_classes: int) -> nn.Module:
     """The loss named by ``opt.loss``: one loss, or ``a+b`` weighted by ``--loss_weights``, each
-    wrapped in a cross-batch memory when ``--xbm_memory_size`` is set."""
+    wrapped in a cross-batch memory when ``--xbm_memory_size`` is set. ``n_classes`` (the
+    number of training classes) comes from the data; losses with proxies or class weights need it."""
     from criteria.combined import WeightedLossSum
     from criteria.xbm import CrossBatchMemory
-    size = getattr(opt, "xbm_memory_size", 0) or 0
+    size = opt.xbm_memory_size
     built = {}
     for i, name in enumerate(opt.loss.split("+")):
-        loss = build(name, opt)
+        loss = build(name, opt, n_classes=n_classes)
         if i and hasattr(loss, "embedding_regularizer"):
             loss.embedding_regularizer = None        # a sum adds the embedding regularizer once
         if size and loss.consumed_tuples():
-            loss = CrossBatchMemory(loss, size, getattr(opt, "xbm_start_iteration", 0))
+            loss = CrossBatchMemory(loss, size, opt.xbm_start_iteration)
         built[name] = loss
     if len(built) == 1:
         return next(iter(built.values()))

@@ -4,7 +4,7 @@ Everything the proxy and classification losses have in common lives here once:
 
 * :class:`ProxyLoss`: the base class. It owns the ``(n_classes * per_class, embed_dim)`` weight
   matrix, gives it its own optimizer parameter group (``param_groups``; weight decay is added by
-  ``utilities.optim`` from ``--loss_weight_decay``, 0 by default), exposes it to
+  ``training.optim`` from ``--loss_weight_decay``, 0 by default), exposes it to
   ``--weight_regularizer`` (``regularized_weights``), and turns mined tuples, when given, into
   per-element weights;
 * :func:`compute_dtype` / :func:`cosine_logits` / :func:`linear_logits`: class logits computed in

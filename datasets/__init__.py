@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from torch.utils.data import Dataset
 
 from utilities.flags import kwargs_from
@@ -47,6 +48,16 @@ def select(opt: Any) -> dict[str, Dataset]:
             tables["train"], opt.tv_split_perc, opt.tv_split_by_samples, opt.seed)
     return {split: source.to_dataset(table, train=(split == "train"))
             for split, table in tables.items()}
+
+
+def n_classes(dataset: Dataset) -> int:
+    """The number of distinct labels of a split (the class count of proxy and softmax losses)."""
+    return int(len(np.unique(np.asarray(dataset.labels))))
+
+
+def channels(dataset: Dataset) -> int:
+    """The number of image channels of a split's items (the network's input channels)."""
+    return int(dataset[0][0].shape[0])
 
 
 def eval_view(dataset: Dataset) -> Dataset:

@@ -22,8 +22,9 @@ import numpy as np
 
 import metrics
 from evaluation.artifacts import save_report
-from evaluation.compute import compute
+from metrics.evidence import compute
 from evaluation.engine import embed, protocol_columns
+from evaluation.table import format_metrics_table
 from utilities.registry import UnknownNameError
 
 DEFAULT_METRICS = ["e_recall@1", "e_recall@2", "e_recall@4", "e_recall@8", "precision_at_1", "r_precision",
@@ -65,22 +66,22 @@ def restore_run(args: argparse.Namespace, device: str) -> tuple[Any, Any, argpar
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     if not isinstance(state, dict) or "config" not in state or "model" not in state:
         fail(f"--checkpoint {args.checkpoint}: not a dmlbench checkpoint (needs 'config' and 'model')")
-    opt = parameters.build_parser().parse_args([])
-    vars(opt).update(state["config"])
+    flags = {**vars(parameters.build_parser().parse_args([])), **state["config"]}
     if args.dataset:
-        if args.dataset != opt.dataset:
-            vars(opt).update(datasets.DATASETS.get(args.dataset).preset)
-        opt.dataset = args.dataset
+        if args.dataset != flags["dataset"]:
+            flags.update(datasets.DATASETS.get(args.dataset).preset)
+        flags["dataset"] = args.dataset
     if args.source_path:
-        opt.source_path = args.source_path
-    opt.not_pretrained, opt.device = True, device
+        flags["source_path"] = args.source_path
+    flags.update(not_pretrained=True, device=device)
+    opt = argparse.Namespace(**flags)     # the saved run's flags with this command's overrides
     source_cls = datasets.DATASETS.get(opt.dataset)
     if source_cls.needs_source and source_cls.check_source(opt.source_path):
         fail(f"--source: {source_cls.check_source(opt.source_path)}")
     data = datasets.select(opt)
     if args.split not in data:
         fail(f"--split {args.split}: the dataset has only {', '.join(sorted(data))}")
-    model = architectures.select(opt)
+    model = architectures.select(opt, in_channels=datasets.channels(data[args.split]))
     model.load_state_dict(state["model"])
     return model.to(device), data[args.split], opt
 
@@ -124,7 +125,6 @@ def main(argv: list[str] | None = None) -> int:
     results = compute(cols["embeddings"], cols["labels"], names, is_query=cols["is_query"],
                       is_gallery=cols["is_gallery"], categories=cols["category"], device=device,
                       average_mode=average_mode, seed=seed)
-    from utilities.report import format_metrics_table
     print(format_metrics_table({args.split: results}))
     out_dir = args.out or os.path.dirname(os.path.abspath(source))
     os.makedirs(out_dir, exist_ok=True)

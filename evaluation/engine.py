@@ -8,13 +8,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from evaluation.compute import MetricResults, compute
-from utilities import distributed
+from metrics.evidence import MetricResults, compute
+from utilities import comm
 
 COLUMNS = ("labels", "is_query", "is_gallery", "category")
 
 
-@distributed.sharded
+@comm.sharded
 @torch.no_grad()
 def embed(model: torch.nn.Module, dataset: Dataset, batch_size: int = 256,
           device: str | torch.device = "cpu", num_workers: int = 0,
@@ -69,7 +69,7 @@ def evaluate_splits(model: torch.nn.Module, data: dict[str, Dataset], splits: li
         view = Subset(dataset, index.tolist()) if index is not None else dataset
         emb, labels = embed(model, view, batch_size, device, num_workers, amp, desc=f"embed {split}")
         cols = protocol_columns(dataset, index)
-        results[split] = distributed.on_main(  # metrics once, on rank 0, shared with every rank
+        results[split] = comm.on_main(  # metrics once, on rank 0, shared with every rank
             compute, emb, labels, metric_names, is_query=cols["is_query"], is_gallery=cols["is_gallery"],
             categories=cols["category"], device=eval_device, average_mode=average_mode, seed=seed)
     return results

@@ -15,11 +15,10 @@ from torch.utils.data import Dataset
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from aggregation.runs import as_float  # noqa: E402
 from evaluation.engine import embed, protocol_columns  # noqa: E402
-from evaluation.neighbours import rank_neighbours  # noqa: E402
+from metrics.neighbours import rank_neighbours  # noqa: E402
 from utilities.atomic import atomic_write  # noqa: E402
-from utilities.run_folder import read_csv_rows  # noqa: E402
+from utilities.csv_rows import as_float, read_csv_rows  # noqa: E402
 
 TSNE_POINTS = 2000      # t-SNE is quadratic-ish; a fixed random subset keeps it to seconds
 TOP = 8                 # neighbours shown per query

@@ -12,7 +12,7 @@ evidence it reads (``meta["evidence"]``):
 * ``class_distances``: per-class sums of normalised embeddings; returns a float.
 
 ``metrics.compute`` gathers the evidence once (one kNN search per distance, one k-means per
-distance, one SVD) and calls every requested family; see :mod:`evaluation.compute`.
+distance, one SVD) and calls every requested family; see :mod:`metrics.evidence`.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from utilities.registry import Registry, UnknownNameError
 METRICS = Registry("metric", flag="--evaluation_metrics")
 
 from utilities.registry import import_submodules  # noqa: E402
-import_submodules(__name__, __path__)
+import_submodules(__name__, __path__, skip=("evidence", "neighbours", "kmeans"))
 
 
 @dataclass(frozen=True)
@@ -110,12 +110,12 @@ def parse(name: str) -> MetricName:
 
 def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = None,
             is_gallery: Any = None, device: str = "cpu", **options: Any) -> dict[str, float]:
-    """Compute the metrics ``names`` (CONTRACT §4, §5); see :func:`evaluation.compute.compute`.
+    """Compute the metrics ``names`` (CONTRACT §4, §5); see :func:`metrics.evidence.compute`.
 
-    The result is a ``dict[str, float]`` (a :class:`evaluation.compute.MetricResults`) whose
+    The result is a ``dict[str, float]`` (a :class:`metrics.evidence.MetricResults`) whose
     ``.arrays`` holds array-valued metrics such as ``rho_spectrum@0``.
     """
-    from evaluation.compute import compute as _compute
+    from metrics.evidence import compute as _compute
     return _compute(embeddings, labels, names, is_query=is_query, is_gallery=is_gallery,
                     device=device, **options)
 

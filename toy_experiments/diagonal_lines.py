@@ -89,8 +89,7 @@ def build_components(regularised: bool, cp: float, n_classes: int,
     if regularised:
         argv += ["--miner_rho_distance_cp", str(cp)]
     opt = parameters.parse_args(argv)
-    opt.n_classes, opt.in_channels = n_classes, 2
-    return criteria.select(opt), batch_mining.select(opt)
+    return criteria.select(opt, n_classes=n_classes), batch_mining.select(opt)
 
 
 def evaluate(embeddings: np.ndarray, labels: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
@@ -186,11 +185,10 @@ def main(argv: list[str] | None = None) -> list[Result]:
     parser.add_argument("--out", default="toy_diagonal_lines.png", help="Figure file.")
     parser.add_argument("--test_mode", action="store_true", help="A few iterations on little data (tests).")
     opt = parser.parse_args(argv)
-    if opt.test_mode:
-        opt.iterations, opt.n_per_class = 20, 30
+    iterations, n_per_class = (20, 30) if opt.test_mode else (opt.iterations, opt.n_per_class)
     start = time.time()
-    data = make_data(opt.n_per_class, opt.seed)
-    results = [train_model(reg, data, opt.iterations, opt.rho_cp, opt.seed, embed_dim=opt.embed_dim)
+    data = make_data(n_per_class, opt.seed)
+    results = [train_model(reg, data, iterations, opt.rho_cp, opt.seed, embed_dim=opt.embed_dim)
                for reg in (False, True)]
     save_figure(data, results, opt.out)
     print(f"{'model':<16} " + " ".join(f"{m:>15}" for m in METRIC_NAMES) + "   spectrum")

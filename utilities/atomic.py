@@ -13,7 +13,7 @@ import os
 import tempfile
 from typing import Any, Callable, Iterable
 
-from utilities.distributed import is_main
+from utilities.comm import is_main
 
 
 def atomic_write(path: str, write: Callable[[Any], None], binary: bool = False) -> None:

@@ -138,6 +138,8 @@ def registry_flags(registry: Registry, template: str) -> list[FlagSpec]:
 
 
 def kwargs_from(opt: Any, cls: type, template: str) -> dict[str, Any]:
-    """The keyword arguments for ``cls`` read from the namespace ``opt`` (the inverse of the flags)."""
-    return {spec.param: getattr(opt, spec.dest, spec.default)
+    """The keyword arguments for ``cls`` read from the namespace ``opt`` (the inverse of the flags).
+
+    Every flag must be in ``opt``: a missing one is a programming error, never a silent default."""
+    return {spec.param: getattr(opt, spec.dest)
             for spec in signature_flags(cls, template)}

@@ -19,8 +19,7 @@ SIZES = {"bninception": 64, "vit_b_16": 32}             # BN-Inception's pooling
 def test_builds_not_pretrained_and_embeds(arch):
     torch.manual_seed(0)
     opt = parameters.parse_args(["--arch", arch, "--not_pretrained", "--embed_dim", "12"])
-    opt.in_channels = 3
-    model = architectures.select(opt).eval()
+    model = architectures.select(opt, in_channels=3).eval()
     size = SIZES.get(arch.split("_")[0] if not arch.startswith("vit") else "vit_b_16", 32)
     with torch.no_grad():
         out = model(torch.randn(2, 3, size, size))

@@ -20,7 +20,7 @@ N_CLASSES, PER_CLASS, DIM = 4, 3, 8
 @pytest.fixture(scope="module")
 def base_opt(tmp_path_factory):
     opt = parameters.parse_args(TINY_GLYPHS + ["--save_path", str(tmp_path_factory.mktemp("runs"))])
-    opt.n_classes, opt.embed_dim, opt.in_channels = N_CLASSES, DIM, 1
+    opt.embed_dim = DIM
     return opt
 
 
@@ -44,7 +44,7 @@ def run_cell(opt, loss_name: str, miner_name: str) -> str:
         assert f"--loss {loss_name}" in msg and f"--batch_mining {miner_name}" in msg, msg
         return "rejected"
     torch.manual_seed(0)
-    loss_fn, miner = criteria.select(opt), batch_mining.select(opt)
+    loss_fn, miner = criteria.select(opt, n_classes=N_CLASSES), batch_mining.select(opt)
     raw, labels = glyph_like_batch()
     raw.requires_grad_(True)
     emb = torch.nn.functional.normalize(raw, dim=1)
@@ -141,7 +141,7 @@ def test_empty_tuples_give_a_connected_zero_loss(base_opt):
     for loss_name in criteria.names():
         opt = copy.copy(base_opt)
         opt.loss, opt.batch_mining = loss_name, "all_triplets"
-        loss_fn = criteria.select(opt)
+        loss_fn = criteria.select(opt, n_classes=N_CLASSES)
         if "triplets" not in loss_fn.accepts and "pairs" not in loss_fn.accepts:
             continue
         raw = torch.randn(len(labels), DIM, requires_grad=True)
@@ -168,7 +168,8 @@ class NoStepOptimizer:
 
 
 def test_miner_statistics_reach_the_train_row():
-    from utilities.training import train_epoch
+    from training.loop import train_epoch
+    from training.objective import Objective
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(6, DIM))
     loss_fn = criteria.LOSSES.get("margin")(n_classes=N_CLASSES)
@@ -176,7 +177,7 @@ def test_miner_statistics_reach_the_train_row():
     labels = torch.arange(N_CLASSES).repeat_interleave(PER_CLASS)
     loader = [(torch.randn(len(labels), 6), labels) for _ in range(3)]
     opt = NoStepOptimizer(list(model.parameters()) + list(loss_fn.parameters()))
-    row = train_epoch(model, loss_fn, miner, loader, opt, torch.device("cpu"), epoch=1)
+    row = train_epoch(model, Objective(loss_fn, miner), loader, opt, torch.device("cpu"), epoch=1)
     for key in ("miner_n_tuples", "miner_mean_pos_dist", "miner_mean_neg_dist", "miner_active_anchor_frac",
                 "miner_rho_flip_frac"):
         assert key in row and math.isfinite(row[key]), key
@@ -184,12 +185,13 @@ def test_miner_statistics_reach_the_train_row():
 
 
 def test_pair_miner_feeds_triplet_loss_in_training():
-    from utilities.training import train_epoch
+    from training.loop import train_epoch
+    from training.objective import Objective
     model = torch.nn.Linear(6, DIM)
     loss_fn = criteria.LOSSES.get("margin")(n_classes=N_CLASSES)
     labels = torch.arange(N_CLASSES).repeat_interleave(PER_CLASS)
     loader = [(torch.randn(len(labels), 6), labels)]
     opt = NoStepOptimizer(model.parameters())
-    row = train_epoch(model, loss_fn, batch_mining.MINERS.get("multisimilarity")(), loader, opt,
+    row = train_epoch(model, Objective(loss_fn, batch_mining.MINERS.get("multisimilarity")()), loader, opt,
                       torch.device("cpu"), epoch=1)
     assert math.isfinite(row["loss"]) and row["miner_n_tuples"] > 0

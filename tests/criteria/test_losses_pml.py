@@ -263,9 +263,9 @@ def test_dtypes_and_bf16_autocast(name):
 
 def test_flags_and_distance_checks(tiny_argv):
     opt = parameters.parse_args(tiny_argv + ["--loss", "ntxent", "--loss_ntxent_temperature", "0.2"])
-    assert criteria.select(opt).temperature == 0.2
+    assert criteria.select(opt, n_classes=8).temperature == 0.2
     opt = parameters.parse_args(tiny_argv + ["--loss", "pnp", "--loss_pnp_variant", "Dq"])
-    assert criteria.select(opt).variant == "Dq"
+    assert criteria.select(opt, n_classes=8).variant == "Dq"
     with pytest.raises(SystemExit):
         parameters.parse_args(tiny_argv + ["--loss", "circle", "--loss_distance", "euclidean"])
     with pytest.raises(SystemExit):

@@ -8,7 +8,7 @@ import torch
 
 import criteria
 import main
-from utilities import optim
+from training import optim
 
 FAST = ["--evaluation_metrics", "e_recall@1", "--no_train_metrics"]   # no k-means: seconds matter
 NAMES = ["softmax", "arcface", "cosface", "sphereface", "large_margin_softmax", "subcenter_arcface",
@@ -23,14 +23,13 @@ NAMES = ["softmax", "arcface", "cosface", "sphereface", "large_margin_softmax", 
 def test_own_param_group_with_flag_lr_and_no_weight_decay(tiny_argv, name, flag, expected):
     import parameters
     opt = parameters.parse_args(tiny_argv + ["--lr", "1e-3", "--loss", name] + flag)
-    opt.n_classes, opt.in_channels = 8, 1
-    loss = criteria.select(opt)
+    loss = criteria.select(opt, n_classes=8)
     model = torch.nn.Linear(2, 2)
     groups = optim.param_groups(model, loss, opt.lr, opt.decay, opt.fc_lr, opt.loss_weight_decay)
     own = [g for g in groups if g["name"].startswith("loss_")]
     assert len(own) == 1 and own[0]["params"] == [loss.proxies]
     assert own[0]["lr"] == pytest.approx(expected) and own[0]["weight_decay"] == 0.0
-    assert loss.proxies.shape[0] % opt.n_classes == 0 and loss.proxies.shape[1] == opt.embed_dim
+    assert loss.proxies.shape[0] % 8 == 0 and loss.proxies.shape[1] == opt.embed_dim
     opt.loss_weight_decay = 0.1
     groups = optim.param_groups(model, loss, opt.lr, opt.decay, opt.fc_lr, opt.loss_weight_decay)
     assert [g["weight_decay"] for g in groups if g["name"].startswith("loss_")] == [0.1]

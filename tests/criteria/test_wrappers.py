@@ -70,11 +70,11 @@ def test_weighted_sum():
 
 def test_select_builds_wrappers(tiny_opt):
     tiny_opt.loss, tiny_opt.loss_weights, tiny_opt.xbm_memory_size = "triplet+multisimilarity", "1,0.5", 32
-    loss = criteria.select(tiny_opt)
+    loss = criteria.select(tiny_opt, n_classes=8)
     assert isinstance(loss, WeightedLossSum) and loss.weights == [1.0, 0.5]
     assert all(isinstance(c, CrossBatchMemory) for c in loss.components.values())
     tiny_opt.xbm_memory_size, tiny_opt.embedding_regularizer, tiny_opt.embedding_reg_weight = 0, "lp", 0.1
-    loss = criteria.select(tiny_opt)
+    loss = criteria.select(tiny_opt, n_classes=8)
     assert [c.embedding_regularizer is not None for c in loss.components.values()] == [True, False]
 
 

@@ -76,16 +76,16 @@ def test_storage_travels_in_the_state_dict_and_is_required():
 
 
 def test_training_loop_feeds_the_storage_hook():
-    from utilities.training import train_epoch
+    from training.loop import train_epoch
+    from training.objective import Objective
     from torch.utils.data import DataLoader, TensorDataset
     sampler = build("greedy_coreset")
     sampler.set_storage(np.zeros((len(LABELS), 4)))
     data = TensorDataset(torch.randn(len(LABELS), 4), torch.as_tensor(LABELS))
     loader = DataLoader(data, batch_sampler=sampler)
     model = torch.nn.Linear(4, 4)
-    loss = type("L", (torch.nn.Module,), {"uses_miner": False,
-                                          "forward": lambda self, e, l, t=None: e.pow(2).mean()})()
-    row = train_epoch(model, loss, None, loader, torch.optim.SGD(model.parameters(), lr=0.1),
+    loss = criteria_square()
+    row = train_epoch(model, Objective(loss), loader, torch.optim.SGD(model.parameters(), lr=0.1),
                       torch.device("cpu"), 1)
     assert "sampler_select_s" in row and not sampler.pending
     assert float(sampler.storage.abs().sum()) > 0
@@ -102,3 +102,16 @@ def test_main_run_fills_storage_and_logs_sampler_cost(tiny_argv):
     with open(os.path.join(save_path, "glyphs", "tiny", "train.csv")) as fh:
         row = next(csv.DictReader(fh))
     assert float(row["sampler_select_s"]) >= 0 and float(row["sampler_storage_update_s"]) >= 0
+
+
+def criteria_square():
+    """A loss ``mean(e^2)`` that takes no tuples (the storage hook does not depend on the loss)."""
+    from criteria.base import BaseLoss
+    from criteria.terms import LossTerm
+
+    class SquareLoss(BaseLoss):
+        accepts = ()
+
+        def compute_loss(self, embeddings, labels, indices_tuple):
+            return {"square": LossTerm(embeddings.pow(2).mean(), "reduced")}
+    return SquareLoss()

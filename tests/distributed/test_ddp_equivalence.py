@@ -6,7 +6,7 @@ Process start-up (importing torch) dominates the cost, so there are two launches
 ``torch.multiprocessing`` launch of two ranks that runs every loss check and resumes that run
 for a second epoch; its rank 0 writes the differences to a JSON file that the tests read.
 
-The gradient convention checked (derived in ``utilities/distributed.py``): rank r's backward
+The gradient convention checked (derived in ``training/distributed.py``): rank r's backward
 gives ``g_r``; DistributedDataParallel sums the per-rank contributions ``g_r / W``. That sum,
 i.e. the gradient every rank holds after the step's backward, must equal the single-process
 gradient on the concatenated batch, for the model and for the loss's own parameters.
@@ -73,10 +73,12 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
     import batch_mining
     import criteria
     from batch_mining import adapt_for
-    from utilities import distributed
-    rank = distributed.rank()
+    from training.distributed import DistributedObjective
+    from training.objective import Objective
+    from utilities import comm
+    rank = comm.rank()
     torch.manual_seed(0)  # identical data, model and loss parameters on every rank
-    loss_fn = criteria.select(argparse.Namespace(**{**vars(opt), "loss": loss_name})).double()
+    loss_fn = criteria.select(argparse.Namespace(**{**vars(opt), "loss": loss_name}), n_classes=N_CLASSES).double()
     miner = RecordingMiner(batch_mining.build(miner_name, opt)) if miner_name and loss_fn.uses_miner else None
     net = torch.nn.Linear(IN_DIM, EMBED_DIM).double()
     ref_net, ref_loss = copy.deepcopy(net), copy.deepcopy(loss_fn)
@@ -86,24 +88,21 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
     mine = slice(rank * per, (rank + 1) * per)
 
     ddp = torch.nn.parallel.DistributedDataParallel(net)
-    step = distributed.DistributedLoss(loss_fn, miner, global_batch=global_batch)
+    step = DistributedObjective(Objective(loss_fn, miner), global_batch=global_batch)
     emb = F.normalize(ddp(x[mine]), dim=1)
     emb.retain_grad()
-    tuples = None
-    if miner is not None and step.uses_miner:  # local mode: the training loop mines, as in train_epoch
-        tuples = adapt_for(loss_fn, miner(emb, labels[mine]), per)
-    loss = step(emb, labels[mine], tuples)
+    loss = step(emb, labels[mine])
     loss.backward()
-    distributed.average_gradients(step)
-    emb_grads = distributed.all_gather(emb.grad) / WORLD  # each rank's contribution g_r / W
-    losses = distributed.all_gather(loss.detach().reshape(1))
+    comm.average_gradients(step)
+    emb_grads = comm.all_gather(emb.grad) / WORLD  # each rank's contribution g_r / W
+    losses = comm.all_gather(loss.detach().reshape(1))
 
     ref_emb = F.normalize(ref_net(x), dim=1)
     ref_emb.retain_grad()
     if global_batch:  # one loss on the concatenated batch, with rank 0's tuples
         ref_tuples = None
         if miner is not None:
-            ref_tuples = adapt_for(loss_fn, distributed.broadcast_tuples(miner.last), GLOBAL_BS)
+            ref_tuples = adapt_for(loss_fn, comm.broadcast_tuples(miner.last), GLOBAL_BS)
         ref_value = ref_loss(ref_emb, labels, ref_tuples)
         ref_value.backward()
         value_diff = float((losses - ref_value.detach()).abs().max())
@@ -130,12 +129,11 @@ def worker(rank: int, port: int, out: str, argv: list[str]) -> None:
     import criteria
     import main
     import parameters
-    from utilities import distributed
+    from utilities import comm
     # The group is made here, not by distributed.setup, so main.main() below leaves it open.
     torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                                          world_size=WORLD, timeout=datetime.timedelta(seconds=120))
-    opt = parameters.parse_args(argv)
-    opt.n_classes, opt.embed_dim = N_CLASSES, EMBED_DIM
+    opt = parameters.parse_args(argv + ["--embed_dim", str(EMBED_DIM)])
     results: dict[str, dict] = {}
     for loss_name, miner_name in CASES:
         if any(part not in criteria.names() for part in loss_name.split("+")) or (
@@ -149,12 +147,12 @@ def worker(rank: int, port: int, out: str, argv: list[str]) -> None:
     for mined in (Triplets(*(torch.arange(3 + rank) for _ in range(3))),
                   TupleSets(torch.arange(2 + rank), torch.eye(2 + rank, 5, dtype=torch.bool),
                             torch.ones(2 + rank, 5, dtype=torch.bool))):
-        got = distributed.broadcast_tuples(mined)
+        got = comm.broadcast_tuples(mined)
         results[f"broadcast {type(mined).__name__}"] = {"same": type(got) is type(mined) and all(
             g.dtype == m.dtype and g.shape[0] == 2 + (type(mined) is Triplets) for g, m in zip(got, mined))}
     # Checkpoint and resume under DDP: continue the torchrun run for a second epoch.
     main.main(argv + ["--n_epochs", "2", "--resume", os.path.join(opt.save_path, "glyphs", opt.savename)])
-    distributed.barrier()
+    comm.barrier()
     if rank == 0:
         with open(out, "w") as fh:
             json.dump(results, fh)

@@ -1,33 +1,35 @@
-"""Without torchrun, ``utilities.distributed`` changes nothing: the single-process path is as before."""
+"""Without torchrun, ``utilities.comm`` and ``training.distributed`` change nothing: the single-process path is as before."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from utilities import atomic, distributed
-from utilities.checkpoint import unwrap
+from training import distributed
+from training.objective import Objective
+from utilities import atomic, comm
+from utilities.comm import unwrap
 
 
 def test_single_process_helpers_are_identities():
-    assert not distributed.launched() and not distributed.enabled()
-    assert (distributed.rank(), distributed.world_size(), distributed.is_main()) == (0, 1, True)
+    assert not comm.launched() and not comm.enabled()
+    assert (comm.rank(), comm.world_size(), comm.is_main()) == (0, 1, True)
     x = torch.randn(3, 2, requires_grad=True)
-    assert distributed.all_gather(x) is x
+    assert comm.all_gather(x) is x
     rows = np.arange(6).reshape(3, 2)
-    assert distributed.gather_rows(rows) is rows
-    assert distributed.broadcast_object({"a": 1}) == {"a": 1}
-    assert distributed.on_main(lambda v: v + 1, 1) == 2
+    assert comm.gather_rows(rows) is rows
+    assert comm.broadcast_object({"a": 1}) == {"a": 1}
+    assert comm.on_main(lambda v: v + 1, 1) == 2
     dataset = list(range(5))
-    assert distributed.shard(dataset) is dataset
-    distributed.barrier()
+    assert comm.shard(dataset) is dataset
+    comm.barrier()
     distributed.cleanup()
 
 
 def test_wrap_leaves_a_single_process_run_alone(tiny_opt, monkeypatch):
     import criteria
-    model, loss = torch.nn.Linear(4, 2), criteria.select(tiny_opt)
-    wrapped, step_loss = distributed.wrap(model, loss, None, tiny_opt)
-    assert wrapped is model and step_loss is loss
+    model, objective = torch.nn.Linear(4, 2), Objective(criteria.select(tiny_opt, n_classes=8))
+    wrapped, step = distributed.wrap(model, objective, device="cpu", global_batch=True, compile=False)
+    assert wrapped is model and step is objective
     # --compile hands the model to torch.compile (a real compile takes minutes on this CPU;
     # the README's multi-GPU section reports a manual run), and checkpoints still see the plain model.
     class Compiled(torch.nn.Module):
@@ -35,15 +37,14 @@ def test_wrap_leaves_a_single_process_run_alone(tiny_opt, monkeypatch):
             super().__init__()
             self._orig_mod = inner
     monkeypatch.setattr(torch, "compile", Compiled)
-    tiny_opt.compile = True
-    compiled, _ = distributed.wrap(model, loss, None, tiny_opt)
+    compiled, _ = distributed.wrap(model, objective, device="cpu", global_batch=True, compile=True)
     assert isinstance(compiled, Compiled) and unwrap(compiled) is model
 
 
 def test_sharded_embedding_is_the_plain_call_in_one_process():
     calls = []
 
-    @distributed.sharded
+    @comm.sharded
     def embed(model, dataset, batch_size=2):
         calls.append((model, dataset, batch_size))
         return np.zeros((len(dataset), 2)), np.arange(len(dataset))

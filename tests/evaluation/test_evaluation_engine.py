@@ -110,7 +110,7 @@ def test_options_from_flags(tiny_opt):
 
 
 def test_torch_searcher_matches_faiss_on_cpu():
-    from evaluation.neighbours import FaissSearcher, TorchSearcher, prepare
+    from metrics.neighbours import FaissSearcher, TorchSearcher, prepare
     x = prepare(np.random.default_rng(1).standard_normal((50, 6)), "cosine")
     d1, i1 = FaissSearcher(x, "cosine").search(x[:7], 5)
     d2, i2 = TorchSearcher(x, "cosine", device="cpu").search(x[:7], 5)

@@ -130,7 +130,7 @@ def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path):
 
 def test_selection_direction_follows_the_metric():
     import metrics
-    from utilities.selection import EpochSelector
+    from training.selection import EpochSelector
     assert metrics.parse("e_recall@1").higher_is_better and metrics.parse("dists@inter").higher_is_better
     assert not metrics.parse("dists@intra").higher_is_better
     assert not metrics.parse("rho_spectrum@2").higher_is_better

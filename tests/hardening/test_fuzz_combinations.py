@@ -20,8 +20,9 @@ import parameters
 from conftest import TINY_GLYPHS
 from criteria.regularizers import EMBEDDING_REGULARIZERS, WEIGHT_REGULARIZERS
 from evaluation import embed
-from utilities import optim
-from utilities.training import train_epoch
+import training.objective
+from training import optim
+from training.loop import train_epoch
 
 N_COMBINATIONS = 50
 
@@ -58,16 +59,14 @@ def one_epoch(argv: list[str], tmp_path) -> float | None:
         return None
     torch.manual_seed(0)
     data = datasets.select(opt)
-    opt.n_classes, opt.in_channels = len(set(data["train"].labels.tolist())), 1
-    model = architectures.select(opt)
-    loss_fn = criteria.select(opt)
-    miner = batch_mining.select(opt) if loss_fn.uses_miner else None
+    model = architectures.select(opt, in_channels=datasets.channels(data["train"]))
+    objective = training.objective.select(opt, n_classes=datasets.n_classes(data["train"]))
     sampler = datasampler.select(opt, data["train"].labels)
     if getattr(sampler, "requires_storage", False):
         sampler.set_storage(embed(model, data["train"])[0])
     sampler.set_epoch(1)
-    optimizer, _ = optim.select(opt, model, loss_fn)
-    row = train_epoch(model, loss_fn, miner, FirstBatches(main.make_loader(data["train"], sampler, opt)),
+    optimizer, _ = optim.select(opt, model, objective)
+    row = train_epoch(model, objective, FirstBatches(main.make_loader(data["train"], sampler, opt)),
                       optimizer, torch.device("cpu"), epoch=1)
     return row["loss"]
 

@@ -141,9 +141,9 @@ def test_query_gallery_matches_reference(protocol, kind):
 @pytest.mark.parametrize("backend", ["faiss", "torch"])
 @pytest.mark.parametrize("block", [1 << 25, 100])
 def test_backends_agree_and_break_ties_by_index(backend, block, monkeypatch):
-    import evaluation.neighbours
-    monkeypatch.setattr(evaluation.neighbours, "FULL_ROW_ELEMENTS", block)    # force row blocks
-    monkeypatch.setattr(evaluation.neighbours, "QUERY_CHUNK", 7 if block == 100 else 4096)
+    import metrics.neighbours
+    monkeypatch.setattr(metrics.neighbours, "FULL_ROW_ELEMENTS", block)    # force row blocks
+    monkeypatch.setattr(metrics.neighbours, "QUERY_CHUNK", 7 if block == 100 else 4096)
     x, labels = tied_data(7, n=48)
     names = ["e_recall@1", "precision@2", "map_at_r", "mrr", "c_recall@1"]
     assert_close(metrics.compute(x, labels, names, backend=backend), reference(x, labels, names))
@@ -169,7 +169,7 @@ def test_mrr_beyond_the_search_depth_is_exact(backend):
 
 
 def test_neighbour_order_is_index_order_on_ties():
-    from evaluation.neighbours import rank_neighbours
+    from metrics.neighbours import rank_neighbours
     x = np.zeros((12, 3), dtype=np.float32)
     x[6:] = 1.0
     labels = np.zeros(12, dtype=np.int64)

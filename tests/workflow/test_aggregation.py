@@ -130,7 +130,7 @@ def test_selection_minimises_lower_is_better_metrics():
     assert select(rows, "val", "dists@intra") == ({"dists@intra": 0.3, "e_recall@1": 0.4}, 2)
     # test_max: the descriptive dists@intra is read where it is smallest on the test set (epoch 3).
     assert select(rows, "test_max", "dists@intra") == ({"dists@intra": 0.1, "e_recall@1": 0.4}, None)
-    from utilities.selection import EpochSelector
+    from training.selection import EpochSelector
     import metrics
     selector = EpochSelector("val", "dists@intra", metrics.parse("dists@intra").higher_is_better)
     for epoch in (1, 2, 3):

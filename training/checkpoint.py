@@ -7,13 +7,8 @@ from typing import Any
 import torch
 
 from utilities.atomic import save_torch
+from utilities.comm import unwrap
 from utilities.seeding import rng_state, set_rng_state
-
-
-def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    """The module inside DistributedDataParallel / torch.compile wrappers."""
-    model = getattr(model, "module", model)
-    return getattr(model, "_orig_mod", model)
 
 
 def save_checkpoint(path: str, *, epoch: int, model: torch.nn.Module, loss: torch.nn.Module,

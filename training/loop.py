@@ -1,4 +1,4 @@
-"""One training epoch: batches -> embeddings -> (miner) -> loss -> step."""
+"""One training epoch: batches -> embeddings -> objective (mine -> convert -> loss) -> step."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-import batch_mining
-from utilities.distributed import average_gradients
+from training.objective import Objective
+from utilities.comm import average_gradients
 
 
 class NonFiniteLossError(RuntimeError):
@@ -53,7 +53,7 @@ def grads_finite(params: Iterable[torch.Tensor]) -> bool:
     return bool(torch.stack(flags).all()) if flags else True
 
 
-def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, loader: Iterable,
+def train_epoch(model: nn.Module, objective: Objective, loader: Iterable,
                 optimizer: torch.optim.Optimizer, device: torch.device, epoch: int,
                 amp: bool = False, skip_budget: int = 0) -> dict[str, Any]:
     """Train one epoch and return its ``train.csv`` row (mean loss, mean miner/loss statistics).
@@ -75,16 +75,13 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
         embeddings = embeddings.float()
         if storage_hook is not None:
             storage_hook(embeddings.detach())
-        tuples = None
-        if miner is not None and loss_fn.uses_miner:
-            tuples = batch_mining.adapt_for(loss_fn, miner(embeddings, labels), labels.numel())
-        loss = loss_fn(embeddings, labels, tuples)
+        loss = objective(embeddings, labels)
         optimizer.zero_grad(set_to_none=True)
         value = loss.item()                      # the step's one read of the loss
         finite = math.isfinite(value)
         if finite:
             loss.backward()
-            average_gradients(loss_fn)  # the loss's own parameters (DDP averages the model's)
+            average_gradients(objective)  # the loss's own parameters (DDP averages the model's)
             finite = grads_finite(params)
         if not finite:
             skipped += 1
@@ -94,8 +91,7 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, miner: nn.Module | None, l
             continue
         optimizer.step()
         losses.append(value)
-        for source in (miner, loss_fn):
-            stats.add(getattr(source, "stats", None) or {})
+        stats.add(objective.stats)
         bar.set_postfix(loss=f"{losses[-1]:.4f}")
     row = {"epoch": epoch, "loss": sum(losses) / max(len(losses), 1),
            "lr": optimizer.param_groups[0]["lr"], "time_s": round(time.time() - start, 3)}

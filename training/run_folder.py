@@ -6,7 +6,6 @@ leaves readable files with ``status: running``.
 """
 from __future__ import annotations
 
-import csv
 import json
 import os
 import platform
@@ -15,6 +14,7 @@ import time
 from typing import Any
 
 from utilities.atomic import write_csv, write_json
+from utilities.csv_rows import read_csv_rows
 
 TRAIN_COLUMNS = ["epoch", "loss", "lr", "time_s"]
 SECRET_KEYS = ("wandb_key",)
@@ -50,13 +50,6 @@ def public_config(opt: Any) -> dict[str, Any]:
     return {k: ("<redacted>" if k in SECRET_KEYS else v) for k, v in vars(opt).items()}
 
 
-def read_csv_rows(path: str) -> list[dict[str, Any]]:
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 class RunFolder:
     """Writer for one run's folder. Rows are kept in memory and each file is rewritten atomically."""
 
@@ -73,15 +66,17 @@ class RunFolder:
 
     # ---- creation and resume -------------------------------------------------------------
     @staticmethod
-    def location(opt: Any) -> str:
+    def location(opt: Any, savename: str | None = None) -> str:
+        """The run folder: the ``--resume`` folder, or ``<save_path>/<dataset>/<savename>``
+        (``savename`` defaults to ``opt.savename``; under torchrun it is rank 0's)."""
         if opt.resume:
             return opt.resume if os.path.isdir(opt.resume) else os.path.dirname(opt.resume)
-        return os.path.join(opt.save_path, opt.dataset, opt.savename)
+        return os.path.join(opt.save_path, opt.dataset, savename or opt.savename)
 
     @classmethod
-    def create(cls, opt: Any) -> "RunFolder":
-        """Make the folder and write ``config.json`` and a ``running`` summary."""
-        run = cls(cls.location(opt))
+    def create(cls, path: str, opt: Any) -> "RunFolder":
+        """Make the folder ``path`` and write ``config.json`` (the flags of ``opt``)."""
+        run = cls(path)
         if os.path.exists(run.file("summary.json")) and not opt.resume:
             raise FileExistsError(f"run folder {run.path} already holds a run: pass --resume "
                                   f"{run.path} to continue it, or choose another --savename")

@@ -20,7 +20,7 @@ def param_groups(model: nn.Module, loss: nn.Module, lr: float, decay: float, fc_
     if head_ids:
         groups.append({"params": [p for p in head.parameters() if p.requires_grad], "lr": fc_lr,
                        "weight_decay": decay, "name": "head"})
-    for group in getattr(loss, "param_groups", lambda: [])():
+    for group in loss.param_groups():
         groups.append({**group, "weight_decay": loss_weight_decay})
     return [g for g in groups if g["params"]]
 
@@ -42,7 +42,8 @@ def build_scheduler(name: str, optimizer: torch.optim.Optimizer, n_epochs: int, 
 
 
 def select(opt: Any, model: nn.Module, loss: nn.Module) -> tuple[torch.optim.Optimizer, Any]:
-    """The optimizer and scheduler named by ``opt.optim`` and ``opt.scheduler``."""
+    """The optimizer and scheduler named by ``opt.optim`` and ``opt.scheduler``; ``loss`` is
+    anything with ``param_groups()`` (the objective, or a loss)."""
     groups = param_groups(model, loss, opt.lr, opt.decay, opt.fc_lr, opt.loss_weight_decay)
     optimizer = build_optimizer(opt.optim, groups)
     return optimizer, build_scheduler(opt.scheduler, optimizer, opt.n_epochs, opt.tau, opt.gamma)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from evaluation.neighbours import faiss_gpu_available, prepare
+from metrics.neighbours import faiss_gpu_available, prepare
 
 
 def kmeans_assign(embeddings: np.ndarray, n_clusters: int, space: str, seed: int = 0,

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 import metrics as metric_registry
-from evaluation.clustering import kmeans_assign
-from evaluation.neighbours import rank_neighbours
+from metrics.kmeans import kmeans_assign
+from metrics.neighbours import rank_neighbours
 from metrics.class_distances import class_sums
 
 

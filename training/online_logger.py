@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from utilities.run_folder import public_config
+from training.run_folder import public_config
 
 PLACEHOLDER_KEY = "<your_api_key_here>"
 

@@ -1,0 +1,16 @@
+"""The console table of metrics: splits as rows, metrics as columns."""
+from __future__ import annotations
+
+
+def format_metrics_table(results: dict[str, dict[str, float]]) -> str:
+    """Splits as rows, metrics as columns, 4 decimals."""
+    if not results:
+        return "(no evaluation)"
+    columns: list[str] = []
+    for values in results.values():
+        columns += [k for k, v in values.items() if k not in columns and isinstance(v, (int, float))]
+    header = ["split"] + columns
+    rows = [[split] + [f"{values.get(c, float('nan')):.4f}" for c in columns] for split, values in results.items()]
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])

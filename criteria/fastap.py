@@ -18,10 +18,11 @@ class FastAPLoss(BaseLoss):
 
     Distances from each query q to the rest of the batch are soft-binned into ``num_bins``
     triangular bins with centres ``c_0 < ... < c_K`` spanning the range of the distance on the
-    unit sphere (embeddings are L2-normalised first, as in the paper); ``δ_k(d) =
-    [1 - |d - c_k| / Δ]_+``. With the positive and total histograms
-    ``h⁺_k = Σ_{p ∈ P(q)} δ_k(d_qp)``, ``h_k = Σ_{j ∈ P(q) ∪ N(q)} δ_k(d_qj)`` and their
-    cumulative sums ``H⁺_k, H_k``::
+    unit sphere (embeddings are L2-normalised first, as in the paper): [0, 2] for the Euclidean
+    distance, [0, 4] for its square (as PML), [-1, 1] for ``-s`` of the cosine;
+    ``δ_k(d) = [1 - |d - c_k| / Δ]_+`` with ``Δ`` the range over ``num_bins``. With the
+    positive and total histograms ``h⁺_k = Σ_{p ∈ P(q)} δ_k(d_qp)``,
+    ``h_k = Σ_{j ∈ P(q) ∪ N(q)} δ_k(d_qj)`` and their cumulative sums ``H⁺_k, H_k``::
 
         FastAP_q = (1/|P(q)|) Σ_k h⁺_k H⁺_k / H_k         L_q = 1 - FastAP_q
 
@@ -48,12 +49,15 @@ class FastAPLoss(BaseLoss):
         self.low, self.high = self._range()
 
     def _range(self) -> tuple[float, float]:
-        """The closest and farthest values of the distance between unit vectors: those of two
-        opposite unit vectors (extra zero coordinates change nothing), computed once, on the CPU."""
+        """The closest and farthest values of the measure between unit vectors, computed once,
+        on the CPU. The far end is that of two opposite unit vectors (extra zero coordinates
+        change nothing). The near end of a distance is 0 by definition, as in the paper and
+        PML's ``FastAPLoss`` (``[0, 2^power]``), not the measured ``d(u, u)``, which the
+        Euclidean distance clamps to 1e-6; that of a similarity is ``-s(u, u)``."""
         unit = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
         with torch.no_grad():
             ends = self.distance.closest_first(self.distance(unit))
-        return float(ends[0, 0]), float(ends[0, 1])
+        return (float(ends[0, 0]) if self.distance.is_similarity else 0.0), float(ends[0, 1])
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:

@@ -23,13 +23,16 @@ class GeneralizedLiftedLoss(BaseLoss):
         l(a) = [ log Σ_{p ∈ P(a)} exp d(a, p)  +  log Σ_{n ∈ N(a)} exp(neg_margin - d(a, n)) ]_+
         L    = mean_a l(a)  +  l2 · (1/B) Σ_i ||x_i||_2
 
-    for every anchor with a positive and a negative (similarities enter as ``-s``). With given
-    tuples, P(a) and N(a) are the mined positives and negatives of a.
+    for every anchor with a positive and a negative. With given tuples, P(a) and N(a) are the
+    mined positives and negatives of a. The margin follows the one rule of
+    :mod:`distances.base` (as PML's ``GeneralizedLiftedStructureLoss``): on a similarity,
+    ``log Σ_p exp(-s(a, p)) + log Σ_n exp(s(a, n) - neg_margin)``, so ``neg_margin`` is a
+    threshold on ``s`` (negatives should have ``s(a, n) <= neg_margin``).
 
     Parameters
     ----------
     neg_margin : float
-        The margin m on negative distances.
+        The margin m on negative distances (a threshold in the measure's units).
     l2 : float
         Weight of the mean L2 norm of the embeddings (they are not normalised).
     """
@@ -48,6 +51,7 @@ class GeneralizedLiftedLoss(BaseLoss):
         pos, neg = tuple_masks(labels, indices_tuple)
         rows = torch.nonzero(pos.any(1) & neg.any(1), as_tuple=True)[0]
         dist = self.distance.closest_first(self.distance(embeddings))[rows]
+        neg_margin = self.distance.closest_first(self.neg_margin)
         values = (masked_logsumexp(dist, pos[rows], dim=1)
-                  + masked_logsumexp(self.neg_margin - dist, neg[rows], dim=1)).relu()
+                  + masked_logsumexp(neg_margin - dist, neg[rows], dim=1)).relu()
         return {"lifted": LossTerm(values, "element", rows), **l2_term(embeddings, self.l2)}

@@ -24,8 +24,10 @@ class LiftedStructureLoss(BaseLoss):
         L    = 1 / (2|P|) Σ_{(i,j) ∈ P} [J_ij]_+²
 
     Every ordered positive pair gets the term ``[J_ij]_+² / 2`` (J is symmetric), so the
-    default mean over ordered pairs is exactly the paper's average. On a similarity, ``d`` is
-    ``-s``.
+    default mean over ordered pairs is exactly the paper's average. The margins follow the one
+    rule of :mod:`distances.base` (as PML's ``LiftedStructureLoss``): on a similarity,
+    ``J_ij = log( Σ_k exp(s_ik - α) + Σ_l exp(s_jl - α) ) + m_pos - s_ij``, so α and ``m_pos``
+    are thresholds on ``s``.
 
     Parameters
     ----------
@@ -45,10 +47,11 @@ class LiftedStructureLoss(BaseLoss):
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
-        dist = self.distance.closest_first(upcast(self.distance(embeddings)))
+        closest_first = self.distance.closest_first
+        dist = closest_first(upcast(self.distance(embeddings)))
         a1, p, a2, n = tuple_pairs(labels, indices_tuple)
         neg = index_mask(a2, n, labels.numel())
-        slack = self.neg_margin - dist
+        slack = closest_first(self.neg_margin) - dist
         hinge = masked_logsumexp(torch.cat([slack[a1], slack[p]], 1), torch.cat([neg[a1], neg[p]], 1))
-        values = (hinge + dist[a1, p] - self.pos_margin).clamp_min(0).pow(2) / 2
+        values = (hinge + dist[a1, p] - closest_first(self.pos_margin)).clamp_min(0).pow(2) / 2
         return {"loss": LossTerm(values, "pos_pair", a1)}

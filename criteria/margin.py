@@ -22,7 +22,9 @@ class MarginLoss(BaseLoss):
 
     Both terms of every triplet are reduced together (default ``avg_nonzero``: the sum divided by
     the number of non-zero terms, as in the paper's code), plus ``nu · mean_t beta_{y_{a_t}}``,
-    the paper's beta regulariser. On a similarity, beta is a boundary on ``-s``.
+    the paper's beta regulariser. The boundary follows the one rule of :mod:`distances.base`
+    (as PML's ``MarginLoss``): on a similarity, ``l+ = [alpha + beta - s(a, p)]_+`` and
+    ``l- = [alpha + s(a, n) - beta]_+``, so beta is a boundary on ``s`` itself.
 
     Parameters
     ----------
@@ -61,8 +63,9 @@ class MarginLoss(BaseLoss):
 
         def values(t: Triplets) -> tuple[torch.Tensor, ...]:
             beta = self.beta[labels[t.anchors]].to(dist.dtype)
-            pos_term = (self.margin + dist[t.anchors, t.positives] - beta).clamp_min(0)
-            neg_term = (self.margin - dist[t.anchors, t.negatives] + beta).clamp_min(0)
+            boundary = self.distance.closest_first(beta)     # beta itself on a distance
+            pos_term = (self.margin + dist[t.anchors, t.positives] - boundary).clamp_min(0)
+            neg_term = (self.margin - dist[t.anchors, t.negatives] + boundary).clamp_min(0)
             return pos_term, neg_term, beta
 
         (pos_term, neg_term, beta), a = map_triplets(labels, indices_tuple, values)

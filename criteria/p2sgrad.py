@@ -17,10 +17,12 @@ class P2SGradLoss(ProxyLoss):
     CVPR 2019).
 
     The paper's gradient (its Eq. 11), ``(cos θ_ic − 1[c = y_i]) ∇cos θ_ic``, free of scale and
-    margin hyper-parameters, is the gradient of a squared error between the cosines and the
-    one-hot target (as in the authors' follow-up code)::
+    margin hyper-parameters, is the gradient of a mean squared error between the cosines and
+    the one-hot target (as in the authors' follow-up code, ``nn.MSELoss``, and PML)::
 
-        l_i = Σ_c (cos θ_ic − 1[c = y_i])²
+        l_i = (1/C) Σ_c (cos θ_ic − 1[c = y_i])²        L = (1/B) Σ_i l_i
+
+    i.e. the mean over the B × C entries (the default ``mean`` reducer over the l_i).
 
     Parameters
     ----------
@@ -39,6 +41,6 @@ class P2SGradLoss(ProxyLoss):
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
         cos = cosine_logits(embeddings, self.proxies)
         one_hot = F.one_hot(labels, cos.shape[1]).to(cos.dtype)
-        values = (cos - one_hot).pow(2).sum(dim=1)
+        values = (cos - one_hot).pow(2).mean(dim=1)
         self.record_accuracy(cos, labels)
         return {"p2sgrad": self.element_term(values, indices_tuple)}

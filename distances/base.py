@@ -1,4 +1,23 @@
-"""The distance interface shared by losses and miners."""
+"""The distance interface shared by losses and miners.
+
+One rule for margins and thresholds, for every loss (PyTorch Metric Learning's convention):
+a margin or threshold is a number in the measure's own units, and for a similarity (larger is
+closer) every inequality flips. Two helpers write it, nowhere else: :meth:`BaseDistance.gap`
+``(x, y)`` is ``x - y`` for a distance and ``y - x`` for a similarity (PML's
+``distance.margin``), i.e. ``closest_first(x) - closest_first(y)``; a loss that works on the
+``closest_first`` matrix passes a threshold through :meth:`BaseDistance.closest_first` too, so
+the threshold and the values it is compared with are oriented alike (a threshold is never
+compared with ``-s`` as it is). With ``m_pos``, ``m_neg`` thresholds and ``m`` a gap margin:
+
+* a positive is penalised by ``gap(v_ap, m_pos)``: ``d_ap - m_pos`` or ``m_pos - s_ap``
+  (it should have ``d_ap <= m_pos`` or ``s_ap >= m_pos``);
+* a negative is penalised by ``gap(m_neg, v_an)``: ``m_neg - d_an`` or ``s_an - m_neg``
+  (it should have ``d_an >= m_neg`` or ``s_an <= m_neg``);
+* a triplet is penalised by ``gap(v_ap, v_an) + m``: ``d_ap - d_an + m`` or ``s_an - s_ap + m``
+  (a gap margin is added as it is, never flipped).
+
+On cosine, for instance, ``neg_margin 0.3`` asks for ``s_an <= 0.3`` in every loss.
+"""
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
@@ -44,10 +63,13 @@ class BaseDistance(nn.Module, metaclass=ABCMeta):
     def _pairwise(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Implemented by every registered subclass."""
 
-    def gap(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
-        """How much closer the negative is than the positive: ``d_ap - d_an`` or ``s_an - s_ap``."""
+    def gap(self, pos: torch.Tensor | float, neg: torch.Tensor | float) -> torch.Tensor | float:
+        """How much closer ``neg`` is than ``pos``: ``pos - neg`` for a distance, ``neg - pos``
+        for a similarity; either may be a margin (a number in the measure's units, see the
+        module docstring): ``gap(d_ap, m_pos)``, ``gap(m_neg, d_an)``, ``gap(d_ap, d_an)``."""
         return neg - pos if self.is_similarity else pos - neg
 
-    def closest_first(self, values: torch.Tensor) -> torch.Tensor:
-        """Values transformed so that *smaller means closer* (negated for similarities)."""
+    def closest_first(self, values: torch.Tensor | float) -> torch.Tensor | float:
+        """Values, or a threshold in the measure's units, transformed so that *smaller means
+        closer* (negated for similarities)."""
         return -values if self.is_similarity else values

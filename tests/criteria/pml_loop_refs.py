@@ -106,16 +106,21 @@ def supcon(x, labels, kind, temperature):
     return avg_nonzero(out)
 
 
+def pml_margin(kind: str, x: float, y: float) -> float:
+    """PML's ``distance.margin(x, y)``: ``x - y`` for a distance, ``y - x`` for the cosine."""
+    return y - x if kind == "cosine" else x - y
+
+
 def lifted_structure(x, labels, kind, neg_margin, pos_margin):
-    d = [[-v for v in row] for row in scores(x, kind)]
+    m = measure(x, kind)
     total, count = 0.0, 0
     for i in range(len(labels)):
         for j in range(i + 1, len(labels)):      # unordered positive pairs, as in the paper
             if labels[i] != labels[j]:
                 continue
-            terms = [math.exp(neg_margin - d[i][k]) for k in negatives(labels, i)]
-            terms += [math.exp(neg_margin - d[j][k]) for k in negatives(labels, j)]
-            big_j = (math.log(sum(terms)) if terms else 0.0) + d[i][j] - pos_margin
+            terms = [math.exp(pml_margin(kind, neg_margin, m[i][k])) for k in negatives(labels, i)]
+            terms += [math.exp(pml_margin(kind, neg_margin, m[j][k])) for k in negatives(labels, j)]
+            big_j = (math.log(sum(terms)) if terms else 0.0) + pml_margin(kind, m[i][j], pos_margin)
             total += max(big_j, 0.0) ** 2
             count += 1
     return total / (2 * count) if count else 0.0
@@ -124,7 +129,7 @@ def lifted_structure(x, labels, kind, neg_margin, pos_margin):
 def fastap(x, labels, kind, num_bins):
     m = measure(normalized(x), kind)
     d = [[-v for v in row] for row in m] if kind == "cosine" else m
-    low, high = {"euclidean": (1e-6, 2.0), "sqeuclidean": (0.0, 4.0), "cosine": (-1.0, 1.0)}[kind]
+    low, high = {"euclidean": (0.0, 2.0), "sqeuclidean": (0.0, 4.0), "cosine": (-1.0, 1.0)}[kind]
     width = (high - low) / num_bins
     centres = [low + k * width for k in range(num_bins + 1)]
     out = []
@@ -156,6 +161,22 @@ def smoothap(x, labels, kind, temperature):
         for i in pos:
             r_pos = 1 + sum(sigmoid((s[q][j] - s[q][i]) / temperature) for j in pos if j != i)
             r_all = 1 + sum(sigmoid((s[q][j] - s[q][i]) / temperature) for j in others if j != i)
+            ap += r_pos / r_all
+        out.append(1 - ap / len(pos))
+    return mean(out)
+
+
+def smoothap_with_query(x, labels, kind, temperature):
+    """PML's (and the authors' code's) convention: every item is a query, ranked among the
+    whole batch with itself counted as one of its positives."""
+    s = scores(x, kind)
+    out = []
+    for q in range(len(labels)):
+        pos = positives(labels, q) + [q]
+        ap = 0.0
+        for i in pos:
+            r_pos = 1 + sum(sigmoid((s[q][j] - s[q][i]) / temperature) for j in pos if j != i)
+            r_all = 1 + sum(sigmoid((s[q][j] - s[q][i]) / temperature) for j in range(len(labels)) if j != i)
             ap += r_pos / r_all
         out.append(1 - ap / len(pos))
     return mean(out)

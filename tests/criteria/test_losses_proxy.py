@@ -94,7 +94,7 @@ def reference(name, loss, x, y):
             S[yi] -= loss.margin_delta
             out.append(nll([loss.lambda_ * s for s in S], yi))
         elif name == "p2sgrad":
-            out.append(sum((cos(x[i], W[c]) - (c == yi)) ** 2 for c in range(C)))
+            out.append(sum((cos(x[i], W[c]) - (c == yi)) ** 2 for c in range(C)) / C)
     if name == "proxyanchor":
         pos_sum, n_pos, neg_sum = 0.0, 0, 0.0
         for c in range(C):

@@ -362,14 +362,18 @@ def check_compatibility(opt: argparse.Namespace) -> None:
     """Reject a loss/miner/distance combination that cannot run, saying why.
 
     A miner's output reaches a loss as is or through a conversion of ``batch_mining.adapt``
-    (pairs <-> triplets); anything else is refused, naming both. The miner is also built
-    once here, so a bad miner parameter is reported before any data is read.
+    (pairs <-> triplets); anything else is refused, naming both. What a loss takes is its
+    ``consumed_tuples()``: a loss that mines for itself (npair, lifted, ...) is checked against
+    the tuples it can be restricted by, so ``--batch_mining npair`` is refused for a loss that
+    cannot take sets; a loss that takes no tuples (proxies) ignores the miner. The miner is also
+    built once here, so a bad miner parameter is reported before any data is read.
     """
     miner_cls = batch_mining.MINERS.get(opt.batch_mining)
     for loss_name in opt.loss.split("+"):
         loss_cls = criteria.LOSSES.get(loss_name)
-        if loss_cls.accepts and batch_mining.conversion_target(miner_cls.output, loss_cls.accepts) is None:
-            raise FlagError(f"--loss {loss_name} takes {'/'.join(loss_cls.accepts)} but "
+        kinds = loss_cls.consumed_tuples()
+        if kinds and batch_mining.conversion_target(miner_cls.output, kinds) is None:
+            raise FlagError(f"--loss {loss_name} takes {'/'.join(kinds)} but "
                             f"--batch_mining {opt.batch_mining} yields {miner_cls.output}, and no conversion "
                             f"exists (only pairs <-> triplets convert)")
         allowed = loss_cls.allowed_distances

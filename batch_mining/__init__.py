@@ -9,7 +9,11 @@ Conversion rules between what a miner yields and what a loss accepts (``adapt``)
 * pairs -> triplets: every ``(a, p, n)`` whose ``(a, p)`` and ``(a, n)`` are mined pairs with the
   same anchor (the per-anchor product);
 * triplets -> pairs: the ``(a, p)`` and ``(a, n)`` pairs of the triplets, de-duplicated;
-* sets (N-pair / lifted-structure) are only given to losses that accept ``"sets"``.
+* sets (N-pair / lifted-structure, :class:`~utilities.tuples.TupleSets`) are only given to
+  losses that take ``"sets"`` (npair, angular, lifted, multisimilarity), never converted.
+
+What a loss takes is ``consumed_tuples()``: its ``accepts`` for a loss that uses a miner, its
+``tuple_kinds`` for a loss that mines for itself and can be restricted by given tuples.
 """
 from __future__ import annotations
 
@@ -60,14 +64,24 @@ def adapt(tuples: tuple, accepts: tuple[str, ...], batch_size: int) -> tuple:
     return tuples if target == kind else CONVERSIONS[(kind, target)](tuples, batch_size)
 
 
+def consumed_kinds(loss: Any) -> tuple[str, ...]:
+    """The tuple kinds ``loss`` takes (``BaseLoss.consumed_tuples``), looking through wrappers
+    that hold the loss as ``.loss`` (cross-batch memory, the distributed step)."""
+    while not hasattr(loss, "consumed_tuples") and hasattr(loss, "loss"):
+        loss = loss.loss
+    consumed = getattr(loss, "consumed_tuples", None)
+    return tuple(consumed()) if consumed is not None else tuple(getattr(loss, "accepts", ()))
+
+
 def adapt_for(loss: Any, tuples: tuple, batch_size: int) -> Any:
-    """The miner's output as ``loss`` takes it: converted to its ``accepts`` kind, or, for a sum
-    of losses (``--loss a+b``), a dict with each component's own conversion."""
+    """The miner's output as ``loss`` takes it: converted to a kind it consumes
+    (:func:`consumed_kinds`), or, for a sum of losses (``--loss a+b``), a dict with each
+    component's own conversion."""
     components = getattr(loss, "components", None)
     if components is not None:
         return {name: adapt_for(part, tuples, batch_size) for name, part in components.items()
                 if getattr(part, "uses_miner", False)}
-    return adapt(tuples, loss.accepts, batch_size)
+    return adapt(tuples, consumed_kinds(loss), batch_size)
 
 
 def _loss_names(opt: Any) -> list[str]:

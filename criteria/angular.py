@@ -26,7 +26,8 @@ class AngularLoss(BaseLoss):
         L          = mean_(a,p) l(a, p) + npair_l2 · (1/B) Σ_i ||x_i||_2
 
     The angular term uses normalised embeddings, the n-pair term (see ``npair``) the raw inner
-    products, as in the paper's combined objective.
+    products, as in the paper's combined objective. The pairs (a, p) and negative sets are those
+    of ``npair`` (all of the batch, or the given tuples, e.g. the ``npair`` miner's sets).
 
     Parameters
     ----------
@@ -39,7 +40,7 @@ class AngularLoss(BaseLoss):
     """
 
     accepts = ()
-    tuple_kinds = ("pairs", "triplets")
+    tuple_kinds = ("pairs", "triplets", "sets")
     default_distance = "dot"
     allowed_distances = ("dot",)
     distance_note = "the angular loss combines raw inner products (n-pair) with normalised ones (angular)"

@@ -38,7 +38,7 @@ class GeneralizedLiftedLoss(BaseLoss):
     """
 
     accepts = ()
-    tuple_kinds = ("pairs", "triplets")
+    tuple_kinds = ("pairs", "triplets", "sets")
     default_distance = "euclidean"
     term_names = ("lifted", "l2_reg")
 

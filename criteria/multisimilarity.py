@@ -40,7 +40,7 @@ class MultiSimilarityLoss(BaseLoss):
     """
 
     accepts = ()
-    tuple_kinds = ("pairs", "triplets")
+    tuple_kinds = ("pairs", "triplets", "sets")
     default_distance = "cosine"
     allowed_distances = ("cosine", "dot")
     distance_note = "the multi-similarity loss weights pairs by similarity"

@@ -36,8 +36,9 @@ class NPairLoss(BaseLoss):
         l(a, p) = log(1 + Σ_{n: y_n ≠ y_a} exp(x_a·x_n - x_a·x_p))  +  l2 · (1/B) Σ_i ||x_i||_2
 
     on unnormalised inner products, for every positive pair (a, p) of the batch with all of a's
-    negatives (or the given tuples grouped by (a, p)); mean over pairs. The l2 term keeps the
-    embedding norms in check (0.005 = the paper's 0.02 times the 0.25 of its code).
+    negatives (or the given tuples grouped by (a, p); the ``npair`` miner's sets, which the
+    Revisiting-DML tool requires, give one random positive per anchor); mean over pairs. The l2
+    term keeps the embedding norms in check (0.005 = the paper's 0.02 times the 0.25 of its code).
 
     Parameters
     ----------
@@ -46,7 +47,7 @@ class NPairLoss(BaseLoss):
     """
 
     accepts = ()
-    tuple_kinds = ("pairs", "triplets")
+    tuple_kinds = ("pairs", "triplets", "sets")
     default_distance = "dot"
     allowed_distances = ("dot", "cosine")
     distance_note = "the n-pair loss is defined on inner products"

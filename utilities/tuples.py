@@ -59,8 +59,9 @@ def empty_sets(device: torch.device, batch_size: int) -> TupleSets:
 
 
 def tuple_kind(tuples: tuple) -> str:
-    """``"triplets"``, ``"pairs"`` or ``"sets"``: the kind of a miner's output."""
-    if isinstance(tuples, TupleSets):
+    """``"triplets"``, ``"pairs"`` or ``"sets"``: the kind of a miner's output (a plain
+    ``(anchors, positive_mask, negative_mask)`` tuple with 2-D masks counts as sets)."""
+    if isinstance(tuples, TupleSets) or (len(tuples) == 3 and tuples[1].dim() == 2):
         return "sets"
     if len(tuples) == 3:
         return "triplets"
@@ -213,14 +214,30 @@ class NPairSets(NamedTuple):
     negatives: torch.Tensor
 
 
+def sets_pair_weights(sets: tuple[torch.Tensor, ...], batch_size: int,
+                      dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(pos_w, neg_w)``, shape (B, R), of :class:`TupleSets`: ``pos_w[i, j]`` counts the rows
+    of anchor ``i`` whose positive set holds ``j`` (``neg_w`` likewise), so an anchor's sets are
+    the union of its rows; an anchor without a row has empty sets."""
+    anchors, pos_mask, neg_mask = sets
+    shape = (batch_size, pos_mask.shape[1])
+    pos_w = torch.zeros(shape, dtype=dtype, device=anchors.device).index_add_(0, anchors, pos_mask.to(dtype))
+    neg_w = torch.zeros(shape, dtype=dtype, device=anchors.device).index_add_(0, anchors, neg_mask.to(dtype))
+    return pos_w, neg_w
+
+
 def pair_weights(indices_tuple: tuple[torch.Tensor, ...], batch_size: int,
                  ref_size: int | None = None, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-pair weights from mined tuples: ``(pos_w, neg_w)``, shape (B, R), where ``pos_w[i, j]``
-    counts how often ``(i, j)`` occurs as a positive pair (as ``(a, p)`` of a triplet, or in the
-    positive half of pairs) and ``neg_w`` likewise for negatives. ``> 0`` gives the masks that
-    restrict a matrix-form loss to the mined tuples."""
+    counts how often ``(i, j)`` occurs as a positive pair (as ``(a, p)`` of a triplet, in the
+    positive half of pairs, or in a positive set of anchor ``i``: :func:`sets_pair_weights`) and
+    ``neg_w`` likewise for negatives. ``> 0`` gives the masks that restrict a matrix-form loss to
+    the mined tuples."""
     ref_size = batch_size if ref_size is None else ref_size
-    if tuple_kind(indices_tuple) == "triplets":
+    kind = tuple_kind(indices_tuple)
+    if kind == "sets":
+        return sets_pair_weights(indices_tuple, batch_size, dtype)
+    if kind == "triplets":
         a, p, n = indices_tuple
         a1, a2 = a, a
     else:
@@ -235,7 +252,12 @@ def pair_weights(indices_tuple: tuple[torch.Tensor, ...], batch_size: int,
 
 def element_weights(indices_tuple: tuple[torch.Tensor, ...], batch_size: int,
                     dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """How often each batch element occurs in the mined tuples (any role), shape (B,)."""
+    """How often each batch element occurs in the mined tuples (any role), shape (B,); for
+    :class:`TupleSets`, as an anchor of a row or a member of a row's positive or negative set."""
+    if tuple_kind(indices_tuple) == "sets":
+        anchors, pos_mask, neg_mask = indices_tuple
+        members = (pos_mask.to(dtype) + neg_mask.to(dtype)).sum(0)
+        return torch.bincount(anchors, minlength=batch_size).to(dtype) + members
     flat = torch.cat([t.reshape(-1) for t in indices_tuple])
     return torch.bincount(flat, minlength=batch_size).to(dtype)
 
@@ -244,7 +266,8 @@ def tuple_masks(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | 
                 ref_labels: torch.Tensor | None = None,
                 exclude_self: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Boolean (B, R) ``(positive, negative)`` pair masks: all pairs of the labels when
-    ``indices_tuple`` is None, else the pairs occurring in the given pairs or triplets."""
+    ``indices_tuple`` is None, else the pairs occurring in the given pairs, triplets or sets
+    (row ``i`` holds anchor ``i``'s positive and negative sets; :func:`pair_weights`)."""
     if indices_tuple is None:
         return label_masks(labels, ref_labels, exclude_self)
     ref = labels.numel() if ref_labels is None else ref_labels.numel()
@@ -258,7 +281,9 @@ def npair_sets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | N
 
     * ``None``: every positive pair ``(a, p)`` with all negatives of ``a``;
     * triplets: one row per distinct ``(a, p)``, its negatives are the ``n`` of those triplets;
-    * pairs: every given positive pair with the given negatives of its anchor.
+    * pairs: every given positive pair with the given negatives of its anchor;
+    * :class:`TupleSets`: one row per positive ``p`` of each set row ``k`` (``(anchors[k], p)``),
+      its negatives are row ``k``'s negative set (N-pair sets give one row per anchor).
 
     Rows without a negative are dropped.
     """
@@ -267,6 +292,10 @@ def npair_sets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | N
         pos, neg = label_masks(labels, ref_labels, exclude_self)
         a, p = torch.nonzero(pos, as_tuple=True)
         negatives = neg[a]
+    elif tuple_kind(indices_tuple) == "sets":
+        anchors, pos_mask, neg_mask = indices_tuple
+        rows, p = torch.nonzero(pos_mask, as_tuple=True)
+        a, negatives = anchors[rows], neg_mask[rows]
     elif tuple_kind(indices_tuple) == "triplets":
         ta, tp, tn = indices_tuple
         keys, inverse = torch.unique(ta * ref_size + tp, return_inverse=True)

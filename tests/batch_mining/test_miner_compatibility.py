@@ -34,23 +34,26 @@ def glyph_like_batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def run_cell(opt, loss_name: str, miner_name: str) -> str:
-    """'rejected' (with the promised message) or 'ran' (one finite forward + backward)."""
+    """'rejected' (with the promised message, and ``adapt`` refusing the miner's output too) or
+    'ran': the miner's output, adapted to the kinds the loss consumes (``consumed_tuples``, so
+    self-mining losses get it as well), gives one finite forward + backward."""
     opt = copy.copy(opt)
     opt.loss, opt.batch_mining = loss_name, miner_name
+    kinds = criteria.LOSSES.get(loss_name).consumed_tuples()
+    torch.manual_seed(0)
+    raw, labels = glyph_like_batch()
+    raw.requires_grad_(True)
+    emb = torch.nn.functional.normalize(raw, dim=1)
     try:
         parameters.check_compatibility(opt)
     except parameters.FlagError as err:
         msg = str(err)
         assert f"--loss {loss_name}" in msg and f"--batch_mining {miner_name}" in msg, msg
+        with pytest.raises(ValueError):
+            batch_mining.adapt(batch_mining.select(opt)(emb, labels), kinds, len(labels))
         return "rejected"
-    torch.manual_seed(0)
     loss_fn, miner = criteria.select(opt, n_classes=N_CLASSES), batch_mining.select(opt)
-    raw, labels = glyph_like_batch()
-    raw.requires_grad_(True)
-    emb = torch.nn.functional.normalize(raw, dim=1)
-    tuples = None
-    if loss_fn.uses_miner:
-        tuples = batch_mining.adapt(miner(emb, labels), loss_fn.accepts, len(labels))
+    tuples = batch_mining.adapt(miner(emb, labels), kinds, len(labels))
     loss = loss_fn(emb, labels, tuples)
     assert loss.dim() == 0 and torch.isfinite(loss), f"{loss_name} x {miner_name}: {loss}"
     loss.backward()
@@ -58,21 +61,44 @@ def run_cell(opt, loss_name: str, miner_name: str) -> str:
     return "ran"
 
 
+def expected_outcome(loss_name: str, miner_name: str) -> str:
+    kinds = criteria.LOSSES.get(loss_name).consumed_tuples()
+    output = batch_mining.MINERS.get(miner_name).output
+    return "ran" if not kinds or batch_mining.conversion_target(output, kinds) else "rejected"
+
+
 @pytest.mark.parametrize("loss_name", criteria.names())
 def test_every_miner_with_this_loss_runs_or_is_rejected(base_opt, loss_name):
     outcomes = {m: run_cell(base_opt, loss_name, m) for m in batch_mining.names()}
-    accepts = criteria.LOSSES.get(loss_name).accepts
     for miner_name, outcome in outcomes.items():
-        output = batch_mining.MINERS.get(miner_name).output
-        expected = "ran" if not accepts or batch_mining.conversion_target(output, accepts) else "rejected"
-        assert outcome == expected, (loss_name, miner_name, outcome)
+        assert outcome == expected_outcome(loss_name, miner_name), (loss_name, miner_name, outcome)
+
+
+def test_set_miners_reach_exactly_the_set_losses():
+    """npair/lifted miners: accepted by the losses that take sets (npair, angular and lifted as the
+    Revisiting-DML tool requires, and multisimilarity), refused by losses that consume other tuples."""
+    for miner_name in ("npair", "lifted"):
+        ran = {loss for loss in criteria.names() if expected_outcome(loss, miner_name) == "ran"
+               and criteria.LOSSES.get(loss).consumed_tuples()}
+        assert ran == {"npair", "angular", "lifted", "multisimilarity"}, miner_name
+
+
+def test_adapt_for_looks_through_wrappers():
+    from criteria.xbm import CrossBatchMemory
+    labels = torch.arange(N_CLASSES).repeat_interleave(PER_CLASS)
+    sets = batch_mining.MINERS.get("npair")()(torch.randn(len(labels), DIM), labels)
+    npair = criteria.LOSSES.get("npair")()
+    for loss in (npair, CrossBatchMemory(npair, 32)):
+        assert batch_mining.consumed_kinds(loss) == ("pairs", "triplets", "sets")
+        assert batch_mining.adapt_for(loss, sets, len(labels)) is sets
+    with pytest.raises(ValueError):
+        batch_mining.adapt_for(criteria.LOSSES.get("fastap")(), sets, len(labels))
 
 
 def _first_incompatible() -> tuple[str, str] | None:
     for loss_name in criteria.names():
-        accepts = criteria.LOSSES.get(loss_name).accepts
         for miner_name in batch_mining.names():
-            if accepts and batch_mining.conversion_target(batch_mining.MINERS.get(miner_name).output, accepts) is None:
+            if expected_outcome(loss_name, miner_name) == "rejected":
                 return loss_name, miner_name
     return None
 
@@ -112,6 +138,7 @@ def test_conversions():
     sets = batch_mining.MINERS.get("lifted")()(torch.randn(5, 4), labels)
     with pytest.raises(ValueError):
         batch_mining.adapt(sets, ("triplets",), 5)
+    assert batch_mining.adapt(sets, ("pairs", "triplets", "sets"), 5) is sets   # sets are never converted
 
 
 DEGENERATE = {"one_class": torch.zeros(6, dtype=torch.long), "singletons": torch.arange(6),

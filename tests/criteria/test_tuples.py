@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from tests.criteria import loop_refs_old as refs
-from utilities.tuples import (all_pairs, all_triplets, element_weights, label_masks, map_triplets,
-                              npair_sets, pair_weights, triplet_chunks, triplets_to_pairs)
+from utilities.tuples import (TupleSets, all_pairs, all_triplets, element_weights, label_masks, map_triplets,
+                              npair_sets, pair_weights, triplet_chunks, triplets_to_pairs, tuple_kind,
+                              tuple_masks)
 
 
 @pytest.mark.parametrize("budget", [1, 7, 50, 1 << 20])
@@ -56,6 +57,28 @@ def test_npair_sets_from_every_form():
     for a, p, negs in zip(internal.anchors.tolist(), internal.positives.tolist(), internal.negatives.tolist()):
         assert lab[a] == lab[p] and a != p
         assert [i for i, m in enumerate(negs) if m] == [n for n in range(len(lab)) if lab[n] != lab[a]]
+
+
+def test_sets_give_masks_weights_and_npair_rows():
+    labels = torch.tensor([0, 0, 0, 1, 2])
+    b = torch.zeros(3, 5, dtype=torch.bool)
+    pos, neg = b.clone(), b.clone()
+    pos[0, 1] = pos[1, 0] = pos[2, 0] = pos[2, 1] = True    # rows: anchor 0, anchor 2 (twice)
+    neg[0, 3] = neg[1, 4] = neg[2, 3] = True
+    sets = TupleSets(torch.tensor([0, 2, 2]), pos, neg)
+    assert tuple_kind(sets) == tuple_kind(tuple(sets)) == "sets"
+    pos_w, neg_w = pair_weights(sets, 5)
+    want_pos = {(0, 1): 1, (2, 0): 2, (2, 1): 1}     # an anchor's sets: the union of its rows
+    nonzero = map(tuple, torch.nonzero(pos_w).tolist())
+    assert {k: int(v) for k, v in zip(nonzero, pos_w[pos_w > 0].tolist())} == want_pos
+    assert set(map(tuple, torch.nonzero(neg_w).tolist())) == {(0, 3), (2, 4), (2, 3)}
+    pm, nm = tuple_masks(labels, sets)
+    assert torch.equal(pm, pos_w > 0) and torch.equal(nm, neg_w > 0)
+    assert element_weights(sets, 5).tolist() == [1 + 2, 2, 2, 2, 1]   # as anchor + as member
+    rows = npair_sets(labels, sets)
+    got = sorted((a, p, tuple(n)) for a, p, n in zip(rows.anchors.tolist(), rows.positives.tolist(),
+                                                      (torch.nonzero(r).flatten().tolist() for r in rows.negatives)))
+    assert got == [(0, 1, (3,)), (2, 0, (3,)), (2, 0, (4,)), (2, 1, (3,))]
 
 
 def test_map_triplets_over_chunks_and_pairs():

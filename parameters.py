@@ -66,7 +66,10 @@ def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--tau", default=[1000], nargs="+", type=int, help="Epochs at which the learning rate is multiplied by --gamma.")
     g.add_argument("--optim", default="adam", type=str, choices=["adam", "adamw", "sgd"], help="Optimizer.")
     g.add_argument("--loss", default="margin", type=str, help="Loss; 'a+b' sums several (see --loss_weights).")
-    g.add_argument("--batch_mining", default="distance", type=str, help="Batch miner for tuple-based losses.")
+    g.add_argument("--batch_mining", default=None, type=str,
+                   help="Batch miner (see --list), or 'none'. Default: the loss's own (distance for margin, "
+                        "triplet, contrastive, quadruplet and snr; npair for npair and angular; lifted for "
+                        "lifted), else none: the loss uses every pair, triplet or set of the batch.")
     g.add_argument("--embed_dim", default=128, type=int, help="Embedding dimensionality.")
     g.add_argument("--not_pretrained", action="store_true", help="Do not load ImageNet weights.")
     g.add_argument("--arch", default="resnet50_frozen_normalize", type=str,
@@ -289,7 +292,9 @@ def fail(message: str) -> None:
 
 
 def finalize(opt: argparse.Namespace) -> None:
-    """Derived values: device, savename, loss weights, the chosen evaluation splits."""
+    """Derived values: device, the miner of the loss when none is named, savename."""
+    if opt.batch_mining is None:
+        opt.batch_mining = default_miner(opt.loss)
     if opt.device is None:
         import torch
         opt.device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -307,7 +312,7 @@ def validate(opt: argparse.Namespace) -> None:
     datasets.DATASETS.check(opt.dataset)
     for loss_name in opt.loss.split("+"):
         criteria.LOSSES.check(loss_name)
-    batch_mining.MINERS.check(opt.batch_mining)
+    batch_mining.check(opt.batch_mining)
     datasampler.SAMPLERS.check(opt.data_sampler)
     architectures.parse_arch(opt.arch)
     for name in (opt.loss_distance, opt.miner_distance_fn):
@@ -358,29 +363,41 @@ def validate(opt: argparse.Namespace) -> None:
               "no effect in dmlbench (legacy flag)", file=sys.stderr)
 
 
+def default_miner(loss: str) -> str:
+    """The miner of ``--loss`` when ``--batch_mining`` is not given: the first ``default_miner``
+    of its parts (losses defined on mined tuples), else ``none``."""
+    parts = [criteria.LOSSES.get(name) for name in loss.split("+") if name in criteria.LOSSES]
+    return next((cls.default_miner for cls in parts if cls.default_miner), batch_mining.NO_MINER)
+
+
 def check_compatibility(opt: argparse.Namespace) -> None:
     """Reject a loss/miner/distance combination that cannot run, saying why.
 
-    A miner's output reaches a loss as is or through a conversion of ``batch_mining.adapt``
-    (pairs <-> triplets); anything else is refused, naming both. What a loss takes is its
-    ``consumed_tuples()``: a loss that mines for itself (npair, lifted, ...) is checked against
-    the tuples it can be restricted by, so ``--batch_mining npair`` is refused for a loss that
-    cannot take sets; a loss that takes no tuples (proxies) ignores the miner. The miner is also
-    built once here, so a bad miner parameter is reported before any data is read.
+    A miner's output reaches a loss as is or through a conversion of ``utilities.tuples.adapt``
+    (pairs <-> triplets); anything else is refused, naming both. Every loss of ``--loss`` that
+    takes tuples (``takes``) must be able to take the miner's; a miner named for losses that
+    take none is refused. The miner is also built once here, so a bad miner parameter is
+    reported before any data is read.
     """
+    classes = {name: criteria.LOSSES.get(name) for name in opt.loss.split("+")}
+    for loss_name, loss_cls in classes.items():
+        allowed = loss_cls.allowed_distances
+        if opt.loss_distance and allowed is not None and opt.loss_distance not in allowed:
+            why = f": {loss_cls.distance_note}" if loss_cls.distance_note else ""
+            raise FlagError(f"--loss_distance {opt.loss_distance} does not suit --loss {loss_name}{why} "
+                            f"(allowed: {', '.join(allowed)})")
+    if opt.batch_mining == batch_mining.NO_MINER:
+        return
     miner_cls = batch_mining.MINERS.get(opt.batch_mining)
-    for loss_name in opt.loss.split("+"):
-        loss_cls = criteria.LOSSES.get(loss_name)
-        kinds = loss_cls.consumed_tuples()
+    if not any(cls.takes for cls in classes.values()):
+        raise FlagError(f"--batch_mining {opt.batch_mining}: --loss {opt.loss} takes no mined tuples "
+                        f"(it uses its own proxies or classes); drop the flag or pass --batch_mining none")
+    for loss_name, loss_cls in classes.items():
+        kinds = loss_cls.takes
         if kinds and batch_mining.conversion_target(miner_cls.output, kinds) is None:
             raise FlagError(f"--loss {loss_name} takes {'/'.join(kinds)} but "
                             f"--batch_mining {opt.batch_mining} yields {miner_cls.output}, and no conversion "
                             f"exists (only pairs <-> triplets convert)")
-        allowed = loss_cls.allowed_distances
-        if opt.loss_distance and allowed is not None and opt.loss_distance not in allowed:
-            why = f": {loss_cls.distance_note}" if getattr(loss_cls, "distance_note", "") else ""
-            raise FlagError(f"--loss_distance {opt.loss_distance} does not suit --loss {loss_name}{why} "
-                            f"(allowed: {', '.join(allowed)})")
     allowed = miner_cls.allowed_distances
     if opt.miner_distance_fn and allowed is not None and opt.miner_distance_fn not in allowed:
         raise FlagError(f"--miner_distance_fn {opt.miner_distance_fn} does not suit --batch_mining "

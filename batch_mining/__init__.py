@@ -4,36 +4,22 @@ Each miner's own parameters are ``--miner_<name>_<param>`` flags generated from 
 its distance is ``--miner_distance_fn`` (default: the miner's own, or the loss's distance for
 miners with ``follows_loss_distance``).
 
-Conversion rules between what a miner yields and what a loss accepts (``adapt``):
-
-* pairs -> triplets: every ``(a, p, n)`` whose ``(a, p)`` and ``(a, n)`` are mined pairs with the
-  same anchor (the per-anchor product);
-* triplets -> pairs: the ``(a, p)`` and ``(a, n)`` pairs of the triplets, de-duplicated;
-* sets (N-pair / lifted-structure, :class:`~utilities.tuples.TupleSets`) are only given to
-  losses that take ``"sets"`` (npair, angular, lifted, multisimilarity), never converted.
-
-What a loss takes is ``consumed_tuples()``: its ``accepts`` for a loss that uses a miner, its
-``tuple_kinds`` for a loss that mines for itself and can be restricted by given tuples.
+``select`` returns ``None`` for ``--batch_mining none``. What a miner yields is handed to a loss
+through :func:`utilities.tuples.adapt` (pairs <-> triplets; sets only to losses that take sets).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
 import distances
 from utilities.flags import kwargs_from
 from utilities.registry import Registry
-from utilities.tuples import pairs_to_triplets, triplets_to_pairs, tuple_kind
+from utilities.tuples import adapt, conversion_target  # noqa: F401  (batch_mining.adapt for callers)
 
 MINERS = Registry("miner", flag="--batch_mining")
 FLAG_TEMPLATE = "miner_{name}_{param}"
-
-# (yielded kind, accepted kind) -> conversion(tuples, batch_size)
-CONVERSIONS: dict[tuple[str, str], Callable[[tuple, int], tuple]] = {
-    ("pairs", "triplets"): pairs_to_triplets,
-    ("triplets", "pairs"): lambda tuples, batch_size: triplets_to_pairs(tuples),
-}
 
 from utilities.registry import import_submodules  # noqa: E402
 import_submodules(__name__, __path__, skip=("base", "sampling"))
@@ -41,47 +27,6 @@ import_submodules(__name__, __path__, skip=("base", "sampling"))
 
 def flag_template(name: str) -> str:
     return FLAG_TEMPLATE.replace("{name}", name)
-
-
-def conversion_target(output: str, accepts: tuple[str, ...]) -> str | None:
-    """The accepted kind a miner's ``output`` is given to a loss as, or ``None`` if none works."""
-    if output in accepts:
-        return output
-    for kind in accepts:
-        if (output, kind) in CONVERSIONS:
-            return kind
-    return None
-
-
-def adapt(tuples: tuple, accepts: tuple[str, ...], batch_size: int) -> tuple:
-    """Convert a miner's output to a kind the loss ``accepts`` (see the module docstring)."""
-    if not accepts:
-        return tuples
-    kind = tuple_kind(tuples)
-    target = conversion_target(kind, accepts)
-    if target is None:
-        raise ValueError(f"miner output '{kind}' cannot be given to a loss that takes {'/'.join(accepts)}")
-    return tuples if target == kind else CONVERSIONS[(kind, target)](tuples, batch_size)
-
-
-def consumed_kinds(loss: Any) -> tuple[str, ...]:
-    """The tuple kinds ``loss`` takes (``BaseLoss.consumed_tuples``), looking through wrappers
-    that hold the loss as ``.loss`` (cross-batch memory, the distributed step)."""
-    while not hasattr(loss, "consumed_tuples") and hasattr(loss, "loss"):
-        loss = loss.loss
-    consumed = getattr(loss, "consumed_tuples", None)
-    return tuple(consumed()) if consumed is not None else tuple(getattr(loss, "accepts", ()))
-
-
-def adapt_for(loss: Any, tuples: tuple, batch_size: int) -> Any:
-    """The miner's output as ``loss`` takes it: converted to a kind it consumes
-    (:func:`consumed_kinds`), or, for a sum of losses (``--loss a+b``), a dict with each
-    component's own conversion."""
-    components = getattr(loss, "components", None)
-    if components is not None:
-        return {name: adapt_for(part, tuples, batch_size) for name, part in components.items()
-                if getattr(part, "uses_miner", False)}
-    return adapt(tuples, consumed_kinds(loss), batch_size)
 
 
 def _loss_names(opt: Any) -> list[str]:
@@ -128,10 +73,21 @@ def build(name: str, opt: Any) -> nn.Module:
     return cls(**kwargs)
 
 
-def select(opt: Any) -> nn.Module:
-    """The miner named by ``opt.batch_mining``."""
-    return build(opt.batch_mining, opt)
+NO_MINER = "none"
+
+
+def select(opt: Any) -> nn.Module | None:
+    """The miner named by ``opt.batch_mining``; ``None`` for ``none`` (the loss uses the whole batch).
+
+    ``parameters.py`` resolves an unnamed miner to the loss's ``default_miner`` (or ``none``)."""
+    return None if opt.batch_mining == NO_MINER else build(opt.batch_mining, opt)
 
 
 def names() -> list[str]:
     return MINERS.names()
+
+
+def check(name: str) -> None:
+    """Raise ``UnknownNameError`` unless ``name`` is a registered miner or ``none``."""
+    if name != NO_MINER:
+        MINERS.check(name)

@@ -111,8 +111,8 @@ def check_flags(opt: Any) -> None:
     """Parse-time checks of the loss composition flags (called by ``parameters.validate``)."""
     weights = loss_weights(opt)
     classes = [LOSSES.get(name) for name in opt.loss.split("+")]
-    declared = [t for cls in classes for t in getattr(cls, "term_names", ())]
-    every_declares = all(getattr(cls, "term_names", ()) for cls in classes)
+    declared = [t for cls in classes for t in cls.term_names]
+    every_declares = all(cls.term_names for cls in classes)
     for cls in classes:
         for term, name in parse_reducer_spec(opt.loss_reducer, cls.default_reducer).items():
             REDUCERS.check(name)
@@ -128,7 +128,7 @@ def check_flags(opt: Any) -> None:
     size = opt.xbm_memory_size
     if size < 0 or opt.xbm_start_iteration < 0:
         raise ValueError("--xbm_memory_size and --xbm_start_iteration must be non-negative")
-    if size and not any(getattr(cls, "consumed_tuples", lambda: ())() for cls in classes):
+    if size and not any(set(cls.takes) & {"pairs", "triplets"} for cls in classes):
         raise ValueError(f"--xbm_memory_size needs a pair or triplet loss; --loss {opt.loss} takes neither")
     # building the reducers and regularizers reads their files and checks their values
     for name in {n for cls in classes for n in parse_reducer_spec(opt.loss_reducer, cls.default_reducer).values()}:
@@ -147,7 +147,7 @@ def select(opt: Any, *, n_classes: int) -> nn.Module:
         loss = build(name, opt, n_classes=n_classes)
         if i and hasattr(loss, "embedding_regularizer"):
             loss.embedding_regularizer = None        # a sum adds the embedding regularizer once
-        if size and loss.consumed_tuples():
+        if size and set(loss.takes) & {"pairs", "triplets"}:
             loss = CrossBatchMemory(loss, size, opt.xbm_start_iteration)
         built[name] = loss
     if len(built) == 1:

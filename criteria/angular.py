@@ -39,8 +39,8 @@ class AngularLoss(BaseLoss):
         Weight of the mean L2 norm of the (unnormalised) embeddings.
     """
 
-    accepts = ()
-    tuple_kinds = ("pairs", "triplets", "sets")
+    takes = ("pairs", "triplets", "sets")
+    default_miner = "npair"
     default_distance = "dot"
     allowed_distances = ("dot",)
     distance_note = "the angular loss combines raw inner products (n-pair) with normalised ones (angular)"

@@ -1,4 +1,9 @@
-"""The loss interface (CONTRACT §4): ``loss(embeddings, labels, indices_tuple=None) -> 0-dim``."""
+"""The loss interface: ``loss(embeddings, labels, indices_tuple=None) -> 0-dim tensor``.
+
+:class:`LossModule` is what the training objective, the optimizer and the run folder see of
+every loss-like thing (a registered loss, the cross-batch memory, a weighted sum);
+:class:`BaseLoss` is the base of every registered loss.
+"""
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
@@ -12,9 +17,43 @@ import distances
 from criteria.reducers import REDUCERS
 from criteria.terms import LossTerm
 from distances.base import BaseDistance
+from utilities.tuples import adapt
 
 
-class BaseLoss(nn.Module, metaclass=ABCMeta):
+class LossModule(nn.Module, metaclass=ABCMeta):
+    """The interface of every loss-like module, declared once.
+
+    * ``takes``: the tuple kinds (``"triplets"``, ``"pairs"``, ``"sets"``) that ``forward``
+      accepts as ``indices_tuple``; empty for losses that take none (proxy and classification
+      losses). A miner's output is handed over through :meth:`convert`.
+    * ``default_miner``: the miner that runs when ``--batch_mining`` is not given, for losses
+      that are defined on mined tuples (the Revisiting-DML tool's losses that required a miner:
+      ``distance`` for margin, triplet, contrastive, quadruplet and SNR; ``npair`` for N-pair and
+      angular; ``lifted`` for the lifted loss). ``None``: without a named miner the loss uses
+      every pair, triplet or set of the batch.
+    * ``stats``: the last call's statistics (floats or 0-dim tensors), for ``train.csv``.
+    * :meth:`param_groups`: optimizer groups of the loss's own parameters.
+    """
+
+    takes: tuple[str, ...] = ()
+    default_miner: str | None = None
+    stats: dict[str, float | torch.Tensor]   # set by each call (a wrapper derives it from its parts)
+
+    @abstractmethod
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor,
+                indices_tuple: Any = None) -> torch.Tensor:
+        """The 0-dim loss of a batch; ``indices_tuple`` restricts it to those tuples."""
+
+    def convert(self, tuples: tuple[torch.Tensor, ...], batch_size: int) -> Any:
+        """A miner's output in the form :meth:`forward` takes (:func:`utilities.tuples.adapt`)."""
+        return adapt(tuples, self.takes, batch_size)
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        """Optimizer parameter groups for the loss's own parameters (none by default)."""
+        return []
+
+
+class BaseLoss(LossModule):
     """Base class of every loss: composes a distance, a reducer and optional regularizers.
 
     A subclass implements :meth:`compute_loss`, which returns its *unreduced* terms as
@@ -25,11 +64,7 @@ class BaseLoss(nn.Module, metaclass=ABCMeta):
     Class attributes declare what the loss works with, so ``parameters.py`` can reject a bad
     combination before any data is read:
 
-    * ``accepts``: tuple kinds (``"triplets"``, ``"pairs"``) taken as ``indices_tuple``;
-      empty for losses that use no miner (proxy and classification losses);
-    * ``tuple_kinds``: tuple kinds :meth:`compute_loss` can take as an explicit
-      ``indices_tuple`` (default: ``accepts``); a loss with its own mining (``accepts`` empty)
-      may still take tuples here, which is how the XBM wrapper and direct callers restrict it;
+    * ``takes`` and ``default_miner`` (see :class:`LossModule`);
     * ``default_distance``, ``allowed_distances`` (``None``: any), ``default_reducer``;
       ``distance_note`` says why only those distances make sense;
     * ``term_names``: the names of the terms it returns (for per-term ``--loss_reducer``);
@@ -37,11 +72,10 @@ class BaseLoss(nn.Module, metaclass=ABCMeta):
       becomes a ``--loss_<name>_<param>`` flag.
     """
 
-    accepts: tuple[str, ...] = ("triplets",)
+    takes: tuple[str, ...] = ("triplets",)
     default_distance: str = "euclidean"
     allowed_distances: tuple[str, ...] | None = None
     default_reducer: str = "mean"
-    tuple_kinds: tuple[str, ...] | None = None
     distance_note: str = ""
     term_names: tuple[str, ...] = ()
     wired_params: tuple[str, ...] = ("distance", "reducer", "embedding_regularizer",
@@ -59,17 +93,7 @@ class BaseLoss(nn.Module, metaclass=ABCMeta):
         self.reducer = reducer if reducer is not None else REDUCERS.get(self.default_reducer)()
         self.embedding_regularizer, self.embedding_reg_weight = embedding_regularizer, embedding_reg_weight
         self.weight_regularizer, self.weight_reg_weight = weight_regularizer, weight_reg_weight
-        self.stats: dict[str, float | torch.Tensor] = {}  # 0-dim tensors: read once per epoch, not per step
-
-    @property
-    def uses_miner(self) -> bool:
-        return bool(self.accepts)
-
-    @classmethod
-    def consumed_tuples(cls) -> tuple[str, ...]:
-        """Tuple kinds that :meth:`compute_loss` takes as ``indices_tuple``."""
-        kinds = getattr(cls, "tuple_kinds", None)
-        return tuple(kinds) if kinds is not None else tuple(cls.accepts)
+        self.stats = {}  # 0-dim tensors: read once per epoch, not per step
 
     @abstractmethod
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
@@ -79,10 +103,6 @@ class BaseLoss(nn.Module, metaclass=ABCMeta):
     def regularized_weights(self) -> torch.Tensor | None:
         """The weight matrix a weight regularizer acts on (proxies); ``None`` if the loss has none."""
         return None
-
-    def param_groups(self) -> list[dict[str, Any]]:
-        """Optimizer parameter groups for the loss's own parameters (none by default)."""
-        return []
 
     def reduce(self, name: str, term: LossTerm, labels: torch.Tensor) -> torch.Tensor:
         reducer = self.reducer.get(name, self.reducer.get("*")) if isinstance(self.reducer, dict) else self.reducer

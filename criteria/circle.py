@@ -35,7 +35,7 @@ class CircleLoss(BaseLoss):
         Scale γ (80 for fine-grained retrieval, 256 for faces).
     """
 
-    accepts = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "cosine"
     allowed_distances = ("cosine",)
     distance_note = "its margins live on the cosine scale [-1, 1]"

@@ -43,7 +43,8 @@ class ContrastiveLoss(BaseLoss):
         Negative pairs farther than this are not penalised.
     """
 
-    accepts = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
+    default_miner = "distance"
     default_distance = "euclidean"
     term_names = ("pos_loss", "neg_loss")
 

@@ -38,7 +38,7 @@ class DynamicSoftMarginLoss(BaseLoss):
         Weight η of the current batch in the running histogram.
     """
 
-    accepts = ("triplets", "pairs")
+    takes = ("triplets", "pairs")
     default_distance = "euclidean"
     allowed_distances = ("euclidean",)
     distance_note = "its histogram spans the differences of unit-sphere Euclidean distances"

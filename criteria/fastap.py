@@ -35,8 +35,7 @@ class FastAPLoss(BaseLoss):
         Number of histogram bins (the paper suggests 10).
     """
 
-    accepts = ()
-    tuple_kinds = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "euclidean"
     allowed_distances = ("euclidean", "cosine")
     distance_note = "its histogram spans the distance's range on the unit sphere"

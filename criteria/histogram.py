@@ -44,8 +44,7 @@ class HistogramLoss(BaseLoss):
         Number of histogram nodes on [-1, 1].
     """
 
-    accepts = ()
-    tuple_kinds = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "cosine"
     allowed_distances = ("cosine",)
     distance_note = "the histogram is taken over similarities in [-1, 1]"

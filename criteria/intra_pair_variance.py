@@ -31,7 +31,7 @@ class IntraPairVarianceLoss(BaseLoss):
         The slack ε⁻ of the negative pairs (the paper: 0.01).
     """
 
-    accepts = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "cosine"
     allowed_distances = ("cosine",)
     distance_note = "it compares similarities with their mean in relative terms"

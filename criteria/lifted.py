@@ -37,8 +37,8 @@ class GeneralizedLiftedLoss(BaseLoss):
         Weight of the mean L2 norm of the embeddings (they are not normalised).
     """
 
-    accepts = ()
-    tuple_kinds = ("pairs", "triplets", "sets")
+    takes = ("pairs", "triplets", "sets")
+    default_miner = "lifted"
     default_distance = "euclidean"
     term_names = ("lifted", "l2_reg")
 

@@ -37,7 +37,7 @@ class LiftedStructureLoss(BaseLoss):
         Subtracted from the positive distance (the paper has none: 0).
     """
 
-    accepts = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "euclidean"
     term_names = ("loss",)
 

@@ -40,7 +40,8 @@ class MarginLoss(BaseLoss):
         Keep beta fixed at its initial value (not trained).
     """
 
-    accepts = ("triplets",)
+    takes = ("triplets",)
+    default_miner = "distance"
     default_distance = "euclidean"
     default_reducer = "avg_nonzero"
     term_names = ("margin", "beta_reg")

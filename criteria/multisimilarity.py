@@ -39,8 +39,7 @@ class MultiSimilarityLoss(BaseLoss):
         lambda, the similarity threshold.
     """
 
-    accepts = ()
-    tuple_kinds = ("pairs", "triplets", "sets")
+    takes = ("pairs", "triplets", "sets")
     default_distance = "cosine"
     allowed_distances = ("cosine", "dot")
     distance_note = "the multi-similarity loss weights pairs by similarity"

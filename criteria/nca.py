@@ -33,8 +33,7 @@ class NCALoss(BaseLoss):
         The scale λ in the softmax (the paper: 1).
     """
 
-    accepts = ()
-    tuple_kinds = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "euclidean"
     term_names = ("loss",)
 

@@ -46,8 +46,8 @@ class NPairLoss(BaseLoss):
         Weight of the mean L2 norm of the embeddings.
     """
 
-    accepts = ()
-    tuple_kinds = ("pairs", "triplets", "sets")
+    takes = ("pairs", "triplets", "sets")
+    default_miner = "npair"
     default_distance = "dot"
     allowed_distances = ("dot", "cosine")
     distance_note = "the n-pair loss is defined on inner products"

@@ -32,7 +32,7 @@ class NTXentLoss(BaseLoss):
         Temperature τ (MoCo uses 0.07, SimCLR 0.5).
     """
 
-    accepts = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "cosine"
     term_names = ("loss",)
 

@@ -45,8 +45,7 @@ class PNPLoss(BaseLoss):
         Which f to use.
     """
 
-    accepts = ()
-    tuple_kinds = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "cosine"
     term_names = ("loss",)
 

@@ -118,7 +118,7 @@ def tuple_element_weights(indices_tuple: tuple[torch.Tensor, ...], batch_size: i
 
 
 class ProxyLoss(BaseLoss):
-    """Base of the losses with learnable proxies / class weights (no miner: ``accepts = ()``).
+    """Base of the losses with learnable proxies / class weights (no miner: ``takes = ()``).
 
     Subclasses call :meth:`init_proxies` and implement ``compute_loss``; :meth:`element_term`
     wraps per-embedding losses into a :class:`LossTerm`, weighted by mined tuples when
@@ -128,7 +128,7 @@ class ProxyLoss(BaseLoss):
     the base ``--lr`` (``lrmulti``) gets ``base_lr`` wired by ``criteria.build``.
     """
 
-    accepts: tuple[str, ...] = ()
+    takes: tuple[str, ...] = ()
     default_distance = "cosine"
     allowed_distances = ("cosine",)   # every one compares normalised embeddings with its weights
     default_reducer = "mean"

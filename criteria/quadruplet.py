@@ -57,7 +57,8 @@ class QuadrupletLoss(BaseLoss):
         Margin of the quadruplet term (positive pair vs a pair of two other classes).
     """
 
-    accepts = ("triplets",)
+    takes = ("triplets",)
+    default_miner = "distance"
     default_distance = "euclidean"
     term_names = ("triplet", "quadruplet")
 

@@ -51,8 +51,7 @@ class RankedListLoss(BaseLoss):
         Temperature T_p of the positive weights (0: a plain mean).
     """
 
-    accepts = ()
-    tuple_kinds = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "euclidean"
     allowed_distances = ("euclidean",)
     distance_note = "its boundaries are Euclidean distances on the unit sphere"

@@ -47,8 +47,7 @@ class SmoothAPLoss(BaseLoss):
         Count the query among its own positives, as the reference code and PML do.
     """
 
-    accepts = ()
-    tuple_kinds = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "cosine"
     term_names = ("loss",)
 

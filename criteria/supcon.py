@@ -30,7 +30,7 @@ class SupConLoss(BaseLoss):
         Temperature τ (the paper uses 0.1).
     """
 
-    accepts = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "cosine"
     default_reducer = "avg_nonzero"
     term_names = ("loss",)

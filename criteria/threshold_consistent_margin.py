@@ -36,7 +36,7 @@ class ThresholdConsistentMarginLoss(BaseLoss):
         Cosine margin m⁻ for negative pairs.
     """
 
-    accepts = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "cosine"
     allowed_distances = ("cosine",)
     distance_note = "its margins live on the cosine scale [-1, 1]"

@@ -30,7 +30,8 @@ class TripletLoss(BaseLoss):
         The margin between positive and negative distances.
     """
 
-    accepts = ("triplets",)
+    takes = ("triplets",)
+    default_miner = "distance"
     default_distance = "squared_euclidean"
     term_names = ("triplet",)
 

@@ -36,7 +36,7 @@ class TupletMarginLoss(BaseLoss):
         The scale s (the paper: 64).
     """
 
-    accepts = ("pairs", "triplets")
+    takes = ("pairs", "triplets")
     default_distance = "cosine"
     allowed_distances = ("cosine",)
     distance_note = "its margin is an angle between embeddings"

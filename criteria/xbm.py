@@ -4,13 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
-from criteria.base import BaseLoss
+from criteria.base import BaseLoss, LossModule
 from utilities.tuples import Pairs, all_pairs, all_triplets
 
 
-class CrossBatchMemory(nn.Module):
+class CrossBatchMemory(LossModule):
     """Cross-batch memory (Wang et al., "Cross-Batch Memory for Embedding Learning", CVPR 2020).
 
     Keeps the last ``memory_size`` embeddings (detached) and labels in a ring buffer. From
@@ -36,7 +35,7 @@ class CrossBatchMemory(nn.Module):
 
     def __init__(self, loss: BaseLoss, memory_size: int, start_iteration: int = 0):
         super().__init__()
-        kinds = loss.consumed_tuples()
+        kinds = set(loss.takes) & {"pairs", "triplets"}
         if not kinds:
             raise ValueError(f"--xbm_memory_size: {type(loss).__name__} takes no pairs or triplets")
         if memory_size <= 0:
@@ -48,17 +47,17 @@ class CrossBatchMemory(nn.Module):
         self.memory_labels: torch.Tensor | None = None
         self.filled, self.pointer = 0, 0
 
-    # the wrapper looks like the loss it wraps to main.py and the optimizer
+    # the wrapper takes what the loss it wraps takes
     @property
-    def uses_miner(self) -> bool:
-        return self.loss.uses_miner
+    def takes(self) -> tuple[str, ...]:  # type: ignore[override]
+        return self.loss.takes
 
     @property
-    def accepts(self) -> tuple[str, ...]:
-        return self.loss.accepts
+    def default_miner(self) -> str | None:  # type: ignore[override]
+        return self.loss.default_miner
 
     @property
-    def stats(self) -> dict[str, float | torch.Tensor]:
+    def stats(self) -> dict[str, float | torch.Tensor]:  # type: ignore[override]
         return {**self.loss.stats, "xbm_filled": float(self.filled)}
 
     def param_groups(self) -> list[dict[str, Any]]:

@@ -8,27 +8,27 @@ from torch import nn
 
 import batch_mining
 import criteria
-from batch_mining import adapt_for
+from criteria.base import LossModule
 
 
 class Objective(nn.Module):
     """``L(E, y) = loss(E, y, convert(share(miner(E, y))))`` for one batch of embeddings.
 
     The miner (``None``: the loss forms its own tuples from the whole batch) runs without
-    gradient on the batch; its output is converted to the kinds the loss accepts
-    (:func:`batch_mining.adapt_for`: pairs <-> triplets, per part for a sum of losses) and
-    handed to the loss. The training loop calls only this object, and
+    gradient on the batch; the loss converts its output to the kinds it takes
+    (:meth:`criteria.base.LossModule.convert`: pairs <-> triplets, per part for a sum of
+    losses). The training loop calls only this object, and
     :class:`training.distributed.DistributedObjective` gathers the embeddings around it.
 
     Parameters
     ----------
-    loss : nn.Module
+    loss : LossModule
         A dmlbench loss (``criteria.select``).
     miner : nn.Module or None
         The batch miner (``batch_mining.select``), or ``None``.
     """
 
-    def __init__(self, loss: nn.Module, miner: nn.Module | None = None):
+    def __init__(self, loss: LossModule, miner: nn.Module | None = None):
         super().__init__()
         self.loss, self.miner = loss, miner
 
@@ -40,7 +40,7 @@ class Objective(nn.Module):
         """The miner's output in the form the loss takes, or ``None`` without a miner."""
         if self.miner is None:
             return None
-        return adapt_for(self.loss, self.share(self.miner(embeddings, labels)), labels.numel())
+        return self.loss.convert(self.share(self.miner(embeddings, labels)), labels.numel())
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.loss(embeddings, labels, self.tuples(embeddings, labels))
@@ -56,9 +56,6 @@ class Objective(nn.Module):
 
 
 def select(opt: Any, *, n_classes: int) -> Objective:
-    """The objective of ``--loss`` and ``--batch_mining``; ``n_classes`` comes from the data.
-
-    The miner is built only for a loss that takes mined tuples."""
-    loss = criteria.select(opt, n_classes=n_classes)
-    miner = batch_mining.select(opt) if loss.uses_miner else None
-    return Objective(loss, miner)
+    """The objective of ``--loss`` and ``--batch_mining`` (``none``: no miner; parsing resolved
+    an unnamed miner to the loss's ``default_miner``); ``n_classes`` comes from the data."""
+    return Objective(criteria.select(opt, n_classes=n_classes), batch_mining.select(opt))

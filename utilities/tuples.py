@@ -309,3 +309,37 @@ def npair_sets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | N
         negatives = neg[a]
     keep = negatives.any(1)
     return NPairSets(a[keep], p[keep], negatives[keep])
+
+
+# ---- conversion of a miner's output to what a loss takes ---------------------------------------
+# (yielded kind, taken kind) -> conversion(tuples, batch_size). Sets are never converted.
+CONVERSIONS: dict[tuple[str, str], Callable[[tuple, int], tuple]] = {
+    ("pairs", "triplets"): pairs_to_triplets,
+    ("triplets", "pairs"): lambda tuples, batch_size: triplets_to_pairs(tuples),
+}
+
+
+def conversion_target(output: str, takes: tuple[str, ...]) -> str | None:
+    """The kind of ``takes`` a miner's ``output`` kind is handed over as, or ``None`` if none works.
+
+    * pairs -> triplets: every ``(a, p, n)`` whose ``(a, p)`` and ``(a, n)`` are mined pairs with
+      the same anchor (the per-anchor product);
+    * triplets -> pairs: the ``(a, p)`` and ``(a, n)`` pairs of the triplets, de-duplicated;
+    * sets are only handed to a loss that takes ``"sets"``.
+    """
+    if output in takes:
+        return output
+    for kind in takes:
+        if (output, kind) in CONVERSIONS:
+            return kind
+    return None
+
+
+def adapt(tuples: tuple, takes: tuple[str, ...], batch_size: int) -> tuple:
+    """``tuples`` (a miner's output) converted to a kind of ``takes`` (see :func:`conversion_target`)."""
+    kind = tuple_kind(tuples)
+    target = conversion_target(kind, takes)
+    if target is None:
+        raise ValueError(f"miner output '{kind}' cannot be given to a loss that takes "
+                         f"{'/'.join(takes) or 'no tuples'}")
+    return tuples if target == kind else CONVERSIONS[(kind, target)](tuples, batch_size)

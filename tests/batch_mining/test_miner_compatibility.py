@@ -35,11 +35,11 @@ def glyph_like_batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 def run_cell(opt, loss_name: str, miner_name: str) -> str:
     """'rejected' (with the promised message, and ``adapt`` refusing the miner's output too) or
-    'ran': the miner's output, adapted to the kinds the loss consumes (``consumed_tuples``, so
+    'ran': the miner's output, adapted to the kinds the loss consumes (``takes``, so
     self-mining losses get it as well), gives one finite forward + backward."""
     opt = copy.copy(opt)
     opt.loss, opt.batch_mining = loss_name, miner_name
-    kinds = criteria.LOSSES.get(loss_name).consumed_tuples()
+    kinds = criteria.LOSSES.get(loss_name).takes
     torch.manual_seed(0)
     raw, labels = glyph_like_batch()
     raw.requires_grad_(True)
@@ -62,9 +62,9 @@ def run_cell(opt, loss_name: str, miner_name: str) -> str:
 
 
 def expected_outcome(loss_name: str, miner_name: str) -> str:
-    kinds = criteria.LOSSES.get(loss_name).consumed_tuples()
+    kinds = criteria.LOSSES.get(loss_name).takes
     output = batch_mining.MINERS.get(miner_name).output
-    return "ran" if not kinds or batch_mining.conversion_target(output, kinds) else "rejected"
+    return "ran" if kinds and batch_mining.conversion_target(output, kinds) else "rejected"
 
 
 @pytest.mark.parametrize("loss_name", criteria.names())
@@ -79,20 +79,20 @@ def test_set_miners_reach_exactly_the_set_losses():
     Revisiting-DML tool requires, and multisimilarity), refused by losses that consume other tuples."""
     for miner_name in ("npair", "lifted"):
         ran = {loss for loss in criteria.names() if expected_outcome(loss, miner_name) == "ran"
-               and criteria.LOSSES.get(loss).consumed_tuples()}
+               and criteria.LOSSES.get(loss).takes}
         assert ran == {"npair", "angular", "lifted", "multisimilarity"}, miner_name
 
 
-def test_adapt_for_looks_through_wrappers():
+def test_convert_looks_through_wrappers():
     from criteria.xbm import CrossBatchMemory
     labels = torch.arange(N_CLASSES).repeat_interleave(PER_CLASS)
     sets = batch_mining.MINERS.get("npair")()(torch.randn(len(labels), DIM), labels)
     npair = criteria.LOSSES.get("npair")()
     for loss in (npair, CrossBatchMemory(npair, 32)):
-        assert batch_mining.consumed_kinds(loss) == ("pairs", "triplets", "sets")
-        assert batch_mining.adapt_for(loss, sets, len(labels)) is sets
+        assert loss.takes == ("pairs", "triplets", "sets") and loss.default_miner == "npair"
+        assert loss.convert(sets, len(labels)) is sets
     with pytest.raises(ValueError):
-        batch_mining.adapt_for(criteria.LOSSES.get("fastap")(), sets, len(labels))
+        criteria.LOSSES.get("fastap")().convert(sets, len(labels))
 
 
 def _first_incompatible() -> tuple[str, str] | None:
@@ -169,10 +169,10 @@ def test_empty_tuples_give_a_connected_zero_loss(base_opt):
         opt = copy.copy(base_opt)
         opt.loss, opt.batch_mining = loss_name, "all_triplets"
         loss_fn = criteria.select(opt, n_classes=N_CLASSES)
-        if "triplets" not in loss_fn.accepts and "pairs" not in loss_fn.accepts:
+        if "triplets" not in loss_fn.takes and "pairs" not in loss_fn.takes:
             continue
         raw = torch.randn(len(labels), DIM, requires_grad=True)
-        tuples = batch_mining.adapt(batch_mining.MINERS.get("all_triplets")()(raw, labels), loss_fn.accepts, 6)
+        tuples = batch_mining.adapt(batch_mining.MINERS.get("all_triplets")()(raw, labels), loss_fn.takes, 6)
         loss = loss_fn(raw, labels, tuples)
         loss.backward()
         assert torch.isfinite(loss) and loss.requires_grad and torch.isfinite(raw.grad).all(), loss_name

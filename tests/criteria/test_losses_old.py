@@ -331,6 +331,6 @@ def test_given_subset_restricts_the_loss():
 def test_every_loss_declares_its_composition():
     for name in MY_LOSSES:
         cls = criteria.LOSSES.get(name)
-        assert cls.consumed_tuples(), name
+        assert cls.takes, name
         assert "Parameters" in cls.__doc__ and "Formula" in cls.__doc__ or name in ("margin", "multisimilarity")
         assert cls.term_names

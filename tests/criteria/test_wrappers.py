@@ -12,7 +12,7 @@ import parameters
 from criteria.combined import WeightedLossSum
 from criteria.xbm import CrossBatchMemory
 from tests.criteria import loop_refs_old as refs
-from utilities.tuples import label_masks
+from utilities.tuples import all_triplets, label_masks, tuple_kind
 
 
 def test_xbm_adds_batch_to_memory_term():
@@ -63,7 +63,9 @@ def test_weighted_sum():
     a, b = criteria.LOSSES.get("triplet")(), criteria.LOSSES.get("lifted")()
     total = WeightedLossSum({"triplet": a, "lifted": b}, [1.0, 0.5])
     assert float(total(x, labels)) == pytest.approx(float(a(x, labels)) + 0.5 * float(b(x, labels)))
-    assert total.uses_miner
+    assert total.takes == ("triplets", "pairs", "sets") and total.default_miner == "distance"
+    converted = total.convert(all_triplets(labels), len(labels))      # each part gets its own kind
+    assert tuple_kind(converted["triplet"]) == "triplets" and tuple_kind(converted["lifted"]) == "triplets"
     with pytest.raises(ValueError):
         WeightedLossSum({"triplet": a}, [1.0, 2.0])
 

@@ -110,7 +110,7 @@ def criteria_square():
     from criteria.terms import LossTerm
 
     class SquareLoss(BaseLoss):
-        accepts = ()
+        takes = ()
 
         def compute_loss(self, embeddings, labels, indices_tuple):
             return {"square": LossTerm(embeddings.pow(2).mean(), "reduced")}

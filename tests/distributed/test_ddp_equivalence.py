@@ -72,14 +72,13 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
     """Differences between the 2-rank step and the single-process reference, on rank 0."""
     import batch_mining
     import criteria
-    from batch_mining import adapt_for
     from training.distributed import DistributedObjective
     from training.objective import Objective
     from utilities import comm
     rank = comm.rank()
     torch.manual_seed(0)  # identical data, model and loss parameters on every rank
     loss_fn = criteria.select(argparse.Namespace(**{**vars(opt), "loss": loss_name}), n_classes=N_CLASSES).double()
-    miner = RecordingMiner(batch_mining.build(miner_name, opt)) if miner_name and loss_fn.uses_miner else None
+    miner = RecordingMiner(batch_mining.build(miner_name, opt)) if miner_name else None
     net = torch.nn.Linear(IN_DIM, EMBED_DIM).double()
     ref_net, ref_loss = copy.deepcopy(net), copy.deepcopy(loss_fn)
     x = torch.randn(GLOBAL_BS, IN_DIM, dtype=torch.float64)
@@ -102,14 +101,14 @@ def check_case(loss_name: str, miner_name: str | None, opt, global_batch: bool) 
     if global_batch:  # one loss on the concatenated batch, with rank 0's tuples
         ref_tuples = None
         if miner is not None:
-            ref_tuples = adapt_for(loss_fn, comm.broadcast_tuples(miner.last), GLOBAL_BS)
+            ref_tuples = loss_fn.convert(comm.broadcast_tuples(miner.last), GLOBAL_BS)
         ref_value = ref_loss(ref_emb, labels, ref_tuples)
         ref_value.backward()
         value_diff = float((losses - ref_value.detach()).abs().max())
     else:  # DDP averages the per-rank local losses: replay each rank's slice with its own tuples
         drawn = [None] * WORLD
         if miner is not None:
-            torch.distributed.all_gather_object(drawn, adapt_for(loss_fn, miner.last, per))
+            torch.distributed.all_gather_object(drawn, loss_fn.convert(miner.last, per))
         ref_values = [ref_loss(ref_emb[r * per:(r + 1) * per], labels[r * per:(r + 1) * per], drawn[r])
                       for r in range(WORLD)]
         (sum(ref_values) / WORLD).backward()

@@ -32,7 +32,30 @@ def test_every_contract_flag_exists():
 @pytest.mark.parametrize("flag,default", sorted(OLD_BASIC.items()))
 def test_old_tool_basic_flags_keep_name_and_default(flag, default):
     parser = parameters.build_parser()
+    if flag == "batch_mining":   # resolved per loss: the old default for the losses that required a miner
+        assert parser.get_default(flag) is None
+        assert parameters.parse_args(["--loss", "margin"]).batch_mining == default
+        return
     assert parser.get_default(flag) == default
+
+
+@pytest.mark.parametrize("loss,miner", [("margin", "distance"), ("triplet", "distance"), ("snr", "distance"),
+                                        ("npair", "npair"), ("angular", "npair"), ("lifted", "lifted"),
+                                        ("ntxent", "none"), ("multisimilarity", "none"), ("arcface", "none"),
+                                        ("ntxent+margin", "distance")])
+def test_a_miner_runs_only_when_named_or_required_by_the_loss(loss, miner, tmp_path):
+    opt = parameters.parse_args(["--loss", loss])
+    assert opt.batch_mining == miner
+    assert parameters.parse_args(["--loss", loss, "--batch_mining", "none"]).batch_mining == "none"
+    assert parameters.parse_args(["--loss", "ntxent", "--batch_mining", "batch_hard"]).batch_mining == "batch_hard"
+
+
+def test_a_miner_named_for_a_loss_that_takes_no_tuples_is_refused(capsys):
+    with pytest.raises(SystemExit) as exc:
+        parameters.parse_args(["--loss", "arcface", "--batch_mining", "distance"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--batch_mining distance" in err and "--loss arcface" in err
 
 
 @pytest.mark.parametrize("flag,default", sorted(OLD_COMPONENT.items()))

@@ -33,3 +33,7 @@ def tiny_opt(tiny_argv):
     opt = parameters.parse_args(tiny_argv)
     opt.n_classes, opt.in_channels = 8, 1
     return opt
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a slow test (large backbones); deselect with -m 'not slow'")

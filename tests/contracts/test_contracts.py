@@ -1,6 +1,7 @@
 """Every registry entry against its kind's contract (tests/contracts/checks.py)."""
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
@@ -55,22 +56,24 @@ def test_sampler_contract(name):
 
 
 # --------------------------------------------------------------------------- architectures
-SLOW_ARCHS = {"resnet50", "resnet101", "vit_b_16", "bninception", "googlenet"}
 SIZES = {"bninception": 64}                       # BN-Inception's pooling needs >= 64 px
+#: The (base, suffix) cases run without -m slow: the small backbones; the rest are marked slow.
+FAST_ARCHS = {("convnet", ""), ("convnet", "_normalize"), ("resnet18", "_normalize")}
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_ARCHS else n
-                                  for n in architectures.ARCHITECTURES.names()])
-@pytest.mark.parametrize("suffix", ["", "_normalize"])
+def _arch_cases():
+    for name in architectures.ARCHITECTURES.names():
+        for suffix in ("", "_normalize"):
+            marks = () if (name, suffix) in FAST_ARCHS else (pytest.mark.slow,)
+            yield pytest.param(name, suffix, marks=marks, id=name + suffix)
+
+
+@pytest.mark.parametrize("name, suffix", list(_arch_cases()))
 def test_architecture_contract(name, suffix):
     import torch
     torch.manual_seed(0)
     model = architectures.build(name + suffix, embed_dim=8, in_channels=3, pretrained=False)
     checks.check_architecture(model, 8, normalize=suffix == "_normalize", size=SIZES.get(name, 32), name=name + suffix)
-
-
-def test_fast_architectures_are_the_small_ones():
-    assert set(architectures.ARCHITECTURES.names()) - SLOW_ARCHS <= {"convnet", "resnet18", "resnet34"}
 
 
 # --------------------------------------------------------------------------- datasets
@@ -116,8 +119,25 @@ def test_dataset_contract(name, tmp_path):
 
 
 # --------------------------------------------------------------------------- metrics
+@functools.lru_cache(maxsize=1)
+def _all_metric_results() -> dict:
+    """Every registered family's example names, computed in one evaluation (shared evidence)."""
+    emb, labels = checks.metric_fixture()
+    names = [n for e in metrics.METRICS.entries() for n in checks.example_names(e)]
+    return dict(metrics.compute(emb, labels, names))
+
+
+def _shared_compute(emb, labels, names):
+    return {n: v for n, v in _all_metric_results().items() if n in names}
+
+
 @pytest.mark.parametrize("name", metrics.METRICS.names())
 def test_metric_contract(name):
     entry = metrics.METRICS.entry(name)
     metrics.validate_meta(name, entry.meta)
-    checks.check_metric(entry)
+    checks.check_metric(entry, _shared_compute)
+
+
+def test_one_metric_alone_matches_the_shared_evaluation():
+    emb, labels = checks.metric_fixture()
+    assert metrics.compute(emb, labels, ["e_recall@2"])["e_recall@2"] == _all_metric_results()["e_recall@2"]

@@ -27,7 +27,10 @@ class BaseMiner(nn.Module, metaclass=ABCMeta):
     * ``default_distance``; ``follows_loss_distance``: default to the loss's distance instead;
     * ``allowed_distances``: distance names the miner works with (``None``: any);
     * ``flag_defaults``: ``{arg: flag dest}``; an unset (``None``) argument takes that flag's
-      value (``{loss}`` in the dest stands for each loss of ``--loss``).
+      value (``{loss}`` in the dest stands for each loss of ``--loss``);
+    * ``label_consistent``: positives share the anchor's label (and are not the anchor),
+      negatives do not; false only for miners that break this on purpose (controls,
+      ρ-flips, intra-class triplets), which say so in their docstring.
     """
 
     output: str = "triplets"
@@ -35,6 +38,7 @@ class BaseMiner(nn.Module, metaclass=ABCMeta):
     follows_loss_distance: bool = False
     allowed_distances: tuple[str, ...] | None = None
     flag_defaults: dict[str, str] = {}
+    label_consistent: bool = True
     wired_params: tuple[str, ...] = ("distance",)
 
     def __init__(self, distance: BaseDistance | None = None):

@@ -26,6 +26,8 @@ class IntraClassRandomMiner(RandomTripletMiner):
         Triplets drawn per batch; 0 means the batch size (the old tool's choice).
     """
 
+    label_consistent = False
+
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Triplets:
         pos, _ = label_masks(labels)
         n_pos = pos.sum(1)

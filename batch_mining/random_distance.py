@@ -29,6 +29,7 @@ class RandomLabelDistanceMiner(DistanceWeightedMiner):
         Negatives at this distance or farther get zero weight (default: --miner_distance_upper_cutoff).
     """
 
+    label_consistent = False
     flag_defaults = {"lower_cutoff": "miner_distance_lower_cutoff", "upper_cutoff": "miner_distance_upper_cutoff"}
 
     def __init__(self, lower_cutoff: float | None = None, upper_cutoff: float | None = None,

@@ -30,6 +30,8 @@ class RhoDistanceMiner(DistanceWeightedMiner):
         Negatives at this distance or farther get zero weight.
     """
 
+    label_consistent = False
+
     def __init__(self, cp: float = 0.2, lower_cutoff: float = 0.5, upper_cutoff: float = 1.4,
                  distance: BaseDistance | None = None):
         super().__init__(lower_cutoff, upper_cutoff, distance)

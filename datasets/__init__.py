@@ -6,6 +6,7 @@ source reads its rows into :class:`~datasets.table.Table` objects; the optional 
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -28,14 +29,43 @@ def flag_template(name: str) -> str:
     return FLAG_TEMPLATE.replace("{name}", name)
 
 
+def wired_values(opt: Any) -> dict[str, Any]:
+    """The run-wide values ``select`` can hand a reader, by constructor argument name."""
+    return {"root": opt.source_path, "seed": opt.seed, "augmentation": opt.augmentation,
+            "arch": opt.arch, "skip_bad_images": opt.skip_bad_images, "cache_resized": opt.cache_resized,
+            "workers": max(opt.kernels, 4)}
+
+
+WIRED_NAMES = ("root", "seed", "augmentation", "arch", "skip_bad_images", "cache_resized", "workers")
+
+
+def accepted(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """The wired ``values`` that ``cls`` declares (``wired_params``) *and* its constructor takes
+    (every declared one when it takes ``**kwargs``): a reader's signature lists only what it needs."""
+    params = inspect.signature(cls.__init__).parameters
+    takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    return {k: v for k, v in values.items() if k in cls.wired_params and (takes_all or k in params)}
+
+
+def unfilled_arguments(cls: type) -> list[str]:
+    """Required (default-less) constructor arguments that ``select`` cannot fill: not a declared
+    wired value it supplies (flags need defaults). Empty for a valid reader."""
+    wired = set(cls.wired_params) & set(WIRED_NAMES)
+    return [p.name for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+            if p.default is inspect.Parameter.empty and p.name not in wired
+            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+
 def build_source(opt: Any) -> DatasetSource:
-    """The dataset source named by ``opt.dataset``, with its flags and wired arguments."""
+    """The dataset source named by ``opt.dataset``, with its flags and the wired arguments its
+    constructor takes (inspected from its signature)."""
     cls = DATASETS.get(opt.dataset)
+    missing = unfilled_arguments(cls)
+    if missing:
+        raise TypeError(f"--dataset {opt.dataset}: {cls.__name__}.__init__ requires '{missing[0]}', which "
+                        f"is neither a wired value ({', '.join(WIRED_NAMES)}) nor a flag with a default")
     kwargs = kwargs_from(opt, cls, flag_template(opt.dataset))
-    wired = {"root": opt.source_path, "seed": opt.seed, "augmentation": opt.augmentation,
-             "arch": opt.arch, "skip_bad_images": opt.skip_bad_images, "cache_resized": opt.cache_resized,
-             "workers": max(opt.kernels, 4)}
-    kwargs.update({k: v for k, v in wired.items() if k in cls.wired_params})
+    kwargs.update(accepted(cls, wired_values(opt)))
     return cls(**kwargs)
 
 

@@ -43,6 +43,7 @@ class BaseDistance(nn.Module, metaclass=ABCMeta):
     """
 
     is_similarity: bool = False
+    is_symmetric: bool = True            # d(x, y) == d(y, x); false for the anchor-relative SNR
     default_normalize: bool = False
 
     def __init__(self, normalize_embeddings: bool | None = None):

@@ -26,6 +26,7 @@ class SNRDistance(BaseDistance):
     """
 
     is_similarity = False
+    is_symmetric = False
 
     def _pairwise(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         dim = x.shape[1]

@@ -21,7 +21,89 @@ from typing import Any
 
 from utilities.registry import Registry, UnknownNameError
 
-METRICS = Registry("metric", flag="--evaluation_metrics")
+#: Evidence kinds the engine gathers (:mod:`evaluation.compute`); a metric reads exactly one.
+EVIDENCE_KINDS = ("ranking", "clustering", "spectrum", "class_distances")
+#: Distances a ranking or clustering metric may be computed in.
+SPACES = ("euclidean", "cosine")
+#: Registration metadata: ``evidence`` is required (and ``space`` for ranking and clustering);
+#: the rest are optional, see :func:`validate_meta`.
+META_KEYS = ("evidence", "space", "arg", "fixed_arg", "depth", "first_hit", "lower_is_better", "range")
+#: The value range of a metric, when its registration names none (``range=(low, high)``).
+DEFAULT_RANGE = {"ranking": (0.0, 1.0), "clustering": (0.0, 1.0), "spectrum": (0.0, float("inf")),
+                 "class_distances": (0.0, float("inf"))}
+
+
+class MetricRegistryError(ValueError):
+    """A metric registered with invalid metadata (raised at import, when it registers)."""
+
+
+def validate_meta(name: str, meta: dict[str, Any]) -> None:
+    """Check one metric's registration metadata; raise :class:`MetricRegistryError` naming it.
+
+    * ``evidence`` (required): one of :data:`EVIDENCE_KINDS`;
+    * ``space``: one of :data:`SPACES`, required for ``ranking`` and ``clustering``;
+    * ``arg``: ``"k"`` (integer >= 1), ``"int"`` (any integer) or a tuple of string choices;
+    * ``fixed_arg``: the argument of an alias that takes none (``precision_at_1`` -> 1);
+    * ``depth``: neighbours a ranking metric reads, an int >= 1, ``"k"`` (its argument) or
+      ``"R"`` (max R_q); a ranking metric without ``arg`` must give an int or ``"R"``;
+    * ``first_hit``: bool, the engine finds each query's first relevant item;
+    * ``lower_is_better``: bool, or the tuple of ``arg`` choices for which smaller is better;
+    * ``range``: ``(low, high)`` of its values (default by evidence, :data:`DEFAULT_RANGE`).
+    """
+    def fail(why: str) -> None:
+        raise MetricRegistryError(f"metric '{name}': {why}")
+    unknown = [k for k in meta if k not in META_KEYS]
+    if unknown:
+        fail(f"unknown metadata key '{unknown[0]}' (allowed: {', '.join(META_KEYS)})")
+    evidence = meta.get("evidence")
+    if evidence is None:
+        fail("metadata 'evidence' is required")
+    if evidence not in EVIDENCE_KINDS:
+        fail(f"unknown evidence kind {evidence!r} (allowed: {', '.join(EVIDENCE_KINDS)})")
+    if evidence in ("ranking", "clustering") and "space" not in meta:
+        fail(f"metadata 'space' is required for {evidence} metrics ({', '.join(SPACES)})")
+    if "space" in meta and meta["space"] not in SPACES:
+        fail(f"unknown space {meta['space']!r} (allowed: {', '.join(SPACES)})")
+    arg = meta.get("arg")
+    choices = isinstance(arg, tuple) and arg and all(isinstance(c, str) and c for c in arg)
+    if arg is not None and arg not in ("k", "int") and not choices:
+        fail(f"'arg' must be 'k', 'int' or a tuple of string choices, not {arg!r}")
+    if "fixed_arg" in meta and (arg is not None or isinstance(meta["fixed_arg"], bool)
+                                or not isinstance(meta["fixed_arg"], (int, str))):
+        fail("'fixed_arg' (an int or str) is only for a metric without 'arg'")
+    depth = meta.get("depth", "k")
+    if not (depth in ("k", "R") or (isinstance(depth, int) and not isinstance(depth, bool) and depth >= 1)):
+        fail(f"'depth' must be an int >= 1, 'k' or 'R', not {depth!r}")
+    if evidence == "ranking" and depth == "k" and arg not in ("k", "int") and "fixed_arg" not in meta:
+        fail("a ranking metric without an integer 'arg' needs 'depth' (an int or 'R') or 'fixed_arg'")
+    if "first_hit" in meta and not isinstance(meta["first_hit"], bool):
+        fail("'first_hit' must be a bool")
+    lower = meta.get("lower_is_better", False)
+    if not isinstance(lower, bool) and not (choices and isinstance(lower, tuple) and set(lower) <= set(arg)):
+        fail("'lower_is_better' must be a bool or a tuple of the metric's 'arg' choices")
+    if "range" in meta:
+        low_high = meta["range"]
+        if (not isinstance(low_high, tuple) or len(low_high) != 2
+                or not all(isinstance(v, (int, float)) for v in low_high) or not low_high[0] < low_high[1]):
+            fail(f"'range' must be a (low, high) tuple with low < high, not {low_high!r}")
+
+
+class MetricRegistry(Registry):
+    """A :class:`Registry` that validates each metric's metadata when it registers, so a broken
+    registration fails at import rather than at the first evaluation."""
+
+    def register(self, name: str, **meta: Any):  # type: ignore[override]
+        validate_meta(name, meta)
+        inner = super().register(name, **meta)
+
+        def decorator(obj: Any) -> Any:
+            if not callable(obj):
+                raise MetricRegistryError(f"metric '{name}': registered object is not callable")
+            return inner(obj)
+        return decorator
+
+
+METRICS = MetricRegistry("metric", flag="--evaluation_metrics")
 
 from utilities.registry import import_submodules  # noqa: E402
 import_submodules(__name__, __path__, skip=("evidence", "neighbours", "kmeans"))
@@ -58,6 +140,11 @@ class MetricName:
         """False for metrics where smaller is better (``dists@intra``, ``rho_spectrum@k``)."""
         lower = self.meta.get("lower_is_better", False)
         return not (lower is True or (isinstance(lower, tuple) and self.value in lower))
+
+    @property
+    def range(self) -> tuple[float, float]:
+        """The ``(low, high)`` range of the metric's values (registration or evidence default)."""
+        return self.meta.get("range", DEFAULT_RANGE[self.evidence])
 
     @property
     def value(self) -> int | str | None:

@@ -46,8 +46,8 @@ def nmi(labels: np.ndarray, clusters: np.ndarray) -> float:
     return float(min(mi / max((h_y + h_c) / 2.0, 1e-300), 1.0))
 
 
-@METRICS.register("ami", evidence="clustering", space="euclidean")
-@METRICS.register("c_ami", evidence="clustering", space="cosine")
+@METRICS.register("ami", evidence="clustering", space="euclidean", range=(-1.0, 1.0))
+@METRICS.register("c_ami", evidence="clustering", space="cosine", range=(-1.0, 1.0))
 def ami(labels: np.ndarray, clusters: np.ndarray) -> float:
     """AMI = (I − E[I]) / (mean(H(Y), H(C)) − E[I]), E[I] under the hypergeometric model of
     random partitions with the same sizes (Vinh, Epps & Bailey, JMLR 2010); arithmetic mean,

@@ -31,3 +31,8 @@ def tiny_opt(tiny_argv):
     """The parsed namespace of a tiny glyphs run (8 training classes, 1 channel)."""
     import parameters
     return parameters.parse_args(tiny_argv)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a slow test (large backbones, subprocess runs, torchrun); "
+                                      "deselect with -m 'not slow'")

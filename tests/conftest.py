@@ -20,6 +20,12 @@ TINY_GLYPHS = ["--dataset", "glyphs", "--glyphs_n_classes", "16", "--glyphs_samp
                "--evaluation_metrics", "e_recall@1", "e_recall@2", "nmi", "--seed", "0"]
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: subprocess/torchrun/DDP start-ups, kill -9 runs and other multi-second tests; "
+                   "deselect with -m 'not slow' (the plain `python -m pytest -q` runs them)")
+
+
 @pytest.fixture
 def tiny_argv(tmp_path):
     """Flags for a tiny glyphs run writing into a temporary save path."""

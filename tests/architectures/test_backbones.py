@@ -14,8 +14,10 @@ from utilities.registry import UnknownNameError
 SIZES = {"bninception": 64, "vit_b_16": 32}             # BN-Inception's pooling needs >= 64 px
 
 
-@pytest.mark.parametrize("arch", ["resnet18_frozen_normalize", "resnet34", "resnet50_double", "resnet101",
-                                  "googlenet_normalize", "vit_b_16", "bninception_frozen", "convnet"])
+@pytest.mark.parametrize("arch", ["resnet18_frozen_normalize", "resnet34", "resnet50_double",
+                                  pytest.param("resnet101", marks=pytest.mark.slow), "googlenet_normalize",
+                                  pytest.param("vit_b_16", marks=pytest.mark.slow),
+                                  pytest.param("bninception_frozen", marks=pytest.mark.slow), "convnet"])
 def test_builds_not_pretrained_and_embeds(arch):
     torch.manual_seed(0)
     opt = parameters.parse_args(["--arch", arch, "--not_pretrained", "--embed_dim", "12"])

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from criteria.regularizers import EMBEDDING_REGULARIZERS, WEIGHT_REGULARIZERS
-from tests.criteria import loop_refs_old as refs
+from tests.criteria import revisiting_loop_refs as refs
 
 W = torch.randn(6, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
 

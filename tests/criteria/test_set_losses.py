@@ -13,8 +13,8 @@ import torch
 import batch_mining
 import criteria
 import distances
-from tests.criteria import loop_refs_old as refs
-from tests.criteria.loop_refs_old import MEASURES, batch, mean, mean_norm
+from tests.criteria import revisiting_loop_refs as refs
+from tests.criteria.revisiting_loop_refs import MEASURES, batch, mean, mean_norm
 from utilities.tuples import TupleSets
 
 SET_LOSSES = ["npair", "angular", "lifted", "multisimilarity"]

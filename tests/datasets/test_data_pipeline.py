@@ -81,6 +81,7 @@ def test_cache_resized_reports_bad_source_files(tmp_path):
         FolderSource(root=str(tmp_path), cache_resized=16).tables()
 
 
+@pytest.mark.slow
 def test_end_to_end_cub200_resnet18_frozen_normalize(tmp_path):
     import main
     cub_tree(str(tmp_path / "data"), per_class=4)

@@ -1,4 +1,4 @@
-"""Revisiting-DML losses against float64 loop references (tests/criteria/loop_refs_old.py)."""
+"""Revisiting-DML losses against float64 loop references (tests/criteria/revisiting_loop_refs.py)."""
 from __future__ import annotations
 
 import math
@@ -8,8 +8,8 @@ import torch
 
 import criteria
 from criteria.quadruplet import sample_other_class
-from tests.criteria import loop_refs_old as refs
-from tests.criteria.loop_refs_old import MEASURES, batch, gap, mean, mean_norm, neg_pairs, pos_pairs, triplets
+from tests.criteria import revisiting_loop_refs as refs
+from tests.criteria.revisiting_loop_refs import MEASURES, batch, gap, mean, mean_norm, neg_pairs, pos_pairs, triplets
 from utilities.tuples import all_pairs, all_triplets
 
 SEEDS = [0, 1, 2]

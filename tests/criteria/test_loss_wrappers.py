@@ -11,7 +11,7 @@ import criteria
 import parameters
 from criteria.combined import WeightedLossSum
 from criteria.xbm import CrossBatchMemory
-from tests.criteria import loop_refs_old as refs
+from tests.criteria import revisiting_loop_refs as refs
 from utilities.tuples import all_triplets, label_masks, tuple_kind
 
 

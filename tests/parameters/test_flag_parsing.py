@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import parameters
-from old_tool_flags import OLD_BASIC, OLD_COMPONENT, component_registered
+from revisiting_tool_flags import OLD_BASIC, OLD_COMPONENT, component_registered
 
 CONTRACT_FLAGS = (
     "--dataset --use_tv_split --tv_split_by_samples --tv_split_perc --augmentation --lr --fc_lr --decay "
@@ -24,8 +24,7 @@ def option_strings() -> set[str]:
 
 def test_every_contract_flag_exists():
     known = option_strings()
-    missing = [f for f in CONTRACT_FLAGS if f not in known and not (
-        f == "--miner_rho_distance_cp" and not component_registered("miner", "rho_distance"))]
+    missing = [f for f in CONTRACT_FLAGS if f not in known]
     assert missing == []
 
 
@@ -61,8 +60,7 @@ def test_a_miner_named_for_a_loss_that_takes_no_tuples_is_refused(capsys):
 @pytest.mark.parametrize("flag,default", sorted(OLD_COMPONENT.items()))
 def test_old_tool_component_flags_keep_name_and_default(flag, default):
     kind, name = ("loss", flag.split("_")[1]) if flag.startswith("loss_") else ("miner", flag.split("_")[1])
-    if not component_registered(kind, flag):
-        pytest.skip(f"{kind} for --{flag} not registered in this build")
+    assert component_registered(kind, flag), f"{kind} for --{flag} is not registered"
     assert parameters.build_parser().get_default(flag) == pytest.approx(default)
 
 

@@ -52,6 +52,7 @@ def spawn(argv, prelude=""):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow
 def test_kill_9_mid_epoch_then_resume_matches_uninterrupted(tmp_path):
     killed = KILLABLE + ["--save_path", str(tmp_path / "k"), "--savename", "r", "--n_epochs", "4"]
     proc = spawn(killed)
@@ -74,6 +75,7 @@ def test_kill_9_mid_epoch_then_resume_matches_uninterrupted(tmp_path):
     assert json.load(open(os.path.join(folder, "summary.json")))["status"] == "completed"
 
 
+@pytest.mark.slow
 def test_kill_9_during_checkpoint_write_keeps_previous_checkpoint(tmp_path):
     argv = TINY_GLYPHS + ["--save_path", str(tmp_path), "--savename", "c", "--n_epochs", "3", "--no_train_metrics"]
     # On the second write of checkpoint_last.pt: write half of the bytes, then die.

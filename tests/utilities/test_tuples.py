@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.criteria import loop_refs_old as refs
+from tests.criteria import revisiting_loop_refs as refs
 from utilities.tuples import (TupleSets, all_pairs, all_triplets, element_weights, label_masks, map_triplets,
                               npair_sets, pair_weights, triplet_chunks, triplets_to_pairs, tuple_kind,
                               tuple_masks)

@@ -35,6 +35,7 @@ def test_own_param_group_with_flag_lr_and_no_weight_decay(tiny_argv, name, flag,
     assert [g["weight_decay"] for g in groups if g["name"].startswith("loss_")] == [0.1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_end_to_end_one_epoch(tiny_argv, name):
     assert main.main(tiny_argv + FAST + ["--loss", name, "--n_epochs", "1"]) == 0
@@ -48,6 +49,7 @@ def _run(argv):
     return os.path.join(save, "glyphs", argv[argv.index("--savename") + 1])
 
 
+@pytest.mark.slow
 def test_resume_keeps_proxies_bit_identical(tmp_path, capsys):
     from tests.conftest import TINY_GLYPHS
     common = TINY_GLYPHS + FAST + ["--loss", "softtriplet", "--lr", "1e-3"]

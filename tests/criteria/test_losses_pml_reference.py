@@ -272,6 +272,7 @@ def test_flags_and_distance_checks(tiny_argv):
         parameters.parse_args(tiny_argv + ["--loss", "pnp", "--loss_pnp_variant", "X"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PML_LOSSES)
 def test_end_to_end_main(name, tiny_argv):
     import main

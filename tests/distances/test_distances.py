@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import distances
-from tests.criteria import loop_refs_old as refs
+from tests.criteria import revisiting_loop_refs as refs
 
 
 def loop_matrix(x: torch.Tensor, f) -> torch.Tensor:

@@ -15,6 +15,7 @@ import torch
 
 import batch_mining
 import criteria
+from criteria.base import LossModule
 from criteria.terms import LossTerm
 from utilities.tuples import tuple_kind
 
@@ -75,10 +76,10 @@ def reference_miner(kind: str) -> torch.nn.Module:
 
 def miner_kinds_for(cls: type) -> dict[str, str]:
     """``{miner output kind: kind the loss is given}`` for every kind its check accepts."""
-    accepts = cls.consumed_tuples() if hasattr(cls, "consumed_tuples") else tuple(getattr(cls, "accepts", ()))
+    takes = tuple(cls.takes)
     out = {}
     for kind in TUPLE_KINDS:
-        target = batch_mining.conversion_target(kind, tuple(accepts)) if accepts else None
+        target = batch_mining.conversion_target(kind, takes) if takes else None
         if target is not None:
             out[kind] = target
     return out
@@ -89,6 +90,12 @@ def check_loss(cls: type) -> None:
     every miner output kind it accepts, on degenerate batches, in float32 and float64; and
     ``state_dict`` restores the same loss."""
     name = cls.__name__
+    assert issubclass(cls, LossModule), f"{name}: not a criteria.base.LossModule"
+    assert set(cls.takes) <= set(TUPLE_KINDS), f"{name}: takes unknown tuple kinds {cls.takes}"
+    if cls.default_miner is not None:
+        output = batch_mining.MINERS.get(cls.default_miner).output
+        assert batch_mining.conversion_target(output, tuple(cls.takes)), \
+            f"{name}: its default miner {cls.default_miner} yields {output}, which it cannot take"
     torch.manual_seed(0)
     loss = build_loss(cls)
     emb, labels = batch(regular_labels())
@@ -96,12 +103,12 @@ def check_loss(cls: type) -> None:
     _finite_scalar(out, f"{name}(emb, labels)", torch.float32)
     _backward(out, emb, f"{name}(emb, labels)")
 
-    accepts = tuple(getattr(cls, "accepts", ()))
     kinds = miner_kinds_for(cls)
-    assert not accepts or kinds, f"{name}: accepts {accepts} but no miner output converts to it"
+    assert not cls.takes or kinds, f"{name}: takes {cls.takes} but no miner output converts to it"
     for kind, target in kinds.items():
         tuples = reference_miner(kind)(emb.detach(), labels)
-        given = batch_mining.adapt(tuples, (target,), len(labels))
+        given = loss.convert(tuples, len(labels))
+        assert tuple_kind(given) == target, f"{name}: convert gave {tuple_kind(given)}, not {target}"
         what = f"{name} with {kind} mined (given as {target})"
         out = loss(emb, labels, given)
         _finite_scalar(out, what, torch.float32)
@@ -113,7 +120,7 @@ def check_loss(cls: type) -> None:
         _finite_scalar(out, f"{name} on a '{case}' batch", torch.float32)
         _backward(out, e, f"{name} on a '{case}' batch")
         for kind, target in kinds.items():
-            given = batch_mining.adapt(reference_miner(kind)(e.detach(), l), (target,), len(l))
+            given = loss.convert(reference_miner(kind)(e.detach(), l), len(l))
             out = loss(e, l, given)
             _finite_scalar(out, f"{name} on a '{case}' batch with {kind} mined", torch.float32)
             _backward(out, e, f"{name} on a '{case}' batch with {kind} mined")

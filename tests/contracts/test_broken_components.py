@@ -52,7 +52,7 @@ class DetachedOnDegenerateLoss(TripletLoss):
 
 class NaNOnPairsLoss(TripletLoss):
     """Non-finite when given pairs (it claims to take them)."""
-    accepts = ("triplets", "pairs")
+    takes = ("triplets", "pairs")
     def forward(self, embeddings, labels, indices_tuple=None):
         out = super().forward(embeddings, labels, None if indices_tuple is None or len(indices_tuple) == 4 else indices_tuple)
         return out * float("nan") if indices_tuple is not None and len(indices_tuple) == 4 else out
@@ -67,9 +67,20 @@ class UnsavedStateLoss(TripletLoss):
         return super().forward(embeddings, labels, indices_tuple) * self.scale + self.scale
 
 
+class SetMinerTripletLoss(TripletLoss):
+    """Defaults to a miner whose sets it cannot take."""
+    default_miner = "npair"
+
+
+class UnknownKindLoss(TripletLoss):
+    """Claims a tuple kind that does not exist."""
+    takes = ("triplets", "quadruples")
+
+
 @pytest.mark.parametrize("broken, match", [(VectorLoss, "0-dim"), (Float32Loss, "float64"),
                                            (DetachedOnDegenerateLoss, "one_class"), (NaNOnPairsLoss, "pairs"),
-                                           (UnsavedStateLoss, "state_dict")])
+                                           (UnsavedStateLoss, "state_dict"), (SetMinerTripletLoss, "default miner"),
+                                           (UnknownKindLoss, "unknown tuple kinds")])
 def test_broken_loss_fails(broken, match):
     fails(checks.check_loss, broken, match=match)
 

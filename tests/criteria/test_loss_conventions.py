@@ -12,7 +12,7 @@ import torch.nn.functional as F
 import criteria
 import distances
 from tests.criteria import pml_loop_refs as refs
-from tests.criteria.test_losses_pml import batch
+from tests.criteria.test_losses_pml_reference import batch
 
 SEEDS = (0, 1, 2)
 

@@ -1,0 +1,152 @@
+"""The package imports point down the floors, with no circles, not even through imports inside
+functions.
+
+Floors, from the ground up (README, "Architecture"):
+
+0. ``utilities``: registry, flags, atomic files, seeding, communication primitives, tuple math;
+1. the components: ``distances``, ``criteria``, ``batch_mining``, ``datasampler``,
+   ``architectures``, ``datasets``, ``metrics``;
+2. ``evaluation``: embed a dataset, the metrics of its splits, figures;
+3. ``training``: the objective, the loop, the distributed step, checkpoints, the run folder;
+4. the scripts: ``parameters``, ``main``, ``aggregation``, ``Result_Evaluations``, the
+   ``python -m evaluation`` entry point, ``bench``, ``toy_experiments``.
+
+Every ``import`` statement of every module is read with :mod:`ast`, wherever it stands.
+"""
+from __future__ import annotations
+
+import ast
+import os
+from collections import defaultdict
+
+from conftest import ROOT
+
+FLOORS = {
+    "utilities": 0,
+    "distances": 1, "criteria": 1, "batch_mining": 1, "datasampler": 1, "architectures": 1,
+    "datasets": 1, "metrics": 1,
+    "evaluation": 2,
+    "training": 3,
+    "parameters": 4, "main": 4, "aggregation": 4, "Result_Evaluations": 4, "bench": 4,
+    "toy_experiments": 4,
+}
+ENTRY_POINTS = {"evaluation.cli": 4, "evaluation.__main__": 4}   # command-line tools inside a package
+
+
+def module_name(path: str) -> str:
+    rel = os.path.relpath(path, ROOT)[:-3].replace(os.sep, ".")
+    return rel[:-len(".__init__")] if rel.endswith(".__init__") else rel
+
+
+def project_modules() -> dict[str, str]:
+    out = {}
+    for top in FLOORS:
+        single = os.path.join(ROOT, top + ".py")
+        if os.path.isfile(single):
+            out[top] = single
+            continue
+        for folder, _, files in os.walk(os.path.join(ROOT, top)):
+            out.update({module_name(os.path.join(folder, f)): os.path.join(folder, f)
+                        for f in files if f.endswith(".py")})
+    return out
+
+
+def imports_of(name: str, path: str, known: set[str]) -> set[str]:
+    """Project modules imported anywhere in the file (the longest known dotted prefix)."""
+    package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        for target in targets:
+            parts = target.split(".")
+            for n in range(len(parts), 0, -1):
+                if ".".join(parts[:n]) in known:
+                    found.add(".".join(parts[:n]))
+                    break
+    found.discard(name)
+    return found
+
+
+def floor(module: str) -> int:
+    for prefix, level in ENTRY_POINTS.items():
+        if module == prefix:
+            return level
+    return FLOORS[module.split(".")[0]]
+
+
+def graph() -> dict[str, set[str]]:
+    modules = project_modules()
+    return {name: imports_of(name, path, set(modules)) for name, path in modules.items()}
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle per strongly connected component with more than one node (Tarjan)."""
+    index, low, stack, on_stack, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_imports_point_down_the_floors():
+    upward = [f"{a} (floor {floor(a)}) imports {b} (floor {floor(b)})"
+              for a, targets in graph().items() for b in sorted(targets) if floor(b) > floor(a)]
+    assert upward == []
+
+
+def test_ground_floor_imports_no_component_package():
+    bad = [f"{a} imports {b}" for a, targets in graph().items() if floor(a) == 0
+           for b in targets if floor(b) != 0]
+    assert bad == []
+
+
+def test_no_package_import_circles():
+    packages: dict[str, set[str]] = defaultdict(set)
+    for a, targets in graph().items():
+        packages[a.split(".")[0]] |= {b.split(".")[0] for b in targets} - {a.split(".")[0]}
+    assert cycles(packages) == []
+
+
+def test_no_module_import_circles():
+    """Within a package too. A component module's import of its own package's ``__init__`` (the
+    registry it registers into) is the one allowed back edge: ``__init__`` loads its component
+    modules by file name (``import_submodules``), never by an import statement."""
+    edges = {a: {b for b in targets if not a.startswith(b + ".")} for a, targets in graph().items()}
+    assert cycles(edges) == []
+
+
+def test_the_checker_sees_a_circle_and_an_upward_import():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert floor("utilities.atomic") < floor("training.loop") < floor("main")
+    assert floor("evaluation.cli") == 4 and floor("evaluation.engine") == 2

@@ -104,7 +104,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
                         scheduler=scheduler, sampler=sampler, selector=selector,
                         wall_time=run.wall_time(), config=public_config(opt))
 
-    if getattr(sampler, "requires_storage", False) and sampler.storage is None:   # embedding-storage samplers
+    if sampler.requires_storage and sampler.storage is None:   # embedding-storage samplers
         sampler.set_storage(embed(model, eval_data["train"], max(opt.bs, 256), device, opt.kernels, desc="storage")[0])
     for epoch in range(start_epoch + 1, opt.n_epochs + 1):
         sampler.set_epoch(epoch)

@@ -119,7 +119,7 @@ def loss_specific_parameters(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--xbm_start_iteration", default=0, type=int, help="Iteration at which XBM starts contributing.")
     for spec in registry_flags(distances.DISTANCES, distances.FLAG_TEMPLATE):
         add_flag(g, spec)
-    for extra in getattr(criteria, "EXTRA_FLAG_REGISTRIES", ()):
+    for extra in criteria.EXTRA_FLAG_REGISTRIES:
         for spec in registry_flags(*extra):
             add_flag(g, spec)
     for spec in registry_flags(criteria.LOSSES, criteria.FLAG_TEMPLATE):
@@ -349,7 +349,7 @@ def validate(opt: argparse.Namespace) -> None:
     if opt.resume is not None and not os.path.exists(opt.resume):
         raise FlagError(f"--resume: no such run folder or checkpoint: {opt.resume}")
     source_cls = datasets.DATASETS.get(opt.dataset)
-    if getattr(datasampler.SAMPLERS.get(opt.data_sampler), "needs_categories", False) and not source_cls.has_categories:
+    if datasampler.SAMPLERS.get(opt.data_sampler).needs_categories and not source_cls.has_categories:
         raise FlagError(f"--data_sampler {opt.data_sampler} needs super-class labels, which --dataset {opt.dataset} lacks")
     if source_cls.needs_source:
         problem = source_cls.check_source(opt.source_path)

@@ -80,7 +80,7 @@ class BaseLoss(LossModule):
     term_names: tuple[str, ...] = ()
     wired_params: tuple[str, ...] = ("distance", "reducer", "embedding_regularizer",
                                      "embedding_reg_weight", "weight_regularizer",
-                                     "weight_reg_weight", "n_classes", "embed_dim")
+                                     "weight_reg_weight", "n_classes", "embed_dim", "base_lr")
 
     def __init__(self, distance: BaseDistance | None = None,
                  reducer: Callable[[LossTerm, torch.Tensor], torch.Tensor] | None = None,

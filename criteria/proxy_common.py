@@ -132,7 +132,6 @@ class ProxyLoss(BaseLoss):
     default_distance = "cosine"
     allowed_distances = ("cosine",)   # every one compares normalised embeddings with its weights
     default_reducer = "mean"
-    wired_params = BaseLoss.wired_params + ("base_lr",)
 
     proxies: nn.Parameter
 

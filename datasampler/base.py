@@ -6,6 +6,7 @@ from abc import ABCMeta, abstractmethod
 from typing import Any, Iterator
 
 import numpy as np
+import torch
 from torch.utils.data import Sampler
 
 
@@ -28,6 +29,8 @@ class BaseBatchSampler(Sampler[list[int]], metaclass=ABCMeta):
     """
 
     wired_params: tuple[str, ...] = ("labels", "batch_size", "seed", "rank", "world_size")
+    requires_storage: bool = False     # draws from embeddings of the training set (set_storage)
+    needs_categories: bool = False     # takes super-class labels (categories)
 
     def __init__(self, labels: np.ndarray, batch_size: int, seed: int = 0,
                  rank: int = 0, world_size: int = 1):
@@ -37,6 +40,14 @@ class BaseBatchSampler(Sampler[list[int]], metaclass=ABCMeta):
         if batch_size % world_size:
             raise ValueError(f"--bs {batch_size} is not divisible by the {world_size} ranks")
         self.epoch = 0
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """The epoch's sampler statistics for ``train.csv`` (none by default)."""
+        return {}
+
+    def update_storage(self, embeddings: torch.Tensor) -> None:
+        """Training-loop hook with the embeddings of the batch just drawn (used by storage samplers)."""
 
     def __len__(self) -> int:
         """Batches per epoch: the number of full batches in one pass over the data."""

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from datasampler.base import BaseBatchSampler
 from training.objective import Objective
 from utilities.comm import average_gradients
 
@@ -65,16 +66,16 @@ def train_epoch(model: nn.Module, objective: Objective, loader: Iterable,
     start, losses, skipped = time.time(), [], 0
     stats = RunningMeans()
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    sampler = getattr(loader, "batch_sampler", None)
-    storage_hook = getattr(sampler, "update_storage", None)      # embedding-storage samplers (datasampler/)
+    sampler = getattr(loader, "batch_sampler", None)             # a DataLoader's (plain iterables have none)
+    sampler = sampler if isinstance(sampler, BaseBatchSampler) else None
     bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=None)
     for it, (images, labels) in enumerate(bar):
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
             embeddings = model(images)
         embeddings = embeddings.float()
-        if storage_hook is not None:
-            storage_hook(embeddings.detach())
+        if sampler is not None:
+            sampler.update_storage(embeddings.detach())          # embedding-storage samplers (datasampler/)
         loss = objective(embeddings, labels)
         optimizer.zero_grad(set_to_none=True)
         value = loss.item()                      # the step's one read of the loss
@@ -96,7 +97,7 @@ def train_epoch(model: nn.Module, objective: Objective, loader: Iterable,
     row = {"epoch": epoch, "loss": sum(losses) / max(len(losses), 1),
            "lr": optimizer.param_groups[0]["lr"], "time_s": round(time.time() - start, 3)}
     row.update(stats.means())
-    row.update(getattr(sampler, "stats", None) or {})
+    row.update(sampler.stats if sampler is not None else {})
     if skip_budget:
         row["skipped_nonfinite"] = skipped
     return row

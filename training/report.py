@@ -26,7 +26,7 @@ def print_registries() -> None:
                 ("architectures (--arch, + _frozen/_normalize/_double)", architectures.ARCHITECTURES),
                 ("datasets (--dataset)", datasets.DATASETS), ("distances (--loss_distance)", distances.DISTANCES),
                 ("metrics (--evaluation_metrics)", metrics.METRICS)]
-    sections += list(getattr(criteria, "LISTED_REGISTRIES", ()))
+    sections += list(criteria.LISTED_REGISTRIES)
     for title, registry in sections:
         print(f"{title}:")
         for name, summary in registry.describe():

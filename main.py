@@ -8,6 +8,7 @@ sampler and optimizer, train with periodic evaluation, write the summary.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import torch
@@ -24,29 +25,31 @@ from evaluation import embed, evaluate_splits, save_arrays
 from evaluation.plots import plot_test_figures, plot_training_curves
 from evaluation.table import format_metrics_table
 from training import distributed, optim
-from training.checkpoint import load_checkpoint, restore, save_checkpoint
+from training.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
+from training.interrupts import RunInterrupted, signals_raise
 from training.loop import NonFiniteLossError, train_epoch
 from training.online_logger import OnlineLogger
 from training.report import format_config, print_registries
-from training.run_folder import RunFolder, public_config
+from training.run_folder import RunFolder, RunFolderError, public_config, read_summary
 from training.selection import EpochSelector
 from utilities import comm
 from utilities.seeding import seed_everything, set_deterministic, worker_init_fn
 
 
 def open_run(opt: argparse.Namespace) -> RunFolder:
-    """Create the run folder, or check that a resumed one matches the given flags."""
+    """Create and lock the run folder; or, for ``--resume``, check that the folder is a run whose
+    flags match and lock it (nothing is written yet). Any problem: one line, exit 2."""
     path = RunFolder.location(opt, savename=distributed.shared_savename(opt.savename))
-    if opt.resume:
-        conflicts = RunFolder.config_conflicts(path, opt)
-        if conflicts:
-            parameters.fail(f"--resume {path}: flags differ from the saved run: {'; '.join(conflicts)}")
-        return RunFolder(path)
     if not comm.is_main():  # rank 0 owns the run folder; other ranks never write
         return RunFolder(path)
     try:
+        if opt.resume:
+            conflicts = RunFolder.config_conflicts(path, opt)
+            if conflicts:
+                parameters.fail(f"--resume {path}: flags differ from the saved run: {'; '.join(conflicts)}")
+            return RunFolder.open_existing(path)
         return RunFolder.create(path, opt)
-    except (FileExistsError, PermissionError) as err:
+    except (FileExistsError, PermissionError, RunFolderError) as err:
         parameters.fail(str(err))
     raise AssertionError("unreachable")
 
@@ -66,11 +69,11 @@ def make_loader(dataset: torch.utils.data.Dataset, sampler: datasampler.BaseBatc
                       persistent_workers=opt.kernels > 0, generator=generator)
 
 
-def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, float]], EpochSelector]:
+def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, float]], EpochSelector] | None:
     """Build every component, train with periodic evaluation, keep the run folder up to date.
 
     Returns the last evaluation's results and the epoch selector (the selected epoch and its
-    test metrics)."""
+    test metrics), or ``None`` when a resumed run was already complete (nothing is written)."""
     seed_everything(opt.seed)
     set_deterministic(opt.deterministic)
     if opt.device == "cuda" and comm.world_size() == 1:
@@ -85,24 +88,28 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
     optimizer, scheduler = optim.select(opt, model, objective)
     selector = EpochSelector(opt.selection, opt.storage_metrics[0],
                              metrics.parse(opt.storage_metrics[0]).higher_is_better)
-    logger = OnlineLogger(opt, run.path, opt.log_online and comm.is_main())
     splits = eval_splits(opt, data)
     eval_data = {**data, "train": datasets.eval_view(data["train"])}   # train split with eval transforms
 
-    start_epoch, last_results = 0, {}
-    if opt.resume:
-        state = load_checkpoint(run.file("checkpoint_last.pt"))
-        start_epoch = restore(state, model=model, loss=objective.loss, optimizer=optimizer,
-                              scheduler=scheduler, sampler=sampler, selector=selector)
-        run.restore_logs(start_epoch, state["wall_time"])
+    start_epoch, last_results, identity = 0, {}, datasets.identity(opt, data)
+    if opt.resume:      # every check first: a refused resume leaves the folder as it was
+        start_epoch = resume_state(opt, run, identity, model=model, loss=objective.loss, optimizer=optimizer,
+                                   scheduler=scheduler, sampler=sampler, selector=selector)
+        if start_epoch == opt.n_epochs and read_summary(run.path).get("status") == "completed":
+            return None
+        run.record_resume(opt, start_epoch)
         print(f"resumed {run.path} after epoch {start_epoch}")
+    run.record_data(identity)
+    run.write_summary("running", start_epoch, opt.selection, selector.best_epoch, selector.test_metrics)
+    run.started = True
+    logger = OnlineLogger(opt, run.path, opt.log_online and comm.is_main())
     model, step = distributed.wrap(model, objective, device=opt.device, global_batch=opt.dist_global_batch,
                                    compile=opt.compile)   # DDP and the global-batch objective; torch.compile
 
     def checkpoint(name: str, epoch: int) -> None:
         save_checkpoint(run.file(name), epoch=epoch, model=model, loss=objective.loss, optimizer=optimizer,
                         scheduler=scheduler, sampler=sampler, selector=selector,
-                        wall_time=run.wall_time(), config=public_config(opt))
+                        wall_time=run.wall_time(), config=public_config(opt), logs=run.logs())
 
     if sampler.requires_storage and sampler.storage is None:   # embedding-storage samplers
         sampler.set_storage(embed(model, eval_data["train"], max(opt.bs, 256), device, opt.kernels, desc="storage")[0])
@@ -130,6 +137,27 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
     return last_results, selector
 
 
+def resume_state(opt: argparse.Namespace, run: RunFolder, identity: dict[str, str], **live: object) -> int:
+    """Check a resume and load its checkpoint into the ``live`` objects; return the epochs done.
+
+    A run killed before its first checkpoint starts again from epoch 0. Refused (with
+    :class:`RunFolderError` / ``CheckpointError``, before anything is written) when the data are
+    not the run's, the checkpoint is unreadable, or ``--n_epochs`` is below the epochs done."""
+    conflict = run.data_conflict(identity)
+    if conflict:
+        raise RunFolderError(f"--resume {run.path}: {conflict}")
+    if not os.path.exists(run.file("checkpoint_last.pt")):
+        return 0
+    state = load_checkpoint(run.file("checkpoint_last.pt"))
+    done = int(state["epoch"])
+    if done > opt.n_epochs:
+        raise RunFolderError(f"--resume {run.path}: --n_epochs {opt.n_epochs} is below the {done} epochs "
+                             f"already trained")
+    restore(state, **live)
+    run.restore_logs(done, state["wall_time"], state.get("logs"))
+    return done
+
+
 def main(argv: list[str] | None = None) -> int:
     opt = parameters.parse_args(argv)
     if opt.list:
@@ -138,9 +166,26 @@ def main(argv: list[str] | None = None) -> int:
     distributed.setup(opt.device)  # a no-op unless launched by torchrun
     print("dmlbench configuration:\n" + format_config(opt))
     run = open_run(opt)
-    run.write_summary("running", 0, opt.selection, None, {})
     try:
-        results, selector = train(opt, run)
+        return run_and_report(opt, run)
+    finally:
+        run.unlock()              # also released when the process ends; in-process callers reuse it
+
+
+def run_and_report(opt: argparse.Namespace, run: RunFolder) -> int:
+    """Train, then write the final summary and print the results; every failure is reported in
+    one line and recorded as the run's (see :func:`record_failure`). Returns the exit code."""
+    try:
+        with signals_raise():
+            outcome = train(opt, run)
+    except RunInterrupted as err:                       # SIGINT / SIGTERM: say so, exit 128 + signal
+        record_failure(run, opt, f"{err} after epoch {len(run.train_rows)}; continue with --resume {run.path}",
+                       interrupted=err.signal_name)
+        print(f"main.py: {err} after epoch {len(run.train_rows)}; continue with --resume {run.path}",
+              file=sys.stderr)
+        return err.exit_code
+    except (RunFolderError, CheckpointError) as err:    # a refused resume: the folder is untouched
+        parameters.fail(str(err))
     except (ValueError, FileNotFoundError) as err:      # bad data or flags found while building
         record_failure(run, opt, str(err))
         parameters.fail(str(err))
@@ -155,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         record_failure(run, opt, f"{type(err).__name__}: {err}")
         raise
+    if outcome is None:
+        print(f"{run.path} already completed its {opt.n_epochs} epochs; nothing to do "
+              f"(pass a larger --n_epochs to continue it)")
+        return 0
+    results, selector = outcome
     comm.barrier()  # rank 0 has written checkpoint_last.pt
     epochs = len(run.train_rows)
     run.write_summary("completed", epochs, opt.selection, selector.best_epoch, selector.test_metrics)
@@ -166,10 +216,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def record_failure(run: RunFolder, opt: argparse.Namespace, error: str) -> None:
-    """Mark the run failed in summary.json; if even that write fails, the last summary stays."""
+def record_failure(run: RunFolder, opt: argparse.Namespace, error: str, interrupted: str | None = None) -> None:
+    """Mark the run failed in ``summary.json`` once training has begun. Before that, a resumed
+    folder is left as it was, and a folder this process created is removed again (it holds
+    nothing), so that the same name can be used after fixing the problem. If even that write
+    fails, the last summary stays."""
     try:
-        run.write_summary("failed", len(run.train_rows), opt.selection, None, {}, error=error)
+        if run.started:
+            run.write_summary("failed", len(run.train_rows), opt.selection, None, {}, error=error,
+                              interrupted=interrupted)
+        elif comm.is_main():
+            run.remove_if_unused()
     except OSError:
         pass
 

@@ -19,7 +19,7 @@ DATASETS = Registry("dataset", flag="--dataset")
 FLAG_TEMPLATE = "{name}_{param}"
 
 from datasets.base import DatasetSource  # noqa: E402
-from datasets.table import split_train_val  # noqa: E402
+from datasets.table import fingerprint, split_train_val  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
 import_submodules(__name__, __path__, skip=("base", "table", "tensor_dataset", "images", "image_source",
                                              "index_files", "cache", "transforms"))
@@ -78,6 +78,12 @@ def select(opt: Any) -> dict[str, Dataset]:
             tables["train"], opt.tv_split_perc, opt.tv_split_by_samples, opt.seed)
     return {split: source.to_dataset(table, train=(split == "train"))
             for split, table in tables.items()}
+
+
+def identity(opt: Any, data: dict[str, Dataset]) -> dict[str, str]:
+    """What a resume checks it trains on: the source and a fingerprint of the split tables."""
+    source = opt.source_path if DATASETS.get(opt.dataset).needs_source else opt.dataset
+    return {"source": str(source), "fingerprint": fingerprint({split: d.table for split, d in data.items()})}
 
 
 def n_classes(dataset: Dataset) -> int:

@@ -74,3 +74,26 @@ def split_train_val(table: Table, train_frac: float, by_samples: bool,
     train_classes = rng.permutation(classes)[:n_train]
     in_train = np.isin(labels, train_classes)
     return (table.subset(np.flatnonzero(in_train)), table.subset(np.flatnonzero(~in_train)))
+
+
+def fingerprint(tables: dict[str, Table]) -> str:
+    """A SHA-256 of the split tables: per split, the labels, the query/gallery masks and the items
+    (image bytes for tensor tables; file paths relative to their common folder for file tables,
+    so a dataset moved elsewhere keeps its fingerprint). Cheap: image files are not read."""
+    import hashlib
+    import os
+    digest = hashlib.sha256()
+    for split in sorted(tables):
+        table = tables[split]
+        digest.update(split.encode())
+        for column in (table.labels, table.is_query, table.is_gallery):
+            if column is not None:
+                digest.update(np.ascontiguousarray(column).tobytes())
+        items = table.items
+        if isinstance(items, np.ndarray) and items.dtype.kind in "USO":
+            paths = [str(p) for p in items]
+            root = os.path.commonpath(paths) if len(paths) > 1 else os.path.dirname(paths[0]) if paths else ""
+            digest.update("\n".join(os.path.relpath(p, root) for p in paths).encode())
+        else:
+            digest.update(np.ascontiguousarray(np.asarray(items)).tobytes())
+    return digest.hexdigest()

@@ -2,41 +2,69 @@
 from __future__ import annotations
 
 import os
+import pickle
+import zipfile
 from typing import Any
 
 import torch
 
+from training.optim import follow_schedule
 from utilities.atomic import save_torch
 from utilities.comm import unwrap
 from utilities.seeding import rng_state, set_rng_state
 
+KEYS = ("epoch", "model", "loss", "optimizer", "scheduler", "sampler", "selector", "rng", "wall_time", "config")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read; the message names the file and the problem."""
+
 
 def save_checkpoint(path: str, *, epoch: int, model: torch.nn.Module, loss: torch.nn.Module,
                     optimizer: torch.optim.Optimizer, scheduler: Any, sampler: Any,
-                    selector: Any, wall_time: float, config: dict[str, Any]) -> None:
-    """Atomically write model, loss parameters, optimizer, scheduler, sampler, RNG states, epoch."""
+                    selector: Any, wall_time: float, config: dict[str, Any],
+                    logs: dict[str, list[dict[str, Any]]]) -> None:
+    """Atomically write model, loss parameters, optimizer, scheduler, sampler, RNG states, epoch,
+    and the rows of ``train.csv`` / ``metrics.csv`` so far (``logs``), so that a resume can
+    rebuild those files even if they were lost."""
     save_torch(path, {
         "epoch": epoch, "model": unwrap(model).state_dict(), "loss": loss.state_dict(),
         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
         "sampler": sampler.state_dict(), "selector": selector.state_dict(), "rng": rng_state(),
-        "wall_time": wall_time, "config": config,
+        "wall_time": wall_time, "config": config, "logs": logs,
     })
 
 
 def load_checkpoint(path: str) -> dict[str, Any]:
+    """Read a checkpoint; :class:`CheckpointError` (one line naming ``path``) if it is missing,
+    truncated, not a torch file or lacks one of :data:`KEYS`."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"--resume: no checkpoint at {path}")
-    return torch.load(path, map_location="cpu", weights_only=False)
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(err).__name__}: "
+                              f"{' '.join(str(err).split())[:120]})") from None
+    missing = [k for k in KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise CheckpointError(f"{path}: not a dmlbench checkpoint (missing {', '.join(missing)})")
+    return state
 
 
 def restore(state: dict[str, Any], *, model: torch.nn.Module, loss: torch.nn.Module,
             optimizer: torch.optim.Optimizer, scheduler: Any, sampler: Any, selector: Any) -> int:
-    """Load ``state`` into the live objects; return the last completed epoch."""
+    """Load ``state`` into the live objects; return the last completed epoch.
+
+    The schedule is a closed form of the epoch (``training.optim.build_scheduler``): it is set to
+    the restored epoch under the *current* run length, so extending ``--n_epochs`` gives the
+    schedule of the new length from there on."""
     unwrap(model).load_state_dict(state["model"])
     loss.load_state_dict(state["loss"])
     optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
     sampler.load_state_dict(state["sampler"])
     selector.load_state_dict(state["selector"])
     set_rng_state(state["rng"])
-    return int(state["epoch"])
+    epoch = int(state["epoch"])
+    scheduler.last_epoch = epoch
+    follow_schedule(scheduler)
+    return epoch

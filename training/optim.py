@@ -1,6 +1,8 @@
 """Optimizer and learning-rate schedule with per-component parameter groups."""
 from __future__ import annotations
 
+import functools
+import math
 from typing import Any
 
 import torch
@@ -31,14 +33,38 @@ def build_optimizer(name: str, groups: list[dict[str, Any]]) -> torch.optim.Opti
     return OPTIMIZERS[name](groups)
 
 
-def build_scheduler(name: str, optimizer: torch.optim.Optimizer, n_epochs: int, tau: list[int],
-                    gamma: float) -> torch.optim.lr_scheduler.LRScheduler:
-    """Epoch-level schedule: ``step`` (x gamma at each epoch in tau), ``cosine`` or ``none``."""
+def lr_factor(name: str, epoch: int, n_epochs: int, tau: list[int], gamma: float) -> float:
+    """The learning-rate factor after ``epoch`` epochs, in closed form:
+
+    * ``step``: ``gamma ** |{t in tau : t <= epoch}|`` (x gamma at each epoch of ``--tau``);
+    * ``cosine``: ``(1 + cos(pi * epoch / n_epochs)) / 2`` (Loshchilov & Hutter, SGDR, ICLR 2017,
+      without restarts; 0 at ``n_epochs``);
+    * ``none``: 1.
+    """
     if name == "step":
-        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=sorted(tau), gamma=gamma)
+        return gamma ** sum(t <= epoch for t in tau)
     if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(n_epochs, 1))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
+        return (1.0 + math.cos(math.pi * min(epoch, n_epochs) / max(n_epochs, 1))) / 2.0
+    return 1.0
+
+
+def build_scheduler(name: str, optimizer: torch.optim.Optimizer, n_epochs: int, tau: list[int],
+                    gamma: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """Epoch-level schedule ``lr = base_lr * lr_factor(epoch)`` (:func:`lr_factor`).
+
+    The closed form depends only on the epoch and the run's length, never on the previous lr, so
+    a run resumed with more epochs (``--resume RUN --n_epochs N``) follows the schedule of the new
+    length from the resumed epoch on (:func:`follow_schedule`)."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, functools.partial(lr_factor, name, n_epochs=n_epochs, tau=sorted(tau), gamma=gamma))
+
+
+def follow_schedule(scheduler: torch.optim.lr_scheduler.LambdaLR) -> None:
+    """Set every group's lr to the schedule's value at ``scheduler.last_epoch`` (after a restore,
+    whose optimizer state holds the lr of the saved run's schedule)."""
+    for group, base, factor in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
+        group["lr"] = base * factor(scheduler.last_epoch)
+    scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
 
 
 def select(opt: Any, model: nn.Module, loss: nn.Module) -> tuple[torch.optim.Optimizer, Any]:

@@ -1,11 +1,15 @@
-"""The run folder of CONTRACT §3: ``<save_path>/<dataset>/<savename>/``.
+"""The run folder: ``<save_path>/<dataset>/<savename>/``.
 
 Files: ``config.json``, ``train.csv``, ``metrics.csv``, ``summary.json``, ``checkpoint_last.pt``
 and ``checkpoint_best.pt``. Every write is atomic (:mod:`utilities.atomic`), so a killed run
-leaves readable files with ``status: running``.
+leaves readable files with ``status: running``. A process holds an exclusive lock on the
+folder's ``.lock`` file for the whole run (:meth:`RunFolder.lock`), so two processes can never
+write one run, and a resume touches no file before it has checked everything it needs.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import platform
@@ -23,6 +27,8 @@ RESUMABLE_KEYS = {  # flags that may change when a run is resumed
     "argv", "savename", "save_path", "source_path", "evaluate_on_gpu", "no_train_metrics",
     "plot_embeddings", "plot_retrievals", "list", "config", "project", "amp", "compile",
 }
+# where the run and its data are, and how it was invoked: never recorded as a change of the run
+LOCATION_KEYS = {"resume", "argv", "savename", "save_path", "source_path", "list", "config", "wandb_key"}
 
 
 def package_versions() -> dict[str, str]:
@@ -50,6 +56,10 @@ def public_config(opt: Any) -> dict[str, Any]:
     return {k: ("<redacted>" if k in SECRET_KEYS else v) for k, v in vars(opt).items()}
 
 
+class RunFolderError(ValueError):
+    """A run folder that cannot be used as asked (locked, not a run, damaged); one line."""
+
+
 class RunFolder:
     """Writer for one run's folder. Rows are kept in memory and each file is rewritten atomically."""
 
@@ -60,6 +70,31 @@ class RunFolder:
         self.metric_columns: list[str] = []
         self.started = time.time()
         self.elapsed_before = 0.0
+        self.created = False          # made by this process (removed again if nothing started)
+        self.started = False          # training began: from now on failures are recorded
+        self._lock_fd: int | None = None
+
+    def lock(self) -> None:
+        """Hold an exclusive ``flock`` on ``<run>/.lock`` until the process ends (or :meth:`unlock`).
+
+        :class:`RunFolderError` if another process holds it: that process is writing this run."""
+        fd = os.open(self.file(".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            if err.errno in (errno.EWOULDBLOCK, errno.EACCES):
+                raise RunFolderError(f"run folder {self.path} is in use by another process "
+                                     f"(a run or resume of it is still going)") from None
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)      # closing the descriptor releases the flock
+            self._lock_fd = None
 
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
@@ -75,28 +110,71 @@ class RunFolder:
 
     @classmethod
     def create(cls, path: str, opt: Any) -> "RunFolder":
-        """Make the folder ``path`` and write ``config.json`` (the flags of ``opt``)."""
+        """Make the folder ``path``, lock it, and write ``config.json`` (the flags of ``opt``).
+
+        The check that the folder holds no run is made under the lock, so two processes started
+        with one name cannot both pass it."""
         run = cls(path)
-        if os.path.exists(run.file("summary.json")) and not opt.resume:
-            raise FileExistsError(f"run folder {run.path} already holds a run: pass --resume "
-                                  f"{run.path} to continue it, or choose another --savename")
-        probe = run.file(".write_probe")
+        existed = os.path.isdir(path)
         try:
             os.makedirs(run.path, exist_ok=True)
-            with open(probe, "w") as fh:
-                fh.write("ok")
-            os.unlink(probe)
+            run.lock()
         except OSError as err:
             raise PermissionError(f"--save_path: cannot write in {run.path}: {err.strerror}") from None
+        if os.path.exists(run.file("summary.json")) or os.path.exists(run.file("config.json")):
+            run.unlock()
+            raise FileExistsError(f"run folder {run.path} already holds a run: pass --resume "
+                                  f"{run.path} to continue it, or choose another --savename")
+        run.created = not existed
         config = {"flags": public_config(opt), "versions": package_versions(), "git_commit": git_commit()}
         write_json(run.file("config.json"), config)
         return run
 
+    @classmethod
+    def open_existing(cls, path: str) -> "RunFolder":
+        """Lock the run folder of a resume; :class:`RunFolderError` if it is not a run or in use.
+        Nothing is written."""
+        read_config(path)
+        run = cls(path)
+        run.lock()
+        return run
+
+    def record_resume(self, opt: Any, from_epoch: int) -> None:
+        """Write into ``config.json`` the flags that this resume changed (a longer ``--n_epochs``,
+        ...) and a ``resumes`` entry, so the folder says what the run became."""
+        config = read_config(self.path)
+        changed = {k: v for k, v in public_config(opt).items()
+                   if k in RESUMABLE_KEYS - LOCATION_KEYS and config["flags"].get(k) != v}
+        config["flags"].update(changed)
+        config.setdefault("resumes", []).append({"after_epoch": from_epoch, "changed": sorted(changed)})
+        write_json(self.file("config.json"), config)
+
+    def record_data(self, identity: dict[str, Any]) -> None:
+        """Save the data identity (source and split fingerprint) in ``config.json``."""
+        config = read_config(self.path)
+        config["data"] = identity
+        write_json(self.file("config.json"), config)
+
+    def data_conflict(self, identity: dict[str, Any]) -> str | None:
+        """Why the data of this resume are not the run's (``None`` if they are, or were never saved)."""
+        saved = read_config(self.path).get("data")
+        if saved is None or saved.get("fingerprint") == identity["fingerprint"]:
+            return None
+        return (f"the data differ from the run's (split tables fingerprint {identity['fingerprint'][:12]} "
+                f"from {identity['source']!r}, saved {saved['fingerprint'][:12]} from {saved['source']!r})")
+
+    def remove_if_unused(self) -> None:
+        """Delete a folder this process created when nothing was trained in it."""
+        if self.created and not os.path.exists(self.file("checkpoint_last.pt")):
+            self.unlock()
+            for name in os.listdir(self.path):
+                os.unlink(self.file(name))
+            os.rmdir(self.path)
+
     @staticmethod
     def config_conflicts(path: str, opt: Any) -> list[str]:
         """Flags of ``opt`` that differ from the run's saved ``config.json`` (resume check)."""
-        with open(os.path.join(path, "config.json")) as fh:
-            saved = json.load(fh)["flags"]
+        saved = read_config(path)["flags"]
         diffs = []
         for key, value in public_config(opt).items():
             if key in RESUMABLE_KEYS or key not in saved:
@@ -105,10 +183,15 @@ class RunFolder:
                 diffs.append(f"--{key} {saved[key]!r} -> {value!r}")
         return diffs
 
-    def restore_logs(self, up_to_epoch: int, elapsed: float) -> None:
-        """Reload the CSV rows of epochs ``<= up_to_epoch`` (later rows belong to lost work)."""
-        self.train_rows = [r for r in read_csv_rows(self.file("train.csv")) if int(r["epoch"]) <= up_to_epoch]
-        self.metric_rows = [r for r in read_csv_rows(self.file("metrics.csv")) if int(r["epoch"]) <= up_to_epoch]
+    def restore_logs(self, up_to_epoch: int, elapsed: float,
+                     logs: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        """The rows of epochs ``<= up_to_epoch`` (later rows belong to lost work): from the
+        checkpoint's copy ``logs`` (so a deleted or damaged CSV file is rebuilt), else from the CSV
+        files. The files themselves are rewritten with the next epoch's rows."""
+        if logs is None:
+            logs = {"train": read_csv_rows(self.file("train.csv")), "metrics": read_csv_rows(self.file("metrics.csv"))}
+        self.train_rows = [r for r in logs["train"] if int(r["epoch"]) <= up_to_epoch]
+        self.metric_rows = [r for r in logs["metrics"] if int(r["epoch"]) <= up_to_epoch]
         for row in self.metric_rows:
             for key in row:
                 if key not in ("epoch", "split") and key not in self.metric_columns:
@@ -135,11 +218,46 @@ class RunFolder:
     def wall_time(self) -> float:
         return self.elapsed_before + time.time() - self.started
 
+    def logs(self) -> dict[str, list[dict[str, Any]]]:
+        """The rows so far, as a checkpoint keeps them."""
+        return {"train": list(self.train_rows), "metrics": list(self.metric_rows)}
+
     def write_summary(self, status: str, epochs_done: int, selection: str, best_epoch: int | None,
-                      test_metrics: dict[str, float], error: str | None = None) -> None:
+                      test_metrics: dict[str, float], error: str | None = None,
+                      interrupted: str | None = None) -> None:
+        """``summary.json``; ``interrupted`` (``"SIGINT"``, ``"SIGTERM"``) marks a run stopped by a
+        signal (its status is ``failed``; ``--resume`` continues it)."""
         summary = {"status": status, "epochs_done": epochs_done, "selection": selection,
                    "best_epoch": best_epoch, "metrics": test_metrics,
                    "wall_time_s": round(self.wall_time(), 3)}
         if error is not None:
             summary["error"] = error
+        if interrupted is not None:
+            summary["interrupted"] = interrupted
         write_json(self.file("summary.json"), summary)
+
+
+def read_config(path: str) -> dict[str, Any]:
+    """A run folder's ``config.json``; :class:`RunFolderError` (one line) if it is not a run folder
+    or the file is damaged."""
+    file = os.path.join(path, "config.json")
+    if not os.path.isfile(file):
+        raise RunFolderError(f"{path} is not a run folder (no config.json)")
+    try:
+        with open(file, encoding="utf-8") as fh:
+            config = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RunFolderError(f"{file}: cannot be read ({' '.join(str(err).split())})") from None
+    if not isinstance(config, dict) or not isinstance(config.get("flags"), dict):
+        raise RunFolderError(f"{file}: not a dmlbench config (no 'flags' mapping)")
+    return config
+
+
+def read_summary(path: str) -> dict[str, Any]:
+    """A run folder's ``summary.json`` (``{}`` when missing or unreadable)."""
+    try:
+        with open(os.path.join(path, "summary.json"), encoding="utf-8") as fh:
+            summary = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return summary if isinstance(summary, dict) else {}

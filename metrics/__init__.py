@@ -21,7 +21,7 @@ from typing import Any
 
 from utilities.registry import Registry, UnknownNameError
 
-#: Evidence kinds the engine gathers (:mod:`evaluation.compute`); a metric reads exactly one.
+#: Evidence kinds the engine gathers (:mod:`metrics.evidence`); a metric reads exactly one.
 EVIDENCE_KINDS = ("ranking", "clustering", "spectrum", "class_distances")
 #: Distances a ranking or clustering metric may be computed in.
 SPACES = ("euclidean", "cosine")

@@ -26,7 +26,7 @@ from aggregation.runs import Run
 # Flags that never change a run's results (besides the seed and group, which identify it anyway).
 RUN_SPECIFIC_KEYS = frozenset({
     "seed", "savename", "save_path", "source_path", "argv", "resume", "kernels", "device", "gpu",
-    "log_online", "wandb_key", "project", "group", "config", "evaluate_on_gpu", "list",
+    "log_online", "wandb_key", "comet_api_key", "project", "group", "config", "evaluate_on_gpu", "list",
     "plot_embeddings", "plot_retrievals",
 })
 STATUS_ORDER = ("completed", "running", "failed", "corrupt")

@@ -6,7 +6,9 @@
 
 Runs are grouped by dataset and ``--group``; each group reports n and mean ± std (95% CI) over
 its seeds. Failed, running and unreadable runs are listed and excluded; groups whose runs differ in
-more than the seed are flagged. The logic lives in the ``aggregation`` package.
+more than the seed (or trained another number of epochs) are flagged; copies of one run (same
+dataset, group, seed and flags) are counted once and listed. The logic lives in the
+``aggregation`` package.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import sys
 from aggregation.aggregate import summarise
 from aggregation.columns import DEFAULT_METRICS
 from aggregation.groups import group_runs
+from aggregation.identity import deduplicate
+from aggregation.runs import nesting
 from aggregation.selection import SELECTIONS
 from aggregation.tables import OPTIMISTIC_NOTE, markdown, problems, write_csv
 
@@ -53,12 +57,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if opt.datasets:
         runs = [r for r in runs if r.dataset in opt.datasets]
+    found = len(runs)
+    nested = nesting([r.path for r in runs])
+    runs, duplicates = deduplicate(runs)
     rows, excluded = summarise(group_runs(runs), opt.metrics, opt.selection, opt.select_metric)
-    print(f"{len(runs)} runs found, {sum(r.n for r in rows)} used in {len(rows)} groups, "
-          f"{len(excluded)} excluded.\n")
+    n_ignored = sum(len(d.ignored) for d in duplicates)
+    print(f"{found} runs found, {sum(r.n for r in rows)} used in {len(rows)} groups, {len(excluded)} excluded"
+          + (f", {n_ignored} duplicate folder{'s' * (n_ignored != 1)} ignored" if n_ignored else "") + ".\n")
     if rows:
         print(markdown(rows, opt.metrics, opt.selection))
-    report = problems(rows, excluded)
+    report = problems(rows, excluded, duplicates, nested)
     if report:
         print("\n" + report)
     if opt.csv:

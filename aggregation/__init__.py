@@ -7,6 +7,7 @@ One job per file:
 * :mod:`aggregation.selection`: which epoch's test metrics a run reports (``last|val|test_max``);
 * :mod:`aggregation.stats`: mean, standard deviation and 95% confidence interval over seeds;
 * :mod:`aggregation.naming`: human-readable method names ("Margin (D, β=1.2)", "R-Margin (β=1.2)");
+* :mod:`aggregation.identity`: run identity (dataset, group, seed, config hash); copies counted once;
 * :mod:`aggregation.groups`: runs grouped by dataset and ``--group``, with config differences;
 * :mod:`aggregation.tables`: the summary table, as markdown and CSV;
 * :mod:`aggregation.latex`: the paper's LaTeX layouts;

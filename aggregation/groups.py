@@ -1,17 +1,18 @@
-"""Runs grouped by dataset and ``--group``, with their differing configs flagged."""
+"""Runs grouped by dataset and ``--group``, with their differing configs flagged.
+
+A completed run's ``n_epochs`` is the number of epochs it trained (``epochs_done``): ``--resume
+--n_epochs N`` extends a run without rewriting its ``config.json``, and such a run must not pass
+for a seed of its group.
+"""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
+
+from aggregation.identity import RUN_SPECIFIC_KEYS, run_specific
 from aggregation.naming import Method, method_of
 from aggregation.runs import Run
-
-# Flags that legitimately differ between the seeds of one configuration.
-RUN_SPECIFIC_KEYS = frozenset({
-    "seed", "savename", "save_path", "source_path", "argv", "resume", "kernels", "device", "gpu",
-    "log_online", "wandb_key", "project", "group", "config", "evaluate_on_gpu", "list",
-    "plot_embeddings", "plot_retrievals",
-})
 
 
 @dataclass
@@ -25,14 +26,25 @@ class Group:
 
 
 def config_differences(runs: list[Run], ignore: frozenset[str] = RUN_SPECIFIC_KEYS) -> dict[str, list[str]]:
-    """Flags (apart from ``ignore``) whose values differ between ``runs``: key -> sorted values."""
-    keys = sorted({k for run in runs for k in run.flags} - ignore)
+    """Flags (apart from ``ignore`` and ``plot_*``) whose values differ between ``runs``: key ->
+    sorted values. ``n_epochs`` is what a completed run trained, marked where it is not the config's."""
+    keys = sorted(k for k in {k for run in runs for k in run.flags} - ignore if not run_specific(k))
     diffs = {}
     for key in keys:
-        values = {json.dumps(run.flags.get(key, "<missing>"), sort_keys=True, default=str) for run in runs}
+        values = {flag_value(run, key) for run in runs}
         if len(values) > 1:
             diffs[key] = sorted(values)
     return diffs
+
+
+def flag_value(run: Run, key: str) -> str:
+    """The flag as JSON; ``n_epochs`` of a completed run that trained another number of epochs
+    (extended by ``--resume``) as ``"<epochs> trained (config.json: <n_epochs>)"``."""
+    value: Any = run.flags.get(key, "<missing>")
+    if (key == "n_epochs" and isinstance(value, int) and run.status == "completed"
+            and run.epochs is not None and run.epochs != value):
+        return f"{run.epochs} trained (config.json: {json.dumps(value, default=str)})"
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def group_runs(runs: list[Run]) -> list[Group]:

@@ -1,8 +1,11 @@
 """Read run folders (CONTRACT §3) into :class:`Run` records.
 
 A run folder is any directory holding ``summary.json`` or ``config.json``; folders whose name
-starts with ``_`` or ``.`` (logs, superseded attempts) are not searched. A run whose files cannot
-be read is kept with status ``corrupt`` so that it can be listed, never silently dropped.
+starts with ``_`` or ``.`` (logs, superseded attempts) are not searched. The search goes on below
+a run folder: a run saved with ``--savename ""`` lives in ``<save_path>/<dataset>/`` itself, so its
+folder holds the dataset's other run folders, and those are counted too (:func:`nesting` names
+such folders for the report). A run whose files cannot be read is kept with status ``corrupt`` so
+that it can be listed, never silently dropped.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ class Run:
     metric_rows: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    epochs: int | None = None  # epochs trained: summary.json's epochs_done, else train.csv's last epoch
 
     @property
     def name(self) -> str:
@@ -39,14 +43,38 @@ class Run:
 
 
 def discover(root: str) -> list[str]:
-    """Every run folder under ``root`` (``root`` itself included), sorted."""
+    """Every run folder under ``root`` (``root`` itself included, and run folders inside run
+    folders), sorted."""
     found = []
     for here, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
         if "summary.json" in files or "config.json" in files:
             found.append(here)
-            dirs[:] = []
     return sorted(found)
+
+
+def nesting(folders: list[str]) -> dict[str, list[str]]:
+    """Run folders that hold other run folders (``--savename ""``): outer -> the inner ones."""
+    known, outer = set(folders), {}
+    for folder in sorted(folders):
+        parent = os.path.dirname(folder)
+        while parent and parent != os.path.dirname(parent):
+            if parent in known:
+                outer.setdefault(parent, []).append(folder)
+            parent = os.path.dirname(parent)
+    return outer
+
+
+def epochs_trained(summary: dict[str, Any], folder: str) -> int | None:
+    """``epochs_done`` of ``summary.json``; without it, the last epoch of ``train.csv``."""
+    done = summary.get("epochs_done")
+    if isinstance(done, int) and not isinstance(done, bool):
+        return done
+    try:
+        epochs = [int(float(row["epoch"])) for row in read_csv_rows(os.path.join(folder, "train.csv"))]
+    except (OSError, ValueError, KeyError, TypeError, csv.Error):
+        return None
+    return max(epochs, default=None)
 
 
 def _read_json(path: str) -> dict[str, Any]:
@@ -94,6 +122,7 @@ def load_run(folder: str) -> Run:
     except (OSError, ValueError, KeyError, csv.Error) as err:
         run.error = f"summary.json/metrics.csv unreadable: {err}"
         return run
+    run.epochs = epochs_trained(run.summary, folder)
     status = run.summary.get("status")
     if status not in ("completed", "running", "failed"):
         run.error = f"summary.json has no valid status ({status!r})"

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from aggregation.aggregate import Excluded, Row
 from aggregation.columns import display, fmt, scale
+from aggregation.identity import Duplicate
 
 OPTIMISTIC_NOTE = ("selection test_max: each test metric is its maximum over epochs (the paper's "
                    "protocol); this selects on the test set and is OPTIMISTIC.")
@@ -36,8 +37,10 @@ def markdown(rows: list[Row], metrics: list[str], selection: str) -> str:
     return "\n".join(out)
 
 
-def problems(rows: list[Row], excluded: list[Excluded]) -> str:
-    """The excluded runs and the groups whose configs differ, as markdown lists ('' if none)."""
+def problems(rows: list[Row], excluded: list[Excluded], duplicates: list[Duplicate] | None = None,
+             nested: dict[str, list[str]] | None = None) -> str:
+    """The excluded runs, the groups whose configs differ, the duplicate run folders (each run
+    counted once) and the run folders holding other run folders, as markdown lists ('' if none)."""
     out = []
     if excluded:
         out.append(f"### Excluded runs ({len(excluded)})")
@@ -48,6 +51,18 @@ def problems(rows: list[Row], excluded: list[Excluded]) -> str:
         for row in flagged:
             diffs = "; ".join(f"{k}: {' vs '.join(v)}" for k, v in row.config_diffs.items())
             out.append(f"- {row.dataset}/{row.group}: {diffs}")
+    if duplicates:
+        out.append(f"### ⚠ Duplicate run folders ({len(duplicates)}): same dataset, group, seed and "
+                   f"flags; each run counted once")
+        for dup in duplicates:
+            run = dup.kept
+            ignored = ", ".join(f"`{r.path}`" for r in dup.ignored)
+            out.append(f"- {run.dataset}/{run.group} seed {run.seed}: used `{run.path}`; ignored {ignored}")
+    if nested:
+        out.append(f"### ⚠ Run folders that hold other run folders ({len(nested)}): saved with "
+                   f'--savename ""? all are counted')
+        out += [f"- `{outer}` holds {len(inner)} run folder{'s' * (len(inner) != 1)}"
+                for outer, inner in sorted(nested.items())]
     return "\n".join(out)
 
 

@@ -9,7 +9,7 @@ from aggregation.runs import Run
 # Flags that legitimately differ between the seeds of one configuration.
 RUN_SPECIFIC_KEYS = frozenset({
     "seed", "savename", "save_path", "source_path", "argv", "resume", "kernels", "device", "gpu",
-    "log_online", "wandb_key", "project", "group", "config", "evaluate_on_gpu", "list",
+    "log_online", "wandb_key", "comet_api_key", "project", "group", "config", "evaluate_on_gpu", "list",
     "plot_embeddings", "plot_retrievals",
 })
 

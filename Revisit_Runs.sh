@@ -3,7 +3,7 @@
 # Deep Metric Learning" (Roth, Milbich et al., ICML 2020) as runnable, resumable sweeps.
 #
 #   bash Revisit_Runs.sh <section> [--source DIR] [--save_path DIR] [--jobs N] [--seeds 0,1,2]
-#                                  [--only REGEX] [--dry-run] [-- EXTRA MAIN.PY FLAGS]
+#                                  [--only REGEX] [--dry-run] [--wandb_key KEY] [-- EXTRA MAIN.PY FLAGS]
 #
 # Sections: cub200, cars196, online_products (the paper: 18 baselines + 5 rho-regularised
 # configurations each, 16 + 5 on SOP, seeds 0-4; "paper" runs all three: 335 runs) and glyphs (the same 23 configurations at CPU scale,
@@ -12,6 +12,8 @@
 # started again. A failed run is reported at the end and never stops the others.
 # --only keeps the groups whose name matches REGEX (grep -E), e.g. --only 'Margin|Triplet'.
 # Flags after "--" are appended to every main.py command (e.g. -- --log_online --project MyProject).
+# A W&B key (--wandb_key, here or after "--") reaches the runs as WANDB_API_KEY, never on a printed
+# or logged command line; better still, export WANDB_API_KEY yourself.
 # Environment: PYTHON (interpreter, default: python, else python3); OMP_NUM_THREADS (default with
 # --jobs N: the cores divided by N).
 set -u
@@ -19,7 +21,7 @@ set -u
    # this file while a sweep runs cannot break the sweep
 
 usage() {
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 
@@ -109,6 +111,7 @@ JOBS=1
 DRY_RUN=0
 SEEDS=$DEFAULT_SEEDS
 ONLY=""
+WANDB_KEY=""
 EXTRA=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -118,6 +121,8 @@ while [ $# -gt 0 ]; do
         --seeds) SEEDS=${2:?--seeds needs a list such as 0,1,2}; shift 2 ;;
         --only) ONLY=${2:?--only needs a regular expression}; shift 2 ;;
         --dry-run|--dry_run) DRY_RUN=1; shift ;;
+        --wandb_key) WANDB_KEY=${2:?--wandb_key needs a key}; shift 2 ;;
+        --wandb_key=*) WANDB_KEY=${1#*=}; shift ;;
         --) shift; EXTRA=("$@"); break ;;
         -h|--help) usage 0 ;;
         *) echo "Revisit_Runs.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -133,6 +138,23 @@ if [ "$NEEDS_SOURCE" = 1 ] && [ -z "$SOURCE" ] && [ "$DRY_RUN" = 0 ]; then
     echo "Revisit_Runs.sh: section $SECTION needs --source DIR (or the DATAPATH variable)" >&2; exit 2
 fi
 IFS=, read -r -a SEED_LIST <<< "$SEEDS"
+# The W&B key leaves the main.py flags (and any argparse abbreviation of --wandb_key with it) and
+# travels in the environment: command lines are printed (--dry-run), logged, and visible in ps.
+KEPT=()
+i=0
+while [ $i -lt ${#EXTRA[@]} ]; do
+    arg=${EXTRA[$i]}; name=${arg%%=*}
+    if [ ${#name} -ge 4 ] && [[ "--wandb_key" == "$name"* ]]; then
+        if [ "$name" != "$arg" ]; then WANDB_KEY=${arg#*=}; else i=$((i + 1)); WANDB_KEY=${EXTRA[$i]:-}; fi
+    else
+        KEPT+=("$arg")
+    fi
+    i=$((i + 1))
+done
+EXTRA=("${KEPT[@]}")
+if [ -n "$WANDB_KEY" ] && [ -z "${WANDB_API_KEY:-}" ]; then  # main.py's order: the environment first
+    export WANDB_API_KEY=$WANDB_KEY
+fi
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MAIN=main.py
@@ -194,6 +216,9 @@ if [ "$DRY_RUN" = 1 ]; then
         printf '%s' "$PYTHON"; printf ' %q' "${CMD[@]}"; printf '\n'
     done
     echo "# $SECTION: ${#RUNS[@]} runs, $n_skip already completed" >&2
+    if [ -n "$WANDB_KEY" ]; then
+        echo "# the W&B key is not shown: the runs get it as WANDB_API_KEY (export it to run these)" >&2
+    fi
     exit 0
 fi
 

@@ -1,19 +1,36 @@
 """Optional Weights & Biases logging (``--log_online``); works offline with WANDB_MODE=offline."""
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from typing import Any
 
-from training.run_folder import public_config
+from training.run_folder import public_config, redact_argv
 
 PLACEHOLDER_KEY = "<your_api_key_here>"
+
+
+@contextlib.contextmanager
+def argv_redacted() -> Iterator[None]:
+    """``sys.argv`` without secret values while inside: ``wandb.init`` copies it into the run's
+    metadata (``wandb-metadata.json`` "args" and the ``.wandb`` file that is synced to the server)."""
+    saved = sys.argv
+    sys.argv = saved[:1] + redact_argv(saved[1:])
+    try:
+        yield
+    finally:
+        sys.argv = saved
 
 
 class OnlineLogger:
     """Logs the config once and metrics per epoch. A no-op unless ``enabled``.
 
-    The API key is taken from ``WANDB_API_KEY`` or ``--wandb_key``; it is handed to wandb
-    through the process environment only, and is never printed or logged.
+    The API key is taken from ``WANDB_API_KEY`` or ``--wandb_key``. A flag key is handed to wandb
+    as ``Settings(api_key=...)``, which wandb uses for this process only: unlike ``wandb.login(key=)``
+    it is not written to ``~/.netrc``. The key is kept out of the logged config and of the command
+    line wandb records, so it reaches no file.
     """
 
     def __init__(self, opt: Any, run_dir: str, enabled: bool):
@@ -21,13 +38,15 @@ class OnlineLogger:
         if not enabled:
             return
         import wandb
-        key = os.environ.get("WANDB_API_KEY") or (opt.wandb_key if opt.wandb_key != PLACEHOLDER_KEY else None)
-        if key:
-            os.environ["WANDB_API_KEY"] = key
-        elif os.environ.get("WANDB_MODE", "") not in ("offline", "disabled"):
+        flag_key = opt.wandb_key if opt.wandb_key != PLACEHOLDER_KEY else None
+        if not (os.environ.get("WANDB_API_KEY") or flag_key) \
+                and os.environ.get("WANDB_MODE", "") not in ("offline", "disabled"):
             raise RuntimeError("--log_online: no W&B key; set WANDB_API_KEY (or WANDB_MODE=offline)")
-        self.run = wandb.init(project=opt.project, group=opt.group, name=opt.savename,
-                              config=public_config(opt), dir=run_dir, reinit=True)
+        settings = wandb.Settings(api_key=flag_key) if flag_key and not os.environ.get("WANDB_API_KEY") \
+            else wandb.Settings()
+        with argv_redacted():
+            self.run = wandb.init(project=opt.project, group=opt.group, name=opt.savename,
+                                  config=public_config(opt), dir=run_dir, reinit=True, settings=settings)
 
     def log(self, values: dict[str, Any], step: int) -> None:
         if self.run is not None:

@@ -21,7 +21,8 @@ from utilities.atomic import write_csv, write_json
 from utilities.csv_rows import read_csv_rows
 
 TRAIN_COLUMNS = ["epoch", "loss", "lr", "time_s"]
-SECRET_KEYS = ("wandb_key",)
+SECRET_KEYS = ("wandb_key", "comet_api_key")  # flags whose values are never written or printed
+REDACTED = "<redacted>"
 RESUMABLE_KEYS = {  # flags that may change when a run is resumed
     "resume", "n_epochs", "eval_every", "kernels", "device", "gpu", "log_online", "wandb_key",
     "argv", "savename", "save_path", "source_path", "evaluate_on_gpu", "no_train_metrics",
@@ -51,9 +52,37 @@ def git_commit() -> str | None:
         return None
 
 
+def _names_secret(token: str) -> bool:
+    """``--wandb_key`` or an abbreviation argparse accepts for it (``--wandb``): a prefix of a secret
+    flag. A prefix shared with another flag is ambiguous, so argparse never lets it through."""
+    return token.startswith("--") and len(token) > 2 and any(
+        f"--{key}".startswith(token) for key in SECRET_KEYS)
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """``argv`` with the value of every secret flag replaced, in both ``--flag VALUE`` and
+    ``--flag=VALUE`` forms."""
+    out: list[str] = []
+    hide_next = False
+    for token in argv:
+        name, eq, _ = token.partition("=")
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+        elif _names_secret(name):
+            out.append(f"{name}={REDACTED}" if eq else token)
+            hide_next = not eq
+        else:
+            out.append(token)
+    return out
+
+
 def public_config(opt: Any) -> dict[str, Any]:
-    """Every resolved flag, with secrets removed."""
-    return {k: ("<redacted>" if k in SECRET_KEYS else v) for k, v in vars(opt).items()}
+    """Every resolved flag, with secrets removed: from the flags and from the saved ``argv``."""
+    config = {k: (REDACTED if k in SECRET_KEYS else v) for k, v in vars(opt).items()}
+    if isinstance(config.get("argv"), list):
+        config["argv"] = redact_argv(config["argv"])
+    return config
 
 
 class RunFolderError(ValueError):

@@ -147,3 +147,32 @@ def test_execution_reports_failures_and_reruns_only_what_is_left(tmp_path):
     assert out.returncode == 0, out.stdout
     assert calls.read_text().split() == ["GLY_SNR_Distance", "0", "fresh"]
     assert "3 already completed, 1 run now, 0 failed" in out.stdout
+
+
+KEY = "SECRETKEY123abc"
+
+
+@pytest.mark.parametrize("args", [("--", "--log_online", "--wandb_key", KEY),
+                                  ("--", "--log_online", f"--wandb_key={KEY}"),
+                                  ("--wandb_key", KEY, "--", "--log_online")])
+def test_dry_run_prints_no_wandb_key(args):
+    out = run_script("glyphs", "--dry-run", "--save_path", "/nonexistent/save", "--seeds", "0", *args)
+    assert out.returncode == 0, out.stderr
+    assert KEY not in out.stdout + out.stderr
+    cmds = [shlex.split(line) for line in out.stdout.splitlines()]
+    assert len(cmds) == 23 and all(c[-1] == "--log_online" and "--wandb_key" not in c for c in cmds)
+    assert "WANDB_API_KEY" in out.stderr
+
+
+def test_runs_get_the_wandb_key_from_the_environment_only(tmp_path):
+    stub = tmp_path / "fake_python"
+    stub.write_text('#!/usr/bin/env bash\necho "env=${WANDB_API_KEY:-} args=$*" >> "$CALLS"\n')
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    calls = tmp_path / "calls.txt"
+    env = {"PYTHON": str(stub), "CALLS": str(calls), "WANDB_API_KEY": ""}
+    out = run_script("glyphs", "--seeds", "0", "--only", "^GLY_MS$", "--save_path", str(tmp_path / "runs"),
+                     "--", "--log_online", "--wandb_key", KEY, env=env)
+    assert KEY not in out.stdout + out.stderr
+    [call] = calls.read_text().splitlines()
+    assert call.startswith(f"env={KEY} args=") and KEY not in call.split("args=")[1]
+    assert call.endswith("--log_online")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 
+import pytest
 from PIL import Image
 
 _JPEGS: list[bytes] = []
@@ -138,3 +139,12 @@ def csv_tree(source: str, lines: list[str], encoding: str = "utf-8", name: str =
     with open(path, "w", encoding=encoding, newline="") as fh:
         fh.write("\n".join(lines) + "\n")
     return path
+
+
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path_factory, monkeypatch):
+    """A fresh ``$DMLBENCH_CACHE`` per test (autouse where imported): the verified-image record and
+    the fallback resize cache never touch ``~/.cache`` nor leak between tests."""
+    folder = tmp_path_factory.mktemp("user_cache")
+    monkeypatch.setenv("DMLBENCH_CACHE", str(folder))
+    return folder

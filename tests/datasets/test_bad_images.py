@@ -13,7 +13,7 @@ import datasets.images
 from datasets.cache import resize_one
 from datasets.folder import FolderSource
 from datasets.images import BadImageError, load_image
-from fixture_trees import bomb_png, class_tree, float_tiff, grey_16bit_png, truncated_jpeg
+from fixture_trees import bomb_png, class_tree, float_tiff, grey_16bit_png, truncated_jpeg, user_cache  # noqa: F401
 
 
 def four_classes(root) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from datasets.csv_table import CsvSource
-from fixture_trees import csv_tree
+from fixture_trees import csv_tree, user_cache  # noqa: F401
 
 HEADER = "label,path,split"
 SIX_ROWS = ["a,imgs/0.jpg,train", "a,imgs/1.jpg,train", "b,imgs/2.jpg,train",

@@ -7,6 +7,7 @@ source reads its rows into :class:`~datasets.table.Table` objects; the optional 
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from datasets.base import DatasetSource  # noqa: E402
 from datasets.table import fingerprint, split_train_val  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
 import_submodules(__name__, __path__, skip=("base", "table", "tensor_dataset", "images", "image_source",
-                                             "index_files", "cache", "transforms"))
+                                             "index_files", "cache", "transforms", "verified"))
 
 
 def flag_template(name: str) -> str:
@@ -33,7 +34,7 @@ def wired_values(opt: Any) -> dict[str, Any]:
     """The run-wide values ``select`` can hand a reader, by constructor argument name."""
     return {"root": opt.source_path, "seed": opt.seed, "augmentation": opt.augmentation,
             "arch": opt.arch, "skip_bad_images": opt.skip_bad_images, "cache_resized": opt.cache_resized,
-            "workers": max(opt.kernels, 4)}
+            "workers": max(opt.kernels, os.cpu_count() or 1)}   # decoding threads
 
 
 WIRED_NAMES = ("root", "seed", "augmentation", "arch", "skip_bad_images", "cache_resized", "workers")

@@ -10,10 +10,11 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from datasets.base import DatasetSource
-from datasets.cache import build_cache, cache_folder
-from datasets.images import ImageDataset, check_images, class_folders, table_from_folders
-from datasets.table import Table
+from datasets.cache import build_cache
+from datasets.images import ImageDataset, bad_images_line, class_folders, table_from_folders
+from datasets.table import Table, protocol_problem
 from datasets.transforms import build_transform
+from datasets.verified import VerifiedImages
 
 PAPER_PRESET: dict[str, Any] = {
     # Roth et al. 2020, "Revisiting Training Strategies ... in Deep Metric Learning", §4 protocol.
@@ -80,30 +81,48 @@ class ImageSource(DatasetSource):
         for split, table in tables.items():
             if len(table) == 0:
                 raise ValueError(f"{self.root}: the {split} split is empty; expected layout: {self.layout}")
-            tables[split] = self.checked(table)
-        if self.skipped:
-            print(f"--skip_bad_images: skipped {len(self.skipped)} unreadable image(s), e.g. {self.skipped[0]}")
+        tables = self.checked(tables)
+        for split, table in tables.items():
+            problem = protocol_problem(table, split)
+            if problem:
+                raise ValueError(f"{self.where()}: {problem}")
         return tables
 
-    def checked(self, table: Table) -> Table:
-        """``table`` with every image verified (and cached); bad rows fail or are skipped."""
-        sources = table.items
+    def where(self) -> str:
+        """The file or folder named in data errors."""
+        return self.root
+
+    def checked(self, tables: dict[str, Table]) -> dict[str, Table]:
+        """``tables`` with every image fully decoded once (and cached with ``cache_resized``); bad
+        rows fail with one line naming them, or with ``skip_bad_images`` are dropped and reported."""
+        sources = {split: table.items for split, table in tables.items()}
         if self.cache_resized > 0:
-            folder = cache_folder(self.root, self.cache_resized)
-            print(f"--cache_resized {self.cache_resized}: caching {len(table)} images in {folder}")
-            cached, problems = build_cache(table.items, self.root, self.cache_resized, self.workers)
-            table = Table(table.labels, cached, table.is_query, table.is_gallery, table.category)
+            problems = {}
+            for split, table in tables.items():
+                cached, problems[split] = build_cache(table.items, self.root, self.cache_resized, self.workers)
+                tables[split] = Table(table.labels, cached, table.is_query, table.is_gallery, table.category)
         else:
-            problems = check_images(table.items, self.workers)
-        if not problems:
-            return table
-        row, why = problems[0]
+            record = VerifiedImages(self.root)
+            problems = {split: record.check(table.items, self.workers) for split, table in tables.items()}
+            record.save()
+        bad: dict[str, str] = {}
+        for split, found in problems.items():
+            for row, why in found:
+                bad.setdefault(str(sources[split][row]), why)
+        if not bad:
+            return tables
         if not self.skip_bad_images:
-            raise ValueError(f"unreadable image {sources[row]} ({why}); {len(problems)} bad file(s) in "
-                             f"total. Pass --skip_bad_images to skip them")
-        self.skipped += [str(sources[r]) for r, _ in problems]
-        keep = np.setdiff1d(np.arange(len(table)), [r for r, _ in problems])
-        return table.subset(keep)
+            raise ValueError(bad_images_line(bad) + ". Pass --skip_bad_images to skip them")
+        self.skipped += list(bad)
+        print(f"--skip_bad_images: skipped {len(bad)} unreadable image(s); {bad_images_line(bad)}")
+        out = {}
+        for split, table in tables.items():
+            keep = np.setdiff1d(np.arange(len(table)), [r for r, _ in problems[split]])
+            if len(keep) == 0:
+                raise ValueError(f"{self.where()}: every image of the {split} split is unreadable "
+                                 f"({bad_images_line(bad)})")
+            out[split] = table.subset(keep)
+        return out
 
     def to_dataset(self, table: Table, train: bool) -> Dataset:
         eval_tf = build_transform(self.arch, self.augmentation, False, self.image_size)

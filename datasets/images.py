@@ -1,8 +1,10 @@
-"""Image files: listing class folders, checking that images decode, and the image ``Dataset``."""
+"""Image files: listing class folders, decoding (high bit depth, bombs), checking that images decode,
+and the image ``Dataset``."""
 from __future__ import annotations
 
 import os
 import re
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -55,32 +57,93 @@ def table_from_folders(images_root: str, classes: list[str], category: np.ndarra
     return Table(labels=np.asarray(labels, dtype=np.int64), items=np.asarray(paths, dtype=object), category=cat)
 
 
+HIGH_BIT_DEPTH = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 65535.0, "I": 65535.0, "F": 1.0}
+"""Single-channel modes PIL cannot convert to 8 bits without saturating or zeroing, and the value
+that maps to white. ``I`` (32-bit int) is what older Pillow versions return for 16-bit PNGs, so it
+is read as 16-bit too; ``F`` holds floats already in [0, 1]. Values outside are clipped."""
+
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """``img`` in the RGB mode the transforms expect; high-bit-depth grey scaled to [0, 1] first.
+
+    ``I;16`` pixels ``v`` become ``v / 65535``, ``F`` pixels stay as they are, both clipped to
+    [0, 1] and then quantised to 8 bits (``round(255 x)``), which is what ``ToTensor`` reads back.
+    """
+    scale = HIGH_BIT_DEPTH.get(img.mode)
+    if scale is not None:
+        grey = np.clip(np.asarray(img, dtype=np.float32) / scale, 0.0, 1.0)
+        img = Image.fromarray(np.rint(grey * 255.0).astype(np.uint8), mode="L")
+    return img.convert("RGB")
+
+
+def bomb_problem(img: Image.Image) -> str | None:
+    """A decompression bomb: more pixels than ``PIL.Image.MAX_IMAGE_PIXELS`` (PIL only warns below 2x)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and img.width * img.height > limit:
+        return (f"decompression bomb: {img.width}x{img.height} pixels exceed the limit of {limit} "
+                "(PIL.Image.MAX_IMAGE_PIXELS)")
+    return None
+
+
+def decode(path: str) -> Image.Image:
+    """Open and fully decode ``path`` as RGB; raises ``OSError``/``ValueError`` (bombs as ``ValueError``)."""
+    with Image.open(path) as img:
+        bomb = bomb_problem(img)
+        if bomb:
+            raise ValueError(bomb)
+        return to_rgb(img)
+
+
 def load_image(path: str) -> Image.Image:
     """Decode ``path`` as an RGB PIL image; :class:`BadImageError` names the file on failure."""
     try:
-        with Image.open(path) as img:
-            return img.convert("RGB")
-    except (OSError, ValueError, SyntaxError) as err:
+        return decode(path)
+    except DECODE_ERRORS as err:
         raise BadImageError(f"unreadable image {path}: {err} (pass --skip_bad_images to skip such files)") from None
 
 
 def image_problem(path: str) -> str | None:
-    """Why ``path`` is not a readable image (missing, not an image, corrupt header), or ``None``."""
+    """Why ``path`` is not a readable image (missing, not an image, truncated, a decompression bomb,
+    corrupt data), or ``None``. Decodes every pixel: ``verify()`` alone passes truncated JPEGs."""
     try:
         with Image.open(path) as img:
-            img.verify()
+            bomb = bomb_problem(img)
+            if bomb:
+                return bomb
+            img.load()
     except FileNotFoundError:
         return "missing file"
-    except (OSError, ValueError, SyntaxError) as err:
+    except Image.DecompressionBombError as err:
+        return f"decompression bomb: {err}"
+    except DECODE_ERRORS as err:
         return str(err) or type(err).__name__
     return None
 
 
-def check_images(paths: np.ndarray, workers: int = 8) -> list[tuple[int, str]]:
-    """``(row, problem)`` for every path that is not a readable image (header and structure check)."""
-    with ThreadPoolExecutor(max(workers, 1)) as pool:
-        problems = list(pool.map(image_problem, paths, chunksize=64))
+def pool_size(workers: int = 0) -> int:
+    """Threads for decoding: ``workers`` when given, else one per core (PIL decodes without the GIL)."""
+    return workers if workers > 0 else (os.cpu_count() or 1)
+
+
+def check_images(paths: np.ndarray, workers: int = 0) -> list[tuple[int, str]]:
+    """``(row, problem)`` for every path that does not decode fully, checked by a thread pool."""
+    with warnings.catch_warnings():          # PIL's bomb warning: reported as a problem by bomb_problem
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with ThreadPoolExecutor(pool_size(workers)) as pool:
+            problems = list(pool.map(image_problem, paths, chunksize=16))
     return [(i, p) for i, p in enumerate(problems) if p is not None]
+
+
+BAD_NAMED = 5
+
+
+def bad_images_line(bad: dict[str, str]) -> str:
+    """``unreadable image <first> (<why>); N bad file(s) in total: <first few paths> and M more``."""
+    first, why = next(iter(bad.items()))
+    named = ", ".join(list(bad)[:BAD_NAMED]) + (f" and {len(bad) - BAD_NAMED} more" if len(bad) > BAD_NAMED else "")
+    return f"unreadable image {first} ({why}); {len(bad)} bad file(s) in total: {named}"
 
 
 class ImageDataset(Dataset):

@@ -36,6 +36,16 @@ class Table:
         return out
 
 
+def protocol_problem(table: Table, split: str) -> str | None:
+    """Why an evaluation split cannot be evaluated query -> gallery (no query or no gallery
+    rows: every metric would be NaN), or ``None``."""
+    for name in ("is_query", "is_gallery"):
+        mask = getattr(table, name)
+        if mask is not None and not np.any(mask):
+            return f"no {name[3:]} rows in split {split}"
+    return None
+
+
 def contiguous_labels(labels: np.ndarray) -> np.ndarray:
     """Map arbitrary integer labels to 0..C-1, preserving their sorted order."""
     _, inverse = np.unique(np.asarray(labels), return_inverse=True)

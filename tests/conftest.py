@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 import pytest
 
@@ -12,6 +13,7 @@ if ROOT not in sys.path:
 
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+os.environ.setdefault("DMLBENCH_CACHE", tempfile.mkdtemp(prefix="dmlbench_cache_"))   # not ~/.cache
 
 # A glyphs run that takes about a second per epoch: 16 classes (8 train, 8 test) of 8 images at 16 px.
 TINY_GLYPHS = ["--dataset", "glyphs", "--glyphs_n_classes", "16", "--glyphs_samples", "8",

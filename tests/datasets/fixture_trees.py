@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 
+import pytest
 from PIL import Image
 
 _JPEGS: list[bytes] = []
@@ -82,3 +83,68 @@ def in_shop_tree(source: str, eval_subfolder: bool = True) -> str:
     with open(os.path.join(folder, "list_eval_partition.txt"), "w") as fh:
         fh.write(f"{len(rows)}\nimage_name item_id evaluation_status\n" + "\n".join(rows) + "\n")
     return source
+
+
+# Bad and unusual image files, for the decoding and pre-check tests.
+
+def truncated_jpeg(path: str) -> str:
+    """A 64x48 noisy JPEG cut off after 60% of its bytes (its header is intact, so ``verify`` passes)."""
+    import numpy as np
+    buf = io.BytesIO()
+    noise = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(buf, "JPEG", quality=90)
+    data = buf.getvalue()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(data[:int(len(data) * 0.6)])
+    return path
+
+
+def bomb_png(path: str, side: int = 100_000) -> str:
+    """A tiny PNG whose IHDR declares ``side`` x ``side`` pixels (a decompression bomb), CRC fixed."""
+    import struct
+    import zlib
+    buf = io.BytesIO()
+    Image.new("L", (4, 4)).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    ihdr = 8 + 4                                        # signature, chunk length; then b"IHDR" + 13 bytes
+    data[ihdr + 4:ihdr + 12] = struct.pack(">II", side, side)
+    data[ihdr + 17:ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(data[ihdr:ihdr + 17])))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(bytes(data))
+    return path
+
+
+def grey_16bit_png(path: str, value: int, size: tuple[int, int] = (12, 10)) -> str:
+    """A uniform 16-bit greyscale PNG (PIL mode ``I;16``) of ``value`` in 0..65535."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.new("I;16", size, value).save(path, "PNG")
+    return path
+
+
+def float_tiff(path: str, value: float, size: tuple[int, int] = (12, 10)) -> str:
+    """A uniform 32-bit float TIFF (PIL mode ``F``) of ``value``."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.new("F", size, value).save(path, "TIFF")
+    return path
+
+
+def csv_tree(source: str, lines: list[str], encoding: str = "utf-8", name: str = "dataset.csv") -> str:
+    """``<source>/<name>`` with ``lines`` (joined by newlines) and an image for every ``imgs/<k>.jpg`` it names."""
+    import re
+    for k in sorted({int(m) for m in re.findall(r"imgs/(\d+)\.jpg", "\n".join(lines))}):
+        write_image(os.path.join(source, "imgs", f"{k}.jpg"), k)
+    path = os.path.join(source, name)
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path_factory, monkeypatch):
+    """A fresh ``$DMLBENCH_CACHE`` per test (autouse where imported): the verified-image record and
+    the fallback resize cache never touch ``~/.cache`` nor leak between tests."""
+    folder = tmp_path_factory.mktemp("user_cache")
+    monkeypatch.setenv("DMLBENCH_CACHE", str(folder))
+    return folder

@@ -9,7 +9,7 @@ import parameters
 from datasets.cub200 import Cub200Source
 from datasets.folder import FolderSource
 from datasets.online_products import OnlineProductsSource
-from fixture_trees import class_tree, cub_tree, sop_tree
+from fixture_trees import class_tree, cub_tree, sop_tree, user_cache  # noqa: F401
 
 
 @pytest.mark.parametrize("dataset, expected", [

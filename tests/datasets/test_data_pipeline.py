@@ -15,7 +15,7 @@ from datasets.folder import FolderSource
 from datasets.images import ImageDataset
 from datasets.table import Table
 from datasets.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform, crop_size
-from fixture_trees import class_tree, cub_tree
+from fixture_trees import class_tree, cub_tree, user_cache  # noqa: F401
 
 
 def test_paper_crop_sizes():

@@ -13,7 +13,7 @@ from datasets.cub200 import Cub200Source
 from datasets.folder import FolderSource
 from datasets.in_shop import InShopSource
 from datasets.online_products import OnlineProductsSource
-from fixture_trees import CUB_CLASSES, class_tree, cub_tree, in_shop_tree, sop_tree, write_image
+from fixture_trees import CUB_CLASSES, class_tree, cub_tree, in_shop_tree, sop_tree, user_cache, write_image  # noqa: F401
 
 
 def class_names(table, level=-2):

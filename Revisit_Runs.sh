@@ -186,12 +186,15 @@ command_for() {  # group seed flags [resume folder] -> the argv of one run, in C
 }
 
 run_state() {  # folder -> STATE = completed | resumable | stale | new (no subshell: sweeps are long)
+    # resumable: killed (summary "running", or no summary yet: killed before training began) or
+    # stopped by a signal ("interrupted"); main.py --resume continues it, from epoch 0 if it never
+    # saved a checkpoint. stale: failed for a reason of its own; it is moved aside and run again.
     local folder=$1
-    if [ ! -f "$folder/summary.json" ]; then STATE=new; return; fi
+    if [ ! -f "$folder/summary.json" ] && [ ! -f "$folder/config.json" ]; then STATE=new; return; fi
+    if [ ! -f "$folder/summary.json" ]; then STATE=resumable; return; fi
     if grep -Eq '"status"[[:space:]]*:[[:space:]]*"completed"' "$folder/summary.json"; then
         STATE=completed
-    elif grep -Eq '"status"[[:space:]]*:[[:space:]]*"running"' "$folder/summary.json" \
-            && [ -f "$folder/checkpoint_last.pt" ]; then
+    elif grep -Eq '"status"[[:space:]]*:[[:space:]]*"running"|"interrupted"' "$folder/summary.json"; then
         STATE=resumable
     else
         STATE=stale
@@ -232,7 +235,18 @@ if [ -z "${OMP_NUM_THREADS:-}" ] && [ "$JOBS" -gt 1 ]; then  # share the cores i
 fi
 STATUS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/revisit_runs.XXXXXX")
 mkdir -p "$LOG_DIR"
-trap 'echo "Revisit_Runs.sh: interrupted; stopping running jobs" >&2; kill $(jobs -p) 2>/dev/null; rm -rf "$STATUS_DIR"; exit 130' INT TERM
+stop_runs() {  # SIGINT/SIGTERM: pass SIGTERM to every running main.py (each records "interrupted"), wait, exit
+    trap '' INT TERM
+    echo "Revisit_Runs.sh: interrupted; stopping running jobs" >&2
+    for pidfile in "$STATUS_DIR"/*.pid; do
+        [ -f "$pidfile" ] && kill -TERM "$(cat "$pidfile")" 2>/dev/null
+    done
+    wait
+    rm -rf "$STATUS_DIR"
+    exit "$1"
+}
+trap 'stop_runs 130' INT
+trap 'stop_runs 143' TERM
 
 n_skip=0; n_started=0
 for run in "${RUNS[@]}"; do
@@ -253,7 +267,13 @@ for run in "${RUNS[@]}"; do
     command_for "$group" "$seed" "$flags" "$resume"
     log="$LOG_DIR/$name.log"
     echo "[$(date +%H:%M:%S)] start $name${resume:+ (resume)}"
-    ( "$PYTHON" "${CMD[@]}" > "$log" 2>&1; echo $? > "$STATUS_DIR/$name" ) &
+    (   # the run in the background, its pid on file for stop_runs; the subshell records its exit code
+        "$PYTHON" "${CMD[@]}" > "$log" 2>&1 &
+        echo $! > "$STATUS_DIR/$name.pid"
+        wait $!
+        echo $? > "$STATUS_DIR/$name"
+        rm -f "$STATUS_DIR/$name.pid"
+    ) &
     n_started=$((n_started + 1))
 done
 wait

@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,7 @@ from utilities.registry import UnknownNameError
 
 DEFAULT_METRICS = ["e_recall@1", "e_recall@2", "e_recall@4", "e_recall@8", "precision_at_1", "r_precision",
                    "map_at_r", "mAP_1000", "mrr", "nmi", "f1"]
+COLUMNS = ("embeddings", "labels", "is_query", "is_gallery", "category")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,8 +66,13 @@ def restore_run(args: argparse.Namespace, device: str) -> tuple[Any, Any, argpar
     import architectures
     import datasets
     import parameters
-    state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    if not isinstance(state, dict) or "config" not in state or "model" not in state:
+    try:
+        state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    except Exception as err:   # truncated zip, not a torch file, unpickling: many types, one answer
+        fail(f"--checkpoint {args.checkpoint}: not a readable torch checkpoint "
+             f"({type(err).__name__}: {first_line(err)})")
+    if (not isinstance(state, dict) or not isinstance(state.get("config"), dict)
+            or not isinstance(state.get("model"), dict)):
         fail(f"--checkpoint {args.checkpoint}: not a dmlbench checkpoint (needs 'config' and 'model')")
     flags = {**vars(parameters.build_parser().parse_args([])), **state["config"]}
     if args.dataset:
@@ -82,16 +90,61 @@ def restore_run(args: argparse.Namespace, device: str) -> tuple[Any, Any, argpar
     if args.split not in data:
         fail(f"--split {args.split}: the dataset has only {', '.join(sorted(data))}")
     model = architectures.select(opt, in_channels=datasets.channels(data[args.split]))
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as err:
+        fail(f"--checkpoint {args.checkpoint}: its weights do not fit the architecture ({first_line(err)})")
     return model.to(device), data[args.split], opt
 
 
+#: Errors a damaged .npz raises while it is opened or read (truncated zip, not a zip, a
+#: pickled member refused by ``allow_pickle=False``, a corrupt compressed stream).
+NPZ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
 def load_npz(path: str) -> dict[str, np.ndarray | None]:
-    with np.load(path, allow_pickle=False) as f:
-        missing = [k for k in ("embeddings", "labels") if k not in f]
-        if missing:
-            fail(f"--embeddings {path}: missing array(s) {', '.join(missing)} (found {', '.join(f.files)})")
-        return {k: (f[k] if k in f else None) for k in ("embeddings", "labels", "is_query", "is_gallery", "category")}
+    """The columns of an embeddings file, checked (:func:`check_columns`); one line and exit 2
+    for a file that is not a readable .npz or whose arrays do not fit together."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            fail(f"--embeddings {path}: a single .npy array, not an .npz archive of named arrays")
+        with archive as f:
+            missing = [k for k in ("embeddings", "labels") if k not in f]
+            if missing:
+                fail(f"--embeddings {path}: missing array(s) {', '.join(missing)} (found {', '.join(f.files)})")
+            cols = {k: (f[k] if k in f else None) for k in COLUMNS}
+    except NPZ_ERRORS as err:
+        fail(f"--embeddings {path}: not a readable .npz file ({type(err).__name__}: {first_line(err)})")
+    problem = check_columns(cols)
+    if problem:
+        fail(f"--embeddings {path}: {problem}")
+    return cols
+
+
+def check_columns(cols: dict[str, np.ndarray | None]) -> str | None:
+    """What is wrong with the arrays of an embeddings file, or None: ``embeddings`` real (N, D),
+    ``labels`` (N,) integers, ``is_query`` / ``is_gallery`` (N,) booleans, ``category`` (N,)."""
+    emb, labels = cols["embeddings"], cols["labels"]
+    if emb.dtype.kind not in "biuf":
+        return f"array 'embeddings' must hold real numbers, not dtype {emb.dtype}"
+    if emb.ndim != 2:
+        return f"array 'embeddings' must be 2-D (N, D), got shape {emb.shape}"
+    n = len(emb)
+    if labels.dtype.kind not in "iu":
+        return f"array 'labels' must hold integers, not dtype {labels.dtype}"
+    for name in ("labels", "is_query", "is_gallery", "category"):
+        if cols[name] is not None and cols[name].shape != (n,):
+            return f"array '{name}' must have shape ({n},) like the {n} embeddings, got {cols[name].shape}"
+    for name in ("is_query", "is_gallery"):
+        if cols[name] is not None and cols[name].dtype.kind != "b":
+            return f"array '{name}' must be boolean, not dtype {cols[name].dtype}"
+    return None
+
+
+def first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else "no message"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,9 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         names, average_mode = args.metrics or DEFAULT_METRICS, args.metric_average or "micro"
         seed = args.seed or 0
 
-    results = compute(cols["embeddings"], cols["labels"], names, is_query=cols["is_query"],
-                      is_gallery=cols["is_gallery"], categories=cols["category"], device=device,
-                      average_mode=average_mode, seed=seed)
+    try:
+        results = compute(cols["embeddings"], cols["labels"], names, is_query=cols["is_query"],
+                          is_gallery=cols["is_gallery"], categories=cols["category"], device=device,
+                          average_mode=average_mode, seed=seed)
+    except ValueError as err:   # bad data (non-finite rows, no queries) or an argument beyond it
+        message = str(err).replace("--evaluation_metrics", "--metrics")
+        where = f"--checkpoint {source} ({args.split} split)" if args.checkpoint else f"--embeddings {source}"
+        fail(message if message.startswith("--metrics") else f"{where}: {message}")
     print(format_metrics_table({args.split: results}))
     out_dir = args.out or os.path.dirname(os.path.abspath(source))
     os.makedirs(out_dir, exist_ok=True)

@@ -60,7 +60,9 @@ def evaluate_splits(model: torch.nn.Module, data: dict[str, Dataset], splits: li
 
     The query/gallery masks and categories come from the dataset's attributes. ``train`` is
     evaluated on a fixed random subset of ``train_subset`` items when that is positive (the
-    same subset at every evaluation).
+    same subset at every evaluation). Data the metrics refuse (non-finite embeddings, no
+    queries, a metric argument beyond the data) raise one ``ValueError`` naming the split,
+    which ``main.py`` records as the run's failure.
     """
     results = {}
     for split in splits:
@@ -69,9 +71,12 @@ def evaluate_splits(model: torch.nn.Module, data: dict[str, Dataset], splits: li
         view = Subset(dataset, index.tolist()) if index is not None else dataset
         emb, labels = embed(model, view, batch_size, device, num_workers, amp, desc=f"embed {split}")
         cols = protocol_columns(dataset, index)
-        results[split] = comm.on_main(  # metrics once, on rank 0, shared with every rank
-            compute, emb, labels, metric_names, is_query=cols["is_query"], is_gallery=cols["is_gallery"],
-            categories=cols["category"], device=eval_device, average_mode=average_mode, seed=seed)
+        try:
+            results[split] = comm.on_main(  # metrics once, on rank 0, shared with every rank
+                compute, emb, labels, metric_names, is_query=cols["is_query"], is_gallery=cols["is_gallery"],
+                categories=cols["category"], device=eval_device, average_mode=average_mode, seed=seed)
+        except ValueError as err:   # non-finite embeddings, no queries, an argument beyond the data
+            raise ValueError(f"evaluation of the '{split}' split: {err}") from None
     return results
 
 

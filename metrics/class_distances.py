@@ -22,7 +22,11 @@ class ClassSums:
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    """Float64 rows divided by their L2 norm at any scale (zero rows stay zero). No fixed
+    floor on the norm: cosine is scale-invariant, so 1e-30-scaled rows are still normalised.
+    Float64 holds the squares of any float32 value, so the norm neither overflows nor underflows."""
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norm, out=np.zeros_like(x, dtype=np.float64), where=norm > 0)
 
 
 def class_sums(embeddings: np.ndarray, labels: np.ndarray) -> ClassSums:

@@ -10,7 +10,7 @@ import torch
 
 import metrics as metric_registry
 from metrics.kmeans import kmeans_assign
-from metrics.neighbours import rank_neighbours
+from metrics.neighbours import check_finite, rank_neighbours
 from metrics.class_distances import class_sums
 
 
@@ -41,6 +41,37 @@ def average(values: np.ndarray, classes: np.ndarray, mode: str) -> float:
     return float((total[present] / count[present]).mean())
 
 
+def check_embeddings(embeddings: Any) -> np.ndarray:
+    """The (N, D) float32 embedding matrix, or a one-line ``ValueError``: not real numbers, not
+    2-D, no rows, no dimensions, or rows that are not finite in float32 (with their count)."""
+    raw = to_numpy(embeddings)
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(f"embeddings must be real numbers, got dtype {raw.dtype}")
+    if raw.ndim != 2:
+        raise ValueError(f"embeddings must be a 2-D (N, D) array, got shape {raw.shape}")
+    if raw.shape[0] == 0 or raw.shape[1] == 0:
+        raise ValueError(f"embeddings are empty: shape {raw.shape} has no "
+                         f"{'rows' if raw.shape[0] == 0 else 'dimensions'}")
+    with np.errstate(over="ignore"):                # float64 beyond float32's range -> inf, refused
+        emb = raw.astype(np.float32, copy=False)
+    check_finite(emb)
+    return emb
+
+
+def check_arguments(parsed: list[Any], shape: tuple[int, int]) -> None:
+    """Refuse metric arguments beyond what the data allow (known only now).
+
+    A spectrum metric's argument k counts singular values (``rho_spectrum@k`` drops the |k|−1
+    largest), and an (N, D) matrix has min(N, D) of them; a larger |k| leaves nothing to
+    compare. Ranking metrics need no check: a k beyond the ranking length is well defined
+    (see :mod:`metrics.retrieval`)."""
+    limit = min(shape)
+    for m in parsed:
+        if m.evidence == "spectrum" and isinstance(m.value, int) and abs(m.value) > limit:
+            raise ValueError(f"--evaluation_metrics {m.name}: |k| = {abs(m.value)} exceeds the {limit} singular "
+                             f"values of the {shape[0]} x {shape[1]} embeddings (min(N, D)); use |k| <= {limit}")
+
+
 def index_of(mask: Any, n: int, flag: str) -> np.ndarray:
     if mask is None:
         return np.arange(n)
@@ -64,11 +95,18 @@ def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = N
     to faiss-gpu or a torch matmul; ``backend`` ("auto", "faiss", "torch") forces one searcher.
     ``stage(name)`` (optional) wraps the ``knn``, ``kmeans`` and ``metrics`` stages, e.g. to time
     them (``bench/eval.py``).
+
+    Raises a one-line ``ValueError`` for data no metric can be trusted on: embeddings that are
+    not real numbers, not 2-D, empty (no rows or no dimensions) or with rows that are not finite
+    in float32 (the message counts them); no queries or no gallery items when ranking metrics
+    are asked for; a metric argument beyond the data (:func:`check_arguments`). Finite inputs
+    at any scale are safe: kNN and k-means read rows rescaled by an exact power of two
+    (:func:`metrics.neighbours.prepare`), class distances use float64 unit vectors.
     """
     stage = stage or (lambda name: nullcontext())
-    emb = to_numpy(embeddings, np.float32)
+    emb = check_embeddings(embeddings)
     raw_labels = to_numpy(labels)
-    if emb.ndim != 2 or raw_labels.shape != (len(emb),):
+    if raw_labels.shape != (len(emb),):
         raise ValueError(f"embeddings must be (N, D) and labels (N,), got {emb.shape} and {raw_labels.shape}")
     if average_mode not in ("micro", "macro"):
         raise ValueError(f"--metric_average must be micro or macro, got {average_mode!r}")
@@ -78,6 +116,11 @@ def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = N
     query, gallery = index_of(is_query, n, "is_query"), index_of(is_gallery, n, "is_gallery")
     cats = None if categories is None else to_numpy(categories)
     parsed = list({m.name: m for m in map(metric_registry.parse, names)}.values())
+    check_arguments(parsed, emb.shape)
+    if any(m.evidence == "ranking" for m in parsed):
+        for flag, selected, what in (("is_query", query, "queries"), ("is_gallery", gallery, "gallery items")):
+            if not len(selected):
+                raise ValueError(f"no {what}: {flag} selects none of the {n} items, so ranking metrics are undefined")
 
     values: dict[str, float] = {}
     per_category: dict[str, float] = {}
@@ -85,7 +128,7 @@ def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = N
     n_lone: int | None = None
 
     ranking = [m for m in parsed if m.evidence == "ranking"]
-    if ranking and len(query) and len(gallery):
+    if ranking:
         max_relevant = relevant_max(lab, query, gallery)
         for space in sorted({m.space for m in ranking}):
             group = [m for m in ranking if m.space == space]
@@ -98,9 +141,6 @@ def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = N
             qlab = lab[nb.queries]
             with stage("metrics"):
                 ranking_values(group, nb, qlab, cats, average_mode, values, per_category)
-    elif ranking:
-        values.update({m.name: float("nan") for m in ranking})
-        n_lone = len(query)
 
     n_labels = len(np.unique(lab))
     for space in sorted({m.space for m in parsed if m.evidence == "clustering"}):

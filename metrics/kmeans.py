@@ -15,7 +15,14 @@ def kmeans_assign(embeddings: np.ndarray, n_clusters: int, space: str, seed: int
     stop is disabled, so the iteration count is the one asked for. With ``space == "cosine"``
     the rows are L2-normalised and the centroids re-normalised after each step (spherical
     k-means); rows are then assigned by inner product with the normalised centroids.
+
+    Rows are rescaled by :func:`metrics.neighbours.prepare` (an exact power of two), so faiss
+    never sees an overflowing distance: it aborts the whole process (SIGABRT, "invalid cluster
+    assignment") rather than raising when it does. Non-finite rows and empty shapes raise a
+    ``ValueError`` here for the same reason.
     """
+    if np.ndim(embeddings) != 2 or 0 in np.shape(embeddings):
+        raise ValueError(f"k-means needs a non-empty (N, D) matrix, got shape {np.shape(embeddings)}")
     x = prepare(embeddings, space)
     n_clusters = max(1, min(int(n_clusters), len(x)))
     options = dict(niter=n_iter, seed=seed, spherical=(space == "cosine"), min_points_per_centroid=1,

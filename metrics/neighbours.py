@@ -26,11 +26,49 @@ QUERY_CHUNK = 4096           # queries per search call: bounds the (chunk, depth
 FULL_ROW_ELEMENTS = 1 << 25  # distance-matrix cells per block when whole rows are recomputed
 
 
+NORM_CHUNK = 1 << 16        # rows per block when row norms are taken in float64
+
+
+def row_norms(x: np.ndarray) -> np.ndarray:
+    """(N,) float64 L2 norms of float32 rows: no overflow even at float32's largest values."""
+    out = np.empty(len(x))
+    for s in range(0, len(x), NORM_CHUNK):               # bounds the float64 copy
+        out[s:s + NORM_CHUNK] = np.linalg.norm(x[s:s + NORM_CHUNK].astype(np.float64), axis=1)
+    return out
+
+
+def check_finite(x: np.ndarray) -> None:
+    """Refuse rows that hold NaN or infinite values (float32): they would silently reorder or
+    drop neighbours. Raises ``ValueError`` naming the count of bad rows."""
+    bad = int((~np.isfinite(x)).any(axis=1).sum()) if x.size else 0
+    if bad:
+        raise ValueError(f"embeddings: {bad} of {len(x)} rows are not finite in float32 "
+                         "(NaN, inf, or beyond +-3.4e38)")
+
+
+def power_of_two_scale(norm: np.ndarray) -> np.ndarray:
+    """The exponents e with ``norm * 2**-e`` in [0.5, 1) (0 for a zero norm)."""
+    return np.frexp(norm)[1]
+
+
 def prepare(embeddings: np.ndarray, space: str) -> np.ndarray:
-    """Float32 C-contiguous rows; L2-normalised for ``cosine``."""
+    """Float32 C-contiguous rows, rescaled so that no distance overflows or underflows.
+
+    ``euclidean``: all rows are multiplied by one power of two, 2**-e, that brings the largest
+    row norm into [0.5, 1): squared distances are then at most 4 whatever the scale or D
+    (1e19-scaled float32 rows would overflow ``‖x‖² + ‖y‖² − 2x·y`` to inf). A power of two is
+    exact in floating point, so every distance is scaled by exactly 4**-e and rankings and
+    k-means assignments are bit-identical to the unscaled ones. ``cosine``: each row is first
+    scaled by its own power of two (exact), then L2-normalised.
+    """
     x = np.ascontiguousarray(embeddings, dtype=np.float32)
+    check_finite(x)
+    norms = row_norms(x)
     if space == "cosine":
+        x = np.ldexp(x, -power_of_two_scale(norms)[:, None]).astype(np.float32)
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    else:
+        x = np.ldexp(x, -power_of_two_scale(norms.max(initial=0.0))).astype(np.float32)
     return np.ascontiguousarray(x, dtype=np.float32)
 
 

@@ -4,6 +4,13 @@ Every function takes a :class:`metrics.ranking.Ranking` of the non-lone queries 
 returns one float64 value per query; the engine averages them over queries (``micro``) or per
 class first (``macro``). Notation: rel_i = 1 when the i-th neighbour has the query's label,
 P@i = (1/i) Σ_{j<=i} rel_j.
+
+A k beyond the ranking is well defined, not an error: a query's ranking holds the G gallery
+items other than itself (G−1 when it is in the gallery), and rel_i = 0 for every i past them.
+So ``e_recall@k`` with k >= N is 1 for every query with a relevant item (all of them are "among
+the k nearest"), ``precision@k`` keeps its 1/k, and ``map@k`` divides by min(R_q, k) = R_q,
+as ``mAP_1000`` on a test set of fewer than 1000 items always has. The search itself is capped
+at the gallery size, so a large k costs nothing.
 """
 from __future__ import annotations
 

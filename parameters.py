@@ -9,12 +9,15 @@ Defaults come in layers, each overriding the one before:
 
 Component parameters (``--loss_<loss>_<param>``, ``--miner_<miner>_<param>``,
 ``--distance_<param>``, ...) are generated from the registered classes' signatures, so every
-flag sets a real argument. Validation happens here, before any data is read: a bad value ends
-the program with one line on stderr and exit code 2.
+flag sets a real argument. Validation happens here, before any data is read or any run folder
+exists: a bad value ends the program with one line on stderr and exit code 2. Each numeric flag
+declares its domain where it is added (``add_checked(..., domain=POSITIVE)``, or a component's
+``param_domains``) and every float must be finite; :func:`check_domains` checks them all.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import Any
@@ -27,7 +30,8 @@ import datasets
 import distances
 import metrics
 from training.distributed import batch_problem, world_size_from_env
-from utilities.flags import add_flag, parse_bool, registry_flags
+from utilities.flags import (MINUS_ONE_OR_POSITIVE, NON_NEGATIVE, OPEN_UNIT, POSITIVE, add_checked, add_flag,
+                             at_least, between, domain_problem, parse_bool, registry_flags)
 from utilities.registry import UnknownNameError
 
 LEGACY_NO_EFFECT = {  # old flags kept so old scripts parse; they change nothing here
@@ -40,8 +44,18 @@ LEGACY_NO_EFFECT = {  # old flags kept so old scripts parse; they change nothing
 }
 
 
+NAME_MAX_BYTES = 255   # longest file name (one path component) of common file systems
+
+
 class FlagError(ValueError):
     """A bad flag value; ``main`` prints it as one line and exits with code 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's own errors (unknown flag, unreadable value) as one line too, not usage + error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        fail(message)
 
 
 def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
@@ -50,27 +64,33 @@ def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--use_tv_split", action="store_true", help="Split the training set into train and validation.")
     g.add_argument("--tv_split_by_samples", action="store_true",
                    help="Make the validation split from a fraction of the samples of every class (default: of the classes).")
-    g.add_argument("--tv_split_perc", default=0.8, type=float, help="Fraction of the training data kept for training.")
+    add_checked(g, "--tv_split_perc", domain=OPEN_UNIT, default=0.8, type=float,
+                help="Fraction of the training data kept for training.")
     g.add_argument("--augmentation", default="base", type=str, choices=["base", "adv", "big", "red"],
                    help="Training augmentation: base, adv (colour jitter), big (256px), red (no random resized crop).")
-    g.add_argument("--lr", default=0.00001, type=float, help="Learning rate of the network.")
-    g.add_argument("--fc_lr", default=-1, type=float, help="If not -1, the learning rate of the final embedding layer.")
-    g.add_argument("--decay", default=0.0004, type=float, help="Weight decay of the network parameters.")
-    g.add_argument("--n_epochs", default=150, type=int, help="Number of training epochs.")
-    g.add_argument("--kernels", default=6, type=int, help="DataLoader worker processes.")
-    g.add_argument("--bs", default=112, type=int, help="Mini-batch size (global, over all ranks).")
-    g.add_argument("--seed", default=1, type=int, help="Random seed.")
+    add_checked(g, "--lr", domain=POSITIVE, default=0.00001, type=float, help="Learning rate of the network.")
+    add_checked(g, "--fc_lr", domain=MINUS_ONE_OR_POSITIVE, default=-1, type=float,
+                help="If not -1, the learning rate of the final embedding layer.")
+    add_checked(g, "--decay", domain=NON_NEGATIVE, default=0.0004, type=float,
+                help="Weight decay of the network parameters.")
+    add_checked(g, "--n_epochs", domain=at_least(1), default=150, type=int, help="Number of training epochs.")
+    add_checked(g, "--kernels", domain=NON_NEGATIVE, default=6, type=int, help="DataLoader worker processes.")
+    add_checked(g, "--bs", domain=POSITIVE, default=112, type=int,
+                help="Mini-batch size (global, over all ranks).")
+    add_checked(g, "--seed", domain=between(0, 2**32 - 1), default=1, type=int, help="Random seed.")
     g.add_argument("--scheduler", default="step", type=str, choices=["step", "cosine", "none"],
                    help="Learning-rate schedule: step (multiply by --gamma at each epoch in --tau), cosine, none.")
-    g.add_argument("--gamma", default=0.3, type=float, help="Learning-rate factor applied at each --tau epoch.")
-    g.add_argument("--tau", default=[1000], nargs="+", type=int, help="Epochs at which the learning rate is multiplied by --gamma.")
+    add_checked(g, "--gamma", domain=POSITIVE, default=0.3, type=float,
+                help="Learning-rate factor applied at each --tau epoch.")
+    add_checked(g, "--tau", domain=at_least(1), default=[1000], nargs="+", type=int,
+                help="Epochs at which the learning rate is multiplied by --gamma.")
     g.add_argument("--optim", default="adam", type=str, choices=["adam", "adamw", "sgd"], help="Optimizer.")
     g.add_argument("--loss", default="margin", type=str, help="Loss; 'a+b' sums several (see --loss_weights).")
     g.add_argument("--batch_mining", default=None, type=str,
                    help="Batch miner (see --list), or 'none'. Default: the loss's own (distance for margin, "
                         "triplet, contrastive, quadruplet and snr; npair for npair and angular; lifted for "
                         "lifted), else none: the loss uses every pair, triplet or set of the batch.")
-    g.add_argument("--embed_dim", default=128, type=int, help="Embedding dimensionality.")
+    add_checked(g, "--embed_dim", domain=POSITIVE, default=128, type=int, help="Embedding dimensionality.")
     g.add_argument("--not_pretrained", action="store_true", help="Do not load ImageNet weights.")
     g.add_argument("--arch", default="resnet50_frozen_normalize", type=str,
                    help="Backbone name plus suffixes _frozen, _normalize, _double (any order).")
@@ -85,8 +105,8 @@ def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
                    help="Metrics whose improvement selects checkpoint_best.pt (the first one decides).")
     g.add_argument("--evaltypes", nargs="+", default=["discriminative"], type=str,
                    help="Embedding heads to evaluate; dmlbench networks have one, 'discriminative'.")
-    g.add_argument("--gpu", default=[0], nargs="+", type=int,
-                   help="CUDA device index of a single-process run (several GPUs: launch with torchrun).")
+    add_checked(g, "--gpu", domain=NON_NEGATIVE, default=[0], nargs="+", type=int,
+                help="CUDA device index of a single-process run (several GPUs: launch with torchrun).")
     g.add_argument("--savename", default="group_plus_seed", type=str,
                    help="Run folder name; default <group>_s<seed>, or <dataset>_<loss>_<miner>_s<seed>_<time>.")
     g.add_argument("--source_path", "--source", dest="source_path",
@@ -110,13 +130,18 @@ def loss_specific_parameters(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--loss_distance", default=None, type=str, help="Distance used by the loss (default: the loss's own).")
     g.add_argument("--loss_reducer", default=None, type=str, help="How per-element losses are reduced (default: the loss's own).")
     g.add_argument("--loss_weights", default=None, type=str, help="Comma-separated weights for --loss a+b (default all 1).")
-    g.add_argument("--loss_weight_decay", default=0.0, type=float, help="Weight decay on loss parameters (proxies, betas).")
+    add_checked(g, "--loss_weight_decay", domain=NON_NEGATIVE, default=0.0, type=float,
+                help="Weight decay on loss parameters (proxies, betas).")
     g.add_argument("--embedding_regularizer", default=None, type=str, help="Regulariser on the embeddings.")
-    g.add_argument("--embedding_reg_weight", default=0.0, type=float, help="Weight of --embedding_regularizer.")
+    add_checked(g, "--embedding_reg_weight", domain=NON_NEGATIVE, default=0.0, type=float,
+                help="Weight of --embedding_regularizer.")
     g.add_argument("--weight_regularizer", default=None, type=str, help="Regulariser on a loss's weights (proxies).")
-    g.add_argument("--weight_reg_weight", default=0.0, type=float, help="Weight of --weight_regularizer.")
-    g.add_argument("--xbm_memory_size", default=0, type=int, help="Cross-batch memory size; 0 disables XBM.")
-    g.add_argument("--xbm_start_iteration", default=0, type=int, help="Iteration at which XBM starts contributing.")
+    add_checked(g, "--weight_reg_weight", domain=NON_NEGATIVE, default=0.0, type=float,
+                help="Weight of --weight_regularizer.")
+    add_checked(g, "--xbm_memory_size", domain=NON_NEGATIVE, default=0, type=int,
+                help="Cross-batch memory size; 0 disables XBM.")
+    add_checked(g, "--xbm_start_iteration", domain=NON_NEGATIVE, default=0, type=int,
+                help="Iteration at which XBM starts contributing.")
     for spec in registry_flags(distances.DISTANCES, distances.FLAG_TEMPLATE):
         add_flag(g, spec)
     for extra in criteria.EXTRA_FLAG_REGISTRIES:
@@ -136,12 +161,16 @@ def batchmining_specific_parameters(parser: argparse.ArgumentParser) -> None:
 def batch_creation_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("sampler")
     g.add_argument("--data_sampler", default="class_random", type=str, help="How batches are built (see --list).")
-    g.add_argument("--samples_per_class", default=2, type=int, help="Images per class in a batch (K of P x K).")
-    g.add_argument("--data_batchmatch_bigbs", default=512, type=int, help="Candidate pool size for coreset/batch-matching samplers.")
-    g.add_argument("--data_batchmatch_ncomps", default=10, type=int, help="Candidate batches compared by batch-matching samplers.")
+    add_checked(g, "--samples_per_class", domain=POSITIVE, default=2, type=int,
+                help="Images per class in a batch (K of P x K).")
+    add_checked(g, "--data_batchmatch_bigbs", domain=POSITIVE, default=512, type=int,
+                help="Candidate pool size for coreset/batch-matching samplers.")
+    add_checked(g, "--data_batchmatch_ncomps", domain=POSITIVE, default=10, type=int,
+                help="Candidate batches compared by batch-matching samplers.")
     g.add_argument("--data_storage_no_update", action="store_true", help="Do not refresh the embedding storage of storage-based samplers.")
     g.add_argument("--data_d2_coreset_lambda", default=1.0, type=float, help="Regularisation of the D2 coreset sampler.")
-    g.add_argument("--data_sampler_lowproj_dim", default=-1, type=int, help="Random projection width for coreset samplers (-1: none).")
+    add_checked(g, "--data_sampler_lowproj_dim", domain=MINUS_ONE_OR_POSITIVE, default=-1, type=int,
+                help="Random projection width for coreset samplers (-1: none).")
     g.add_argument("--data_gc_softened", action="store_true", help="Soft greedy coreset.")
     for spec in registry_flags(datasampler.SAMPLERS, datasampler.FLAG_TEMPLATE):
         add_flag(g, spec)
@@ -150,7 +179,8 @@ def batch_creation_parameters(parser: argparse.ArgumentParser) -> None:
 def data_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("data")
     g.add_argument("--skip_bad_images", action="store_true", help="Skip unreadable images (counted and reported) instead of failing.")
-    g.add_argument("--cache_resized", default=0, type=int, help="Decode and resize images once to this size into a cache folder (0: off).")
+    add_checked(g, "--cache_resized", domain=NON_NEGATIVE, default=0, type=int,
+                help="Decode and resize images once to this size into a cache folder (0: off).")
     for spec in registry_flags(datasets.DATASETS, datasets.FLAG_TEMPLATE):
         add_flag(g, spec)
     for spec in registry_flags(architectures.ARCHITECTURES, architectures.FLAG_TEMPLATE):
@@ -161,22 +191,26 @@ def run_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("run control")
     g.add_argument("--list", action="store_true", help="Print every registry with a one-line description and exit.")
     g.add_argument("--config", default=None, type=str, help="YAML file of flag defaults (applied after the dataset preset).")
-    g.add_argument("--eval_every", default=1, type=int, help="Evaluate every N epochs (and after the last).")
+    add_checked(g, "--eval_every", domain=at_least(1), default=1, type=int,
+                help="Evaluate every N epochs (and after the last).")
     g.add_argument("--eval_splits", nargs="+", default=None, choices=["train", "val", "test"],
                    help="Splits to evaluate (default: test, val if present, train unless --no_train_metrics).")
     g.add_argument("--selection", default="last", choices=["last", "val", "test_max"],
                    help="Which epoch summary.json reports and checkpoint_best.pt holds.")
     g.add_argument("--metric_average", default="micro", choices=["micro", "macro"],
                    help="Average retrieval metrics over queries (micro) or per class first (macro).")
-    g.add_argument("--train_eval_subset", default=0, type=int, help="Evaluate train on a fixed random subset of N items (0: all).")
+    add_checked(g, "--train_eval_subset", domain=NON_NEGATIVE, default=0, type=int,
+                help="Evaluate train on a fixed random subset of N items (0: all).")
     g.add_argument("--plot_embeddings", action="store_true", help="Save a t-SNE plot of test embeddings.")
-    g.add_argument("--plot_retrievals", default=0, type=int, help="Save a grid of N queries and their top-8 neighbours.")
+    add_checked(g, "--plot_retrievals", domain=NON_NEGATIVE, default=0, type=int,
+                help="Save a grid of N queries and their top-8 neighbours.")
     g.add_argument("--resume", default=None, type=str, help="Run folder (or checkpoint) to continue from.")
     g.add_argument("--device", default=None, choices=["cpu", "cuda"], help="Training device (default: cuda if available).")
     g.add_argument("--amp", action="store_true", help="Mixed precision (CUDA autocast).")
     g.add_argument("--compile", action="store_true", help="torch.compile the model.")
     g.add_argument("--deterministic", action="store_true", help="Use torch's deterministic algorithms.")
-    g.add_argument("--skip_nonfinite", default=0, type=int, help="Skip up to N batches with a non-finite loss or gradient.")
+    add_checked(g, "--skip_nonfinite", domain=NON_NEGATIVE, default=0, type=int,
+                help="Skip up to N batches with a non-finite loss or gradient.")
     g.add_argument("--dist_global_batch", default=True, type=parse_bool, metavar="BOOL",
                    help="Under torchrun, mine and compute the loss on the all-gathered global batch.")
 
@@ -192,7 +226,7 @@ def legacy_parameters(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with built-in defaults only."""
-    parser = argparse.ArgumentParser(prog="main.py", description="dmlbench: deep metric learning benchmark",
+    parser = OneLineParser(prog="main.py", description="dmlbench: deep metric learning benchmark",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for add_group in (basic_training_parameters, wandb_parameters, loss_specific_parameters,
                       batchmining_specific_parameters, batch_creation_parameters, data_parameters,
@@ -202,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _pre_parse(argv: list[str]) -> argparse.Namespace:
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = OneLineParser(add_help=False)
     pre.add_argument("--dataset", default=None)
     pre.add_argument("--config", default=None)
     known, _ = pre.parse_known_args(argv)
@@ -214,8 +248,19 @@ def load_config(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
     import yaml
     if not os.path.isfile(path):
         raise FlagError(f"--config: file not found: {path}")
-    with open(path) as fh:
-        raw = yaml.safe_load(fh) or {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh) or {}
+    except UnicodeDecodeError as err:
+        raise FlagError(f"--config {path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
+                        f"{err.start}); save it as UTF-8") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise FlagError(f"--config {path}: not valid YAML{where}: {problem}") from None
+    except OSError as err:
+        raise FlagError(f"--config {path}: cannot read it: {err.strerror}") from None
     if not isinstance(raw, dict):
         raise FlagError(f"--config {path}: expected a mapping of flag names to values")
     actions = {a.dest: a for a in parser._actions}
@@ -231,22 +276,43 @@ def load_config(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
 
 
 def _convert(action: argparse.Action, value: Any, where: str) -> Any:
+    """A config value as the command line would give it: the flag's type, its choices, no
+    ``null`` where the flag has a value by default (YAML bypasses argparse's own checks)."""
+    if value is None:
+        if action.default is None:
+            return None
+        raise FlagError(f"{where}: null is not a value (the default is {action.default!r}); "
+                        "give a value or remove the key")
+    if isinstance(value, dict):
+        raise FlagError(f"{where}: expected a value, got a mapping")
     conv = action.type
     if action.nargs in ("+", "*"):
         values = value if isinstance(value, list) else [value]
-        return [_convert_one(conv, v, where) for v in values]
+        if not values and action.nargs == "+":
+            raise FlagError(f"{where}: expected at least one value, got an empty list")
+        out = []
+        for v in values:
+            if v is None or isinstance(v, (list, dict)):
+                raise FlagError(f"{where}: expected a list of values, got {value!r}")
+            out.append(_check_choice(action, _convert_one(conv, v, where), where))
+        return out
+    if isinstance(value, list):
+        raise FlagError(f"{where}: expected one value, got a list {value!r}")
     if conv is None and action.const is not None:  # store_true style
         if not isinstance(value, bool):
             raise FlagError(f"{where}: expected true/false, got {value!r}")
         return value
-    out = _convert_one(conv, value, where)
-    if action.choices is not None and out not in action.choices:
-        raise FlagError(f"{where}: {out!r} is not one of {list(action.choices)}")
-    return out
+    return _check_choice(action, _convert_one(conv, value, where), where)
+
+
+def _check_choice(action: argparse.Action, value: Any, where: str) -> Any:
+    if action.choices is not None and value not in action.choices:
+        raise FlagError(f"{where}: {value!r} is not one of {list(action.choices)}")
+    return value
 
 
 def _convert_one(conv: Any, value: Any, where: str) -> Any:
-    if conv is None or value is None:
+    if conv is None:
         return value
     if conv in (int, float) and isinstance(value, bool):
         raise FlagError(f"{where}: expected a number, got {value!r}")
@@ -254,8 +320,20 @@ def _convert_one(conv: Any, value: Any, where: str) -> Any:
         raise FlagError(f"{where}: expected an integer, got {value!r}")
     try:
         return conv(value) if not isinstance(value, bool) or conv is not str else conv(value).lower()
-    except (TypeError, ValueError, argparse.ArgumentTypeError):
+    except (TypeError, ValueError, OverflowError, argparse.ArgumentTypeError):
         raise FlagError(f"{where}: cannot read {value!r} as {getattr(conv, '__name__', conv)}") from None
+
+
+def check_domains(parser: argparse.ArgumentParser, opt: argparse.Namespace) -> None:
+    """Every flag's value against its domain (``add_checked`` / ``param_domains``); every float
+    must be finite. Runs on the parsed namespace, so it covers the command line, the config
+    file and the presets alike."""
+    for action in parser._actions:
+        if action.dest in ("help",) or not hasattr(opt, action.dest):
+            continue
+        problem = domain_problem(action.dest, getattr(opt, action.dest), getattr(action, "domain", None))
+        if problem:
+            raise FlagError(problem)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -278,6 +356,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         opt = parser.parse_args(argv)
         opt.argv = argv
         if not opt.list:
+            check_domains(parser, opt)
             finalize(opt)
             validate(opt)
     except (FlagError, UnknownNameError, ValueError) as err:
@@ -301,6 +380,7 @@ def finalize(opt: argparse.Namespace) -> None:
     if opt.savename == "group_plus_seed":
         if opt.group:
             opt.savename = f"{opt.group}_s{opt.seed}"
+            check_savename(opt.savename, "--group")
         else:
             import time
             stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -323,17 +403,15 @@ def validate(opt: argparse.Namespace) -> None:
     missing = [m for m in opt.storage_metrics if m not in opt.evaluation_metrics]
     if missing:
         raise FlagError(f"--storage_metrics {missing[0]} is not among --evaluation_metrics")
-    if opt.bs <= 0 or opt.samples_per_class <= 0:
-        raise FlagError("--bs and --samples_per_class must be positive")
     if opt.bs % opt.samples_per_class:
         raise FlagError(f"--bs {opt.bs} is not divisible by --samples_per_class {opt.samples_per_class}")
     problem = batch_problem(opt.bs, opt.samples_per_class, world_size_from_env(), opt.dist_global_batch)
     if problem:
         raise FlagError(problem)
-    if opt.n_epochs < 1 or opt.eval_every < 1:
-        raise FlagError("--n_epochs and --eval_every must be at least 1")
     if opt.selection == "val" and not opt.use_tv_split:
         raise FlagError("--selection val needs a validation split: add --use_tv_split")
+    check_eval_splits(opt)
+    check_savename(opt.savename)
     if opt.device == "cuda":
         import torch
         if not torch.cuda.is_available():
@@ -346,8 +424,8 @@ def validate(opt: argparse.Namespace) -> None:
     if opt.evaltypes != ["discriminative"]:
         raise FlagError(f"--evaltypes {' '.join(opt.evaltypes)}: dmlbench networks have one embedding head, "
                         "'discriminative'")
-    if opt.resume is not None and not os.path.exists(opt.resume):
-        raise FlagError(f"--resume: no such run folder or checkpoint: {opt.resume}")
+    if opt.resume is not None:
+        check_resume(opt.resume)
     source_cls = datasets.DATASETS.get(opt.dataset)
     if datasampler.SAMPLERS.get(opt.data_sampler).needs_categories and not source_cls.has_categories:
         raise FlagError(f"--data_sampler {opt.data_sampler} needs super-class labels, which --dataset {opt.dataset} lacks")
@@ -361,6 +439,55 @@ def validate(opt: argparse.Namespace) -> None:
     if changed:
         print(f"main.py: warning: {', '.join(changed)} ha{'ve' if len(changed) > 1 else 's'} "
               "no effect in dmlbench (legacy flag)", file=sys.stderr)
+
+
+def check_eval_splits(opt: argparse.Namespace) -> None:
+    """``--eval_splits`` must name splits the run has, and ``--selection`` must see its split."""
+    if not opt.eval_splits:
+        return
+    if "val" in opt.eval_splits and not opt.use_tv_split:
+        raise FlagError(f"--eval_splits {' '.join(opt.eval_splits)}: there is no validation split to "
+                        "evaluate; add --use_tv_split or drop 'val'")
+    needed = {"val": "val", "test_max": "test"}.get(opt.selection)
+    if needed and needed not in opt.eval_splits:
+        raise FlagError(f"--eval_splits {' '.join(opt.eval_splits)}: --selection {opt.selection} needs "
+                        f"the {needed} split evaluated; add '{needed}'")
+
+
+def check_savename(name: str, flag: str = "--savename") -> None:
+    """The run folder name must be one file name inside ``<save_path>/<dataset>/``; ``flag`` is
+    the flag it came from (``--group`` for the default ``<group>_s<seed>``)."""
+    shown = name if len(name) <= 40 else name[:37] + "..."
+    if name in ("", ".", ".."):
+        raise FlagError(f"{flag} {name!r}: expected a folder name (not empty, '.' or '..')")
+    bad = [c for c in ("/", os.sep, os.altsep, "\0") if c and c in name]
+    if bad:
+        raise FlagError(f"{flag} {shown!r}: the run folder name must not contain {bad[0]!r} "
+                        "(it would leave --save_path)")
+    size = len(name.encode("utf-8", errors="surrogateescape"))
+    if size > NAME_MAX_BYTES:
+        what = " in the run folder name <group>_s<seed>" if flag == "--group" else ""
+        raise FlagError(f"{flag} {shown!r}: {size} bytes{what}, expected at most {NAME_MAX_BYTES} "
+                        "(the file-name limit)")
+
+
+def check_resume(path: str) -> None:
+    """``--resume`` must name a run folder (or a file in one) holding a readable ``config.json``."""
+    if not os.path.exists(path):
+        raise FlagError(f"--resume: no such run folder or checkpoint: {path}")
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    config = os.path.join(folder, "config.json")
+    if not os.path.isfile(config):
+        raise FlagError(f"--resume {path}: not a run folder (no config.json in {folder})")
+    try:
+        with open(config, encoding="utf-8") as fh:
+            saved = json.load(fh)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FlagError(f"--resume: {config} is not valid JSON ({err})") from None
+    except OSError as err:
+        raise FlagError(f"--resume: cannot read {config}: {err.strerror}") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("flags"), dict):
+        raise FlagError(f"--resume: {config} has no \"flags\" mapping (not a dmlbench run config)")
 
 
 def default_miner(loss: str) -> str:

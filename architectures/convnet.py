@@ -4,6 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from architectures import ARCHITECTURES
+from utilities.flags import POSITIVE
 
 
 def conv_block(c_in: int, c_out: int) -> nn.Sequential:
@@ -23,6 +24,7 @@ class ConvNet(nn.Sequential):
     """
 
     wired_params = ("in_channels", "pretrained", "weights_dir")
+    param_domains = {"width": POSITIVE}   # checked at parse time (utilities.flags)
 
     def __init__(self, in_channels: int = 3, width: int = 32, pretrained: bool = False,
                  weights_dir: str = ""):

@@ -7,6 +7,7 @@ from datasets import DATASETS
 from datasets.image_source import ImageSource
 from datasets.images import class_folders, table_from_folders
 from datasets.table import Table
+from utilities.flags import OPEN_UNIT, Domain
 
 
 @DATASETS.register("folder")
@@ -26,6 +27,7 @@ class FolderSource(ImageSource):
     """
 
     layout: ClassVar[str] = "<source>/<class name>/*.jpg (one sub-folder per class)"
+    param_domains: ClassVar[dict[str, Domain]] = {**ImageSource.param_domains, "train_frac": OPEN_UNIT}
 
     def __init__(self, train_frac: float = 0.5, train_classes: list[str] | None = None, root: str = "",
                  seed: int = 0, augmentation: str = "base", arch: str = "", image_size: int = 0,

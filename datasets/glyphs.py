@@ -11,6 +11,7 @@ from datasets import DATASETS
 from datasets.base import DatasetSource
 from datasets.table import Table
 from datasets.tensor_dataset import TensorImageDataset
+from utilities.flags import Domain, at_least
 
 FAST_CPU_PRESET: dict[str, Any] = {
     "arch": "convnet_normalize", "embed_dim": 64, "optim": "adam", "lr": 1e-3, "decay": 4e-4,
@@ -91,6 +92,8 @@ class GlyphsSource(DatasetSource):
     """
 
     preset: ClassVar[dict[str, Any]] = FAST_CPU_PRESET
+    param_domains: ClassVar[dict[str, Domain]] = {  # checked at parse time (utilities.flags)
+        "n_classes": at_least(4), "samples": at_least(2), "image_size": at_least(8)}
 
     def __init__(self, n_classes: int = 200, samples: int = 20, image_size: int = 32,
                  seed: int = 0, root: str = "", augmentation: str = "base", arch: str = ""):

@@ -15,6 +15,7 @@ from datasets.images import ImageDataset, bad_images_line, class_folders, table_
 from datasets.table import Table, protocol_problem
 from datasets.transforms import build_transform
 from datasets.verified import VerifiedImages
+from utilities.flags import NON_NEGATIVE, Domain
 
 PAPER_PRESET: dict[str, Any] = {
     # Roth et al. 2020, "Revisiting Training Strategies ... in Deep Metric Learning", §4 protocol.
@@ -41,6 +42,7 @@ class ImageSource(DatasetSource):
     layout: ClassVar[str] = ""           # one line describing the expected files, for error messages
     wired_params: ClassVar[tuple[str, ...]] = ("root", "seed", "augmentation", "arch", "skip_bad_images",
                                                "cache_resized", "workers")
+    param_domains: ClassVar[dict[str, Domain]] = {"image_size": NON_NEGATIVE}   # checked at parse time
 
     def __init__(self, root: str = "", seed: int = 0, augmentation: str = "base", arch: str = "",
                  image_size: int = 0, skip_bad_images: bool = False, cache_resized: int = 0, workers: int = 8):

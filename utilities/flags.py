@@ -10,28 +10,86 @@ no flag.
 
 This keeps flags and components in one place: adding a loss file adds its flags, and a flag can
 never outlive the argument it sets.
+
+Each flag may carry a :class:`Domain` (the values it accepts, e.g. ``POSITIVE``): hand-written
+flags get one through :func:`add_checked`, generated ones from the component's class attribute
+``param_domains`` (``{"n_classes": at_least(4)}``). :func:`domain_problem` checks a parsed value
+against it, and refuses NaN and infinity in every float flag, so bad values are refused while
+parsing, before any run folder exists.
 """
 from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import re
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from utilities.registry import Registry
 
 
+@dataclass(frozen=True)
+class Domain:
+    """The values a flag accepts: ``test(value)`` is true for each of them; ``expected`` says
+    which in words (``"> 0"``), for the one-line error."""
+    test: Callable[[Any], bool]
+    expected: str
+
+
+POSITIVE = Domain(lambda v: v > 0, "> 0")
+NON_NEGATIVE = Domain(lambda v: v >= 0, ">= 0")
+OPEN_UNIT = Domain(lambda v: 0 < v < 1, "in (0, 1)")
+MINUS_ONE_OR_POSITIVE = Domain(lambda v: v == -1 or v > 0, "-1 or > 0")
+
+
+def at_least(low: float) -> Domain:
+    return Domain(lambda v: v >= low, f">= {low}")
+
+
+def between(low: float, high: float) -> Domain:
+    """The closed interval ``[low, high]``."""
+    return Domain(lambda v: low <= v <= high, f"in [{low}, {high}]")
+
+
+def domain_problem(flag: str, value: Any, domain: Domain | None) -> str | None:
+    """A one-line problem with ``--flag value``, or ``None`` when it is acceptable.
+
+    ``None`` (an unset optional flag) always passes; every float must be finite; each element of a
+    list is checked on its own."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if item is None or isinstance(item, bool):
+            continue
+        if isinstance(item, float) and not math.isfinite(item):
+            want = f"a finite number {domain.expected}" if domain else "a finite number"
+            return f"--{flag} {item}: expected {want}"
+        if domain is not None and isinstance(item, (int, float)) and not domain.test(item):
+            shown = " ".join(map(str, items)) if len(items) > 1 else item
+            return f"--{flag} {shown}: expected {domain.expected}"
+    return None
+
+
+def add_checked(group: argparse._ArgumentGroup, *names: str, domain: Domain | None = None,
+                **kwargs: Any) -> argparse.Action:
+    """``group.add_argument(*names, **kwargs)``, remembering ``domain`` on the action."""
+    action = group.add_argument(*names, **kwargs)
+    action.domain = domain
+    return action
+
+
 @dataclass
 class FlagSpec:
-    """One generated flag: ``--<name>`` stored at ``dest``."""
+    """One generated flag: ``--<name>`` stored at ``dest``; ``domain`` from the class's
+    ``param_domains``."""
     name: str
     param: str
     default: Any
     type: Any
     help: str
+    domain: Domain | None = None
 
     @property
     def dest(self) -> str:
@@ -71,6 +129,7 @@ def signature_flags(cls: type, template: str) -> list[FlagSpec]:
     ``template`` is formatted with ``param``, e.g. ``"loss_margin_{param}"``.
     """
     wired = set(getattr(cls, "wired_params", ()))
+    domains = getattr(cls, "param_domains", {})
     hints = typing.get_type_hints(cls.__init__)
     docs = _param_docs(cls)
     specs = []
@@ -81,7 +140,8 @@ def signature_flags(cls: type, template: str) -> list[FlagSpec]:
             raise TypeError(f"{cls.__name__}.{p.name} needs a default to become a flag")
         tp = _unwrap_optional(hints.get(p.name, type(p.default)))
         name = template.format(param=p.name.rstrip("_"))
-        specs.append(FlagSpec(name, p.name, p.default, tp, docs.get(p.name, f"See {cls.__name__}.")))
+        specs.append(FlagSpec(name, p.name, p.default, tp, docs.get(p.name, f"See {cls.__name__}."),
+                              domains.get(p.name)))
     return specs
 
 
@@ -96,30 +156,28 @@ def parse_bool(text: str) -> bool:
 
 
 def add_flag(group: argparse._ArgumentGroup, spec: FlagSpec) -> None:
-    """Add one generated flag to an argparse group."""
+    """Add one generated flag to an argparse group (its domain is checked after parsing)."""
     flag = "--" + spec.name
     tp, origin = spec.type, typing.get_origin(spec.type)
     if tp is bool:
         if spec.default is None:
-            group.add_argument(flag, default=None, nargs="?", const=True, type=parse_bool,
-                               metavar="BOOL", help=spec.help + " (default: the component's own)")
+            kwargs = dict(default=None, nargs="?", const=True, help=spec.help + " (default: the component's own)")
         elif spec.default:
-            group.add_argument(flag, default=True, type=parse_bool, metavar="BOOL", help=spec.help)
+            kwargs = dict(default=True, help=spec.help)
         else:
             # Old-tool style switch: present means True; `--x false` is also accepted.
-            group.add_argument(flag, default=False, nargs="?", const=True, type=parse_bool,
-                               metavar="BOOL", help=spec.help)
+            kwargs = dict(default=False, nargs="?", const=True, help=spec.help)
+        kwargs.update(type=parse_bool, metavar="BOOL")
     elif origin in (list, tuple):
         inner = typing.get_args(tp)[0] if typing.get_args(tp) else str
         default = list(spec.default) if spec.default is not None else None
-        group.add_argument(flag, default=default, nargs="+", type=inner, help=spec.help)
+        kwargs = dict(default=default, nargs="+", type=inner, help=spec.help)
     elif origin is typing.Literal:
         choices = list(typing.get_args(tp))
-        group.add_argument(flag, default=spec.default, type=type(choices[0]), choices=choices,
-                           help=spec.help)
+        kwargs = dict(default=spec.default, type=type(choices[0]), choices=choices, help=spec.help)
     else:
-        group.add_argument(flag, default=spec.default, type=tp if callable(tp) else str,
-                           help=spec.help)
+        kwargs = dict(default=spec.default, type=tp if callable(tp) else str, help=spec.help)
+    add_checked(group, flag, domain=spec.domain, **kwargs)
 
 
 def registry_flags(registry: Registry, template: str) -> list[FlagSpec]:

@@ -22,7 +22,7 @@ from datasets.base import DatasetSource  # noqa: E402
 from datasets.table import split_train_val  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
 import_submodules(__name__, __path__, skip=("base", "table", "tensor_dataset", "images", "image_source",
-                                             "index_files", "cache", "transforms"))
+                                             "index_files", "cache", "transforms", "epoch_keys"))
 
 
 def flag_template(name: str) -> str:

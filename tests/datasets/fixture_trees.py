@@ -82,3 +82,18 @@ def in_shop_tree(source: str, eval_subfolder: bool = True) -> str:
     with open(os.path.join(folder, "list_eval_partition.txt"), "w") as fh:
         fh.write(f"{len(rows)}\nimage_name item_id evaluation_status\n" + "\n".join(rows) + "\n")
     return source
+
+
+def textured_class_tree(images_root: str, n_classes: int = 8, per_class: int = 4, size: int = 20) -> str:
+    """``<images_root>/c<k>/img_<j>.png``: seeded noise over a class colour, so that crops and flips
+    change the pixels (the flat colours of :func:`class_tree` hide augmentation)."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    for c in range(n_classes):
+        base = rng.integers(0, 256, size=3)
+        for k in range(per_class):
+            pixels = np.clip(base + rng.normal(0, 60, size=(size, size, 3)), 0, 255).astype(np.uint8)
+            path = os.path.join(images_root, f"c{c}", f"img_{k}.png")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            Image.fromarray(pixels).save(path)
+    return images_root

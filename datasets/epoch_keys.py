@@ -9,7 +9,7 @@ attribute set in the main process would never reach.
 """
 from __future__ import annotations
 
-from typing import Iterator, Sized
+from typing import Iterator
 
 from torch.utils.data import Dataset, Sampler
 
@@ -30,8 +30,7 @@ class EpochKeyedBatches(Sampler[list[SampleKey]]):
             yield [(int(i), epoch) for i in batch]
 
     def __len__(self) -> int:
-        assert isinstance(self.batch_sampler, Sized)
-        return len(self.batch_sampler)
+        return len(self.batch_sampler)  # type: ignore[arg-type]   # batch samplers are sized
 
 
 def keyed_batches(dataset: Dataset, batch_sampler: Sampler[list[int]]) -> Sampler:

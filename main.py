@@ -21,6 +21,7 @@ import parameters
 import evaluation
 import metrics
 import training.objective
+from datasets.epoch_keys import keyed_batches
 from evaluation import embed, evaluate_splits, save_arrays
 from evaluation.plots import plot_test_figures, plot_training_curves
 from evaluation.table import format_metrics_table
@@ -64,7 +65,8 @@ def eval_splits(opt: argparse.Namespace, data: dict) -> list[str]:
 def make_loader(dataset: torch.utils.data.Dataset, sampler: datasampler.BaseBatchSampler,
                 opt: argparse.Namespace) -> DataLoader:
     generator = torch.Generator().manual_seed(opt.seed)
-    return DataLoader(dataset, batch_sampler=sampler, num_workers=opt.kernels,
+    # (index, epoch) keys: augmentation is a function of (seed, epoch, sample), not of the worker
+    return DataLoader(dataset, batch_sampler=keyed_batches(dataset, sampler), num_workers=opt.kernels,
                       pin_memory=opt.device == "cuda", worker_init_fn=worker_init_fn,
                       persistent_workers=opt.kernels > 0, generator=generator)
 

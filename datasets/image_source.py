@@ -129,7 +129,7 @@ class ImageSource(DatasetSource):
     def to_dataset(self, table: Table, train: bool) -> Dataset:
         eval_tf = build_transform(self.arch, self.augmentation, False, self.image_size)
         tf = build_transform(self.arch, self.augmentation, True, self.image_size) if train else eval_tf
-        return ImageDataset(table, tf, eval_tf)
+        return ImageDataset(table, tf, eval_tf, seed=self.seed)
 
 
 class ClassFolderSource(ImageSource):

@@ -13,7 +13,9 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from datasets.epoch_keys import SampleKey, split_key
 from datasets.table import Table
+from utilities.seeding import item_rng
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 
@@ -150,10 +152,16 @@ class ImageDataset(Dataset):
     """Items ``(image: FloatTensor[3, H, W], label: int)`` read from the paths of a :class:`Table`.
 
     Exposes ``labels``, ``paths``, and ``is_query``/``is_gallery``/``category`` from the table.
+    Indexed with a sample key ``(index, epoch)`` (see :mod:`datasets.epoch_keys`), the transform's
+    randomness is a pure function of ``(seed, epoch, index)``; with a plain index it draws from the
+    global generators as usual.
     """
 
-    def __init__(self, table: Table, transform: Callable, eval_transform: Callable | None = None):
-        self.table, self.transform = table, transform
+    takes_sample_keys = True
+
+    def __init__(self, table: Table, transform: Callable, eval_transform: Callable | None = None,
+                 seed: int = 0):
+        self.table, self.transform, self.seed = table, transform, seed
         self.eval_transform = eval_transform if eval_transform is not None else transform
         self.paths: np.ndarray = table.items
         self.labels: np.ndarray = table.labels
@@ -162,9 +170,14 @@ class ImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.transform(load_image(self.paths[index])), int(self.labels[index])
+    def __getitem__(self, key: int | SampleKey) -> tuple[torch.Tensor, int]:
+        index, epoch = split_key(key)
+        image = load_image(self.paths[index])
+        if epoch is None:
+            return self.transform(image), int(self.labels[index])
+        with item_rng(self.seed, epoch, index):
+            return self.transform(image), int(self.labels[index])
 
     def eval_view(self) -> "ImageDataset":
         """The same rows with the evaluation transforms (for embedding the training split)."""
-        return ImageDataset(self.table, self.eval_transform, self.eval_transform)
+        return ImageDataset(self.table, self.eval_transform, self.eval_transform, self.seed)

@@ -67,6 +67,7 @@ def train_epoch(model: nn.Module, objective: Objective, loader: Iterable,
     stats = RunningMeans()
     params = [p for g in optimizer.param_groups for p in g["params"]]
     sampler = getattr(loader, "batch_sampler", None)             # a DataLoader's (plain iterables have none)
+    sampler = getattr(sampler, "batch_sampler", sampler)         # inside datasets.epoch_keys.EpochKeyedBatches
     sampler = sampler if isinstance(sampler, BaseBatchSampler) else None
     bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=None)
     for it, (images, labels) in enumerate(bar):

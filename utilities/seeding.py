@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -16,10 +17,42 @@ def seed_everything(seed: int) -> None:
 
 
 def worker_init_fn(worker_id: int) -> None:
-    """Seed each DataLoader worker from torch's per-worker seed."""
+    """Seed each DataLoader worker from torch's per-worker seed.
+
+    Training augmentation does not depend on this seed: it is drawn under :func:`item_rng`.
+    """
     seed = torch.initial_seed() % 2**32
     random.seed(seed)
     np.random.seed(seed)
+
+
+def item_seed(seed: int, epoch: int, index: int) -> int:
+    """A 63-bit seed that is a pure function of ``(seed, epoch, index)`` (numpy's ``SeedSequence``
+    hashing, so neighbouring keys give unrelated streams)."""
+    words = [int(seed) % 2**64, int(epoch) % 2**64, int(index) % 2**64]
+    return int(np.random.SeedSequence(words).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+@contextmanager
+def item_rng(seed: int, epoch: int, index: int) -> Iterator[None]:
+    """Run the body with torch's CPU generator, Python's ``random`` and numpy's global generator
+    seeded by :func:`item_seed`, then restore all three: the draws inside depend only on the key
+    (not on the process, worker or order), and nothing outside is disturbed.
+
+    Only the CPU generator is touched (``torch.default_generator``, not ``torch.manual_seed``,
+    which would also reseed CUDA): data transforms run on the CPU.
+    """
+    value = item_seed(seed, epoch, index)
+    py_state, np_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(value)
+        random.seed(value)
+        np.random.seed(value % 2**32)
+        try:
+            yield
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
 
 
 def rng_state() -> dict[str, Any]:

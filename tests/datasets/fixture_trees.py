@@ -148,3 +148,18 @@ def user_cache(tmp_path_factory, monkeypatch):
     folder = tmp_path_factory.mktemp("user_cache")
     monkeypatch.setenv("DMLBENCH_CACHE", str(folder))
     return folder
+
+
+def textured_class_tree(images_root: str, n_classes: int = 8, per_class: int = 4, size: int = 20) -> str:
+    """``<images_root>/c<k>/img_<j>.png``: seeded noise over a class colour, so that crops and flips
+    change the pixels (the flat colours of :func:`class_tree` hide augmentation)."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    for c in range(n_classes):
+        base = rng.integers(0, 256, size=3)
+        for k in range(per_class):
+            pixels = np.clip(base + rng.normal(0, 60, size=(size, size, 3)), 0, 255).astype(np.uint8)
+            path = os.path.join(images_root, f"c{c}", f"img_{k}.png")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            Image.fromarray(pixels).save(path)
+    return images_root

@@ -23,11 +23,7 @@ from datasets.base import DatasetSource  # noqa: E402
 from datasets.table import fingerprint, split_train_val  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
 import_submodules(__name__, __path__, skip=("base", "table", "tensor_dataset", "images", "image_source",
-<<<<<<< HEAD
-                                             "index_files", "cache", "transforms", "verified"))
-=======
-                                             "index_files", "cache", "transforms", "epoch_keys"))
->>>>>>> r_workers
+                                             "index_files", "cache", "transforms", "verified", "epoch_keys"))
 
 
 def flag_template(name: str) -> str:

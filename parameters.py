@@ -399,7 +399,11 @@ def validate(opt: argparse.Namespace) -> None:
         if name is not None:
             distances.DISTANCES.check(name)
     for name in list(opt.evaluation_metrics) + list(opt.storage_metrics):
-        metrics.parse(name)
+        parsed = metrics.parse(name)
+        if parsed.family == "rho_spectrum" and abs(parsed.value) > opt.embed_dim:
+            raise FlagError(f"--evaluation_metrics {name}: |k| = {abs(parsed.value)} exceeds --embed_dim "
+                            f"{opt.embed_dim} (the embeddings have at most {opt.embed_dim} singular values); "
+                            f"drop it or use |k| <= {opt.embed_dim}")
     missing = [m for m in opt.storage_metrics if m not in opt.evaluation_metrics]
     if missing:
         raise FlagError(f"--storage_metrics {missing[0]} is not among --evaluation_metrics")

@@ -128,3 +128,12 @@ def test_main_refuses_embed_dim_0_before_creating_the_run_folder(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == "main.py: error: --embed_dim 0: expected > 0"
     assert not save.exists()
+
+
+def test_rho_spectrum_beyond_embed_dim_is_refused_at_parse_time(capsys):
+    """The data can never give more singular values than the embedding has dimensions."""
+    with pytest.raises(SystemExit) as exc:
+        parameters.parse_args(["--embed_dim", "8", "--evaluation_metrics", "e_recall@1", "rho_spectrum@10"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and err.count("\n") == 0 and "rho_spectrum@10" in err and "--embed_dim 8" in err
+    assert parameters.parse_args(["--embed_dim", "8", "--evaluation_metrics", "e_recall@1", "rho_spectrum@-8"]).embed_dim == 8

@@ -67,7 +67,7 @@ set_section() {
     # Paper protocol (CONTRACT §2 presets: ResNet50, frozen BN, 128-d, Adam 1e-5, bs 112 of 2 per class).
     ARCH_NORM=resnet50_frozen_normalize; ARCH_PLAIN=resnet50_frozen
     WITH_PROXIES=1; HIST_BINS=65; SOFTMAX_EXTRA=""; DEFAULT_SEEDS=0,1,2,3,4; NEEDS_SOURCE=1
-    COMMON="--kernels 6 --bs 112 --samples_per_class 2"
+    COMMON="--bs 112 --samples_per_class 2"      # --kernels: main.py's default, one worker per core
     case "$1" in
         cub200)
             DATASET=cub200; PREFIX=CUB; EPOCHS=150

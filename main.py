@@ -38,16 +38,13 @@ from utilities.seeding import seed_everything, set_deterministic, worker_init_fn
 
 
 def open_run(opt: argparse.Namespace) -> RunFolder:
-    """Create and lock the run folder; or, for ``--resume``, check that the folder is a run whose
-    flags match and lock it (nothing is written yet). Any problem: one line, exit 2."""
+    """Create and lock the run folder; or, for ``--resume`` (whose flags parsing restored and
+    checked), lock the run's folder (nothing is written yet). Any problem: one line, exit 2."""
     path = RunFolder.location(opt, savename=distributed.shared_savename(opt.savename))
     if not comm.is_main():  # rank 0 owns the run folder; other ranks never write
         return RunFolder(path)
     try:
         if opt.resume:
-            conflicts = RunFolder.config_conflicts(path, opt)
-            if conflicts:
-                parameters.fail(f"--resume {path}: flags differ from the saved run: {'; '.join(conflicts)}")
             return RunFolder.open_existing(path)
         return RunFolder.create(path, opt)
     except (FileExistsError, PermissionError, RunFolderError) as err:
@@ -211,8 +208,10 @@ def run_and_report(opt: argparse.Namespace, run: RunFolder) -> int:
     epochs = len(run.train_rows)
     run.write_summary("completed", epochs, opt.selection, selector.best_epoch, selector.test_metrics)
     plot_training_curves(run.path, opt.storage_metrics)
-    print("\nfinal metrics (last evaluation):\n" + format_metrics_table(results))
-    print(f"\nselected epoch ({opt.selection}): {selector.best_epoch}")
+    print(f"\nmetrics at the selected epoch {selector.best_epoch} (--selection {opt.selection}; as in summary.json):\n"
+          + format_metrics_table(selector.results))
+    if selector.best_epoch != epochs and results:
+        print(f"\nlast epoch {epochs} (not selected):\n" + format_metrics_table(results))
     print(f"run folder: {run.path}")
     distributed.cleanup()
     return 0

@@ -30,6 +30,7 @@ import datasets
 import distances
 import metrics
 from training.distributed import batch_problem, world_size_from_env
+from training.run_folder import LOCATION_KEYS, RESUMABLE_KEYS, SECRET_KEYS
 from utilities.flags import (MINUS_ONE_OR_POSITIVE, NON_NEGATIVE, OPEN_UNIT, POSITIVE, add_checked, add_flag,
                              at_least, between, domain_problem, parse_bool, registry_flags)
 from utilities.registry import UnknownNameError
@@ -45,6 +46,19 @@ LEGACY_NO_EFFECT = {  # old flags kept so old scripts parse; they change nothing
 
 
 NAME_MAX_BYTES = 255   # longest file name (one path component) of common file systems
+
+
+MAX_DEFAULT_WORKERS = 8
+
+
+def default_workers() -> int:
+    """``--kernels`` by default: one loader worker per core this process may run on, at most
+    :data:`MAX_DEFAULT_WORKERS` (more rarely helps and costs memory), never more than the cores."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_DEFAULT_WORKERS))
+
+
+MIDRUN_FLAGS = RESUMABLE_KEYS - LOCATION_KEYS   # what may be typed with --resume (and is listed in errors)
 
 
 class FlagError(ValueError):
@@ -74,7 +88,8 @@ def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
     add_checked(g, "--decay", domain=NON_NEGATIVE, default=0.0004, type=float,
                 help="Weight decay of the network parameters.")
     add_checked(g, "--n_epochs", domain=at_least(1), default=150, type=int, help="Number of training epochs.")
-    add_checked(g, "--kernels", domain=NON_NEGATIVE, default=6, type=int, help="DataLoader worker processes.")
+    add_checked(g, "--kernels", domain=NON_NEGATIVE, default=default_workers(), type=int,
+                help="DataLoader worker processes (default: the cores this process may use, at most 8).")
     add_checked(g, "--bs", domain=POSITIVE, default=112, type=int,
                 help="Mini-batch size (global, over all ranks).")
     add_checked(g, "--seed", domain=between(0, 2**32 - 1), default=1, type=int, help="Random seed.")
@@ -239,6 +254,7 @@ def _pre_parse(argv: list[str]) -> argparse.Namespace:
     pre = OneLineParser(add_help=False)
     pre.add_argument("--dataset", default=None)
     pre.add_argument("--config", default=None)
+    pre.add_argument("--resume", default=None)
     known, _ = pre.parse_known_args(argv)
     return known
 
@@ -345,9 +361,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     try:
         pre = _pre_parse(argv)
-        dataset = pre.dataset or parser.get_default("dataset")
+        saved = restorable_flags(check_resume(pre.resume), parser) if pre.resume else {}
+        dataset = pre.dataset or saved.get("dataset") or parser.get_default("dataset")
         if dataset in datasets.DATASETS:
             parser.set_defaults(**datasets.DATASETS.get(dataset).preset)
+        parser.set_defaults(**saved)     # --resume: the run's own flags, under what is typed now
         if pre.config:
             config = load_config(pre.config, parser)
             parser.set_defaults(**config)
@@ -355,6 +373,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                 parser.set_defaults(**datasets.DATASETS.get(config["dataset"]).preset, **config)
         opt = parser.parse_args(argv)
         opt.argv = argv
+        check_resume_overrides(opt, saved, pre.resume)
         if not opt.list:
             check_domains(parser, opt)
             finalize(opt)
@@ -475,8 +494,9 @@ def check_savename(name: str, flag: str = "--savename") -> None:
                         "(the file-name limit)")
 
 
-def check_resume(path: str) -> None:
-    """``--resume`` must name a run folder (or a file in one) holding a readable ``config.json``."""
+def check_resume(path: str) -> dict[str, Any]:
+    """``--resume`` must name a run folder (or a file in one) holding a readable ``config.json``;
+    returns its saved flags."""
     if not os.path.exists(path):
         raise FlagError(f"--resume: no such run folder or checkpoint: {path}")
     folder = path if os.path.isdir(path) else os.path.dirname(path)
@@ -492,6 +512,28 @@ def check_resume(path: str) -> None:
         raise FlagError(f"--resume: cannot read {config}: {err.strerror}") from None
     if not isinstance(saved, dict) or not isinstance(saved.get("flags"), dict):
         raise FlagError(f"--resume: {config} has no \"flags\" mapping (not a dmlbench run config)")
+    return saved["flags"]
+
+
+def restorable_flags(saved: dict[str, Any], parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The saved flags that ``--resume`` restores: every flag of this parser, except how the run
+    was invoked (``argv``, ``resume``, ``config``, ``list``) and the redacted secrets."""
+    dests = {action.dest for action in parser._actions}
+    skip = {"argv", "resume", "config", "list", "print_config", "help"} | set(SECRET_KEYS)
+    return {key: value for key, value in saved.items() if key in dests and key not in skip}
+
+
+def check_resume_overrides(opt: argparse.Namespace, saved: dict[str, Any], path: str | None) -> None:
+    """Typed with ``--resume``, only flags that may change mid-run (more epochs, evaluation
+    cadence, workers, device, logging, plots) may differ from the saved run; any other is
+    refused, naming the saved and the typed value."""
+    def plain(value: Any) -> Any:
+        return json.loads(json.dumps(value, default=str))
+    changed = [f"--{key} saved {value!r}, typed {plain(getattr(opt, key))!r}" for key, value in saved.items()
+               if key not in RESUMABLE_KEYS and plain(getattr(opt, key)) != plain(value)]
+    if changed:
+        raise FlagError(f"--resume {path}: these flags cannot change when a run is resumed: {'; '.join(changed)} "
+                        f"(only {', '.join('--' + k for k in sorted(MIDRUN_FLAGS))} may)")
 
 
 def default_miner(loss: str) -> str:

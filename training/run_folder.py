@@ -200,18 +200,6 @@ class RunFolder:
                 os.unlink(self.file(name))
             os.rmdir(self.path)
 
-    @staticmethod
-    def config_conflicts(path: str, opt: Any) -> list[str]:
-        """Flags of ``opt`` that differ from the run's saved ``config.json`` (resume check)."""
-        saved = read_config(path)["flags"]
-        diffs = []
-        for key, value in public_config(opt).items():
-            if key in RESUMABLE_KEYS or key not in saved:
-                continue
-            if json.loads(json.dumps(value, default=str)) != saved[key]:
-                diffs.append(f"--{key} {saved[key]!r} -> {value!r}")
-        return diffs
-
     def restore_logs(self, up_to_epoch: int, elapsed: float,
                      logs: dict[str, list[dict[str, Any]]] | None = None) -> None:
         """The rows of epochs ``<= up_to_epoch`` (later rows belong to lost work): from the

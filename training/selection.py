@@ -19,6 +19,7 @@ class EpochSelector:
         self.best_epoch: int | None = None
         self.best_value: float | None = None
         self.test_metrics: dict[str, float] = {}
+        self.results: dict[str, dict[str, float]] = {}     # every evaluated split at the selected epoch
 
     def update(self, epoch: int, results: dict[str, dict[str, float]]) -> bool:
         """Consider one evaluation; return True when it becomes the selected epoch."""
@@ -36,11 +37,14 @@ class EpochSelector:
         if improved:
             self.best_epoch = epoch
             self.test_metrics = dict(results.get("test", {}))
+            self.results = {split: dict(values) for split, values in results.items()}
         return improved
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best_epoch": self.best_epoch, "best_value": self.best_value, "test_metrics": self.test_metrics}
+        return {"best_epoch": self.best_epoch, "best_value": self.best_value, "test_metrics": self.test_metrics,
+                "results": self.results}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best_epoch, self.best_value = state["best_epoch"], state["best_value"]
         self.test_metrics = dict(state["test_metrics"])
+        self.results = dict(state.get("results") or {"test": self.test_metrics})

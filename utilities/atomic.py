@@ -23,6 +23,7 @@ def atomic_write(path: str, write: Callable[[Any], None], binary: bool = False) 
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=os.path.basename(path), dir=folder)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())   # mkstemp makes 0600; files get the umask's mode
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": ""})) as fh:
             write(fh)
             fh.flush()
@@ -32,6 +33,13 @@ def atomic_write(path: str, write: Callable[[Any], None], binary: bool = False) 
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str, obj: Any) -> None:

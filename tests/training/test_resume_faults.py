@@ -68,7 +68,7 @@ def test_refused_or_failed_resume_leaves_a_completed_run_as_it_was(tmp_path, cap
     folder = folder_of(argv)
     assert main.main(argv) == 0
     before = snapshot(folder)
-    for extra, code, says in (([ "--lr", "0.5"], 2, "flags differ"), (["--n_epochs", "1"], 2, "below the 2 epochs"),
+    for extra, code, says in ((["--lr", "0.5"], 2, "cannot change when a run is resumed"), (["--n_epochs", "1"], 2, "below the 2 epochs"),
                               ([], 0, "nothing to do")):
         try:
             got = main.main(argv + ["--resume", folder] + extra)

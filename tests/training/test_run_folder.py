@@ -78,7 +78,7 @@ def test_resume_rejects_changed_flags(tiny_argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main.main(tiny_argv + ["--n_epochs", "2", "--lr", "0.5", "--resume", run_dir(tiny_argv)])
     assert exc.value.code == 2
-    assert "--lr 0.001 -> 0.5" in capsys.readouterr().err
+    assert "--lr saved 0.001, typed 0.5" in capsys.readouterr().err
 
 
 def test_existing_run_folder_is_not_overwritten(tiny_argv, capsys):

@@ -1,11 +1,12 @@
 """Figures of the Revisiting-DML paper from aggregated results (matplotlib, Agg backend).
 
 * ``recall_vs_rho.png``: per dataset, each method's mean R@1 against its mean ``rho_spectrum@2``,
-  with a least-squares line and Pearson's r (the paper's Fig. 4 analysis).
+  with a least-squares line and Pearson's r (the paper's Fig. 4 analysis); circles are base
+  methods, squares ρ-regularised ones, as the legend says.
 * ``metric_correlation.png``: per dataset, the Pearson correlation matrix between the metrics
   over every selected run.
-* ``base_vs_rho.png``: per dataset, R@1 (mean, std error bars) of each base method next to its
-  ρ-regularised version.
+* ``base_vs_rho.png``: per dataset, a dot plot of R@1 (mean; ±1 std bars when n >= 2) of each base
+  method next to its ρ-regularised version, with the difference written above each pair.
 """
 from __future__ import annotations
 
@@ -28,6 +29,16 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path: str) -> str | None:
+    """Write ``fig`` (None: nothing to draw) as a PNG and close it; the path written or None."""
+    if fig is None:
+        return None
+    plt = _pyplot()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
 def _finite(*values: float) -> bool:
     return all(not math.isnan(v) for v in values)
 
@@ -39,39 +50,126 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def recall_vs_rho(rows: list[Row], path: str) -> str | None:
+# Label positions tried around a marker, nearest first: (dx, dy) in points, horizontal alignment.
+_LABEL_SPOTS = [(7, 0, "left"), (-7, 0, "right"), (5, 7, "left"), (5, -7, "left"), (-5, 7, "right"),
+                (-5, -7, "right"), (0, 10, "center"), (0, -10, "center")]
+_FAR_SPOTS = [(2.2 * dx, 2.2 * dy, ha) for dx, dy, ha in _LABEL_SPOTS]
+
+
+def _overlap(a, b) -> float:
+    """Area shared by two display-space boxes (matplotlib ``Bbox``)."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def place_labels(ax, xs: list[float], ys: list[float], labels: list[str], marker_pt: float = 6.0,
+                 fontsize: float = 6.5) -> list:
+    """Annotate each point with its label beside it, never on a marker: for each point, the first
+    spot in ``_LABEL_SPOTS`` (then farther ones, with a thin leader line) whose text box overlaps no
+    marker, no label placed so far and stays inside the axes; failing all, the least-overlapping
+    spot. Call after the axes limits and the figure layout are final. Returns the annotations."""
+    from matplotlib.transforms import Bbox
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    half = (marker_pt / 2 + 1) * fig.dpi / 72
+    centres = ax.transData.transform(np.column_stack([xs, ys]))
+    taken = [Bbox.from_extents(cx - half, cy - half, cx + half, cy + half) for cx, cy in centres]
+    inside = ax.get_window_extent(renderer)
+    placed = []
+    for x, y, text in zip(xs, ys, labels):
+        best = None
+        for far, spots in ((False, _LABEL_SPOTS), (True, _FAR_SPOTS)):
+            for dx, dy, ha in spots:
+                note = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha,
+                                   va="center", fontsize=fontsize, zorder=4,
+                                   bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.75),
+                                   arrowprops=dict(arrowstyle="-", lw=0.5, color="0.5") if far else None)
+                box = note.get_window_extent(renderer)
+                cost = sum(_overlap(box, other) for other in taken) + (
+                    box.width * box.height - _overlap(box, inside))
+                if best is None or cost < best[0]:
+                    if best is not None:
+                        best[1].remove()
+                    best = (cost, note, box)
+                else:
+                    note.remove()
+                if cost == 0:
+                    break
+            if best[0] == 0:
+                break
+        taken.append(best[2])
+        placed.append(best[1])
+    return placed
+
+
+def _legend_handles(entries: list[tuple[str, dict]]) -> list:
+    from matplotlib.lines import Line2D
+    return [Line2D([], [], label=label, **style) for label, style in entries]
+
+
+BASE_STYLE = dict(marker="o", color="tab:blue", linestyle="none")
+RHO_STYLE = dict(marker="s", color="tab:red", linestyle="none")
+
+
+def recall_vs_rho_figure(rows: list[Row]):
+    """Per dataset, each method's mean R@1 against its mean ``rho_spectrum@2`` (±1 std bars where
+    a method has 2 or more seeds), every marker labelled, with a least-squares line and Pearson's r."""
     datasets = [d for d in ordered_datasets(rows)
                 if sum(_finite(r.stats[RECALL].mean, r.stats[RHO].mean) for r in rows
                        if r.dataset == d and RECALL in r.stats and RHO in r.stats) >= 2]
     if not datasets:
         return None
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 5.0), squeeze=False,
+                             layout="constrained")
+    factor, any_bars, panels = scale(RECALL), False, []
     for ax, dataset in zip(axes[0], datasets):
-        points = [(r.stats[RHO].mean, r.stats[RECALL].mean * 100, r) for r in rows if r.dataset == dataset
+        points = [r for r in rows if r.dataset == dataset and RECALL in r.stats and RHO in r.stats
                   and _finite(r.stats[RHO].mean, r.stats[RECALL].mean)]
-        x = np.array([p[0] for p in points])
-        y = np.array([p[1] for p in points])
-        for rho, recall, row in points:
-            ax.scatter(rho, recall, marker="s" if row.method.regularised else "o",
-                       color="tab:red" if row.method.regularised else "tab:blue")
-            ax.annotate(row.label, (rho, recall), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        x = np.array([r.stats[RHO].mean for r in points])
+        y = np.array([r.stats[RECALL].mean * factor for r in points])
+        for regularised, style in ((False, BASE_STYLE), (True, RHO_STYLE)):
+            mine = [i for i, r in enumerate(points) if r.method.regularised == regularised]
+            ax.plot(x[mine], y[mine], zorder=3, **style)
+        spread = [i for i, r in enumerate(points) if r.n >= 2]   # one seed has no spread to draw
+        if spread:
+            any_bars = True
+            ax.errorbar(x[spread], y[spread], xerr=[np.nan_to_num(points[i].stats[RHO].std) for i in spread],
+                        yerr=[np.nan_to_num(points[i].stats[RECALL].std * factor) for i in spread],
+                        fmt="none", ecolor="0.75", elinewidth=0.7, capsize=2, zorder=2)
         r = pearson(x, y)
         if not math.isnan(r):
             slope, intercept = np.polyfit(x, y, 1)
             xs = np.linspace(x.min(), x.max(), 50)
-            ax.plot(xs, slope * xs + intercept, "k--", lw=1)
-        ax.set_title(f"{dataset_name(dataset)}: Pearson r = {r:.2f}")
-        ax.set_xlabel(f"{display(RHO)} (KL to uniform; lower = flatter spectrum)")
-        ax.set_ylabel("R@1 (%)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+            ax.plot(xs, slope * xs + intercept, "k--", lw=1, zorder=1)
+        shown = f"Pearson r = {r:.2f}" if not math.isnan(r) else "Pearson r undefined (a constant axis)"
+        ax.set_title(f"{dataset_name(dataset)}: {shown}, {len(points)} methods", fontsize=10)
+        ax.set_xlabel(f"{display(RHO)}, mean over seeds (KL to uniform; lower = flatter spectrum)", fontsize=8)
+        ax.set_ylabel("R@1 (%), mean over seeds")
+        ax.margins(x=0.25, y=0.12)   # room for the labels beside the outermost markers
+        panels.append((ax, x, y, [p.label for p in points]))
+    entries = [("base method", BASE_STYLE), ("ρ-regularised (rho_distance mining)", RHO_STYLE),
+               ("least-squares fit", dict(color="k", linestyle="--", lw=1))]
+    if any_bars:
+        entries.append(("±1 std over seeds (none for n = 1)", dict(color="0.75", lw=0.7)))
+    fig.legend(handles=_legend_handles(entries), loc="outside lower center", ncol=len(entries), fontsize=8,
+               frameon=False)
+    fig.canvas.draw()                        # fix the layout, then place labels in the final axes
+    fig.set_layout_engine("none")
+    for ax, x, y, labels in panels:
+        place_labels(ax, list(x), list(y), labels)
+    return fig
 
 
-def metric_correlation(rows: list[Row], metrics: list[str], path: str) -> str | None:
-    panels = []
+def recall_vs_rho(rows: list[Row], path: str) -> str | None:
+    """``path``: :func:`recall_vs_rho_figure`, when the data allow it (else None)."""
+    return _save(recall_vs_rho_figure(rows), path)
+
+
+def metric_correlation_figure(rows: list[Row], metrics: list[str]):
+    """Per dataset, the Pearson correlation matrix of ``metrics`` over every selected run."""
+    panels, corr_runs = [], {}
     for dataset in ordered_datasets(rows):
         mine = [r for r in rows if r.dataset == dataset]
         table = np.array([[v for r in mine for v in r.values.get(m, [math.nan] * r.n)] for m in metrics], float)
@@ -80,6 +178,7 @@ def metric_correlation(rows: list[Row], metrics: list[str], path: str) -> str | 
         varying = [j for j, col in enumerate(table) if np.std(col) > 0]
         if len(varying) >= 2 and table.shape[1] >= 3:
             panels.append((dataset, [metrics[keep[j]] for j in varying], np.corrcoef(table[varying])))
+            corr_runs[dataset] = table.shape[1]
     if not panels:
         return None
     plt = _pyplot()
@@ -92,47 +191,76 @@ def metric_correlation(rows: list[Row], metrics: list[str], path: str) -> str | 
         for i in range(len(names)):
             for j in range(len(names)):
                 ax.text(j, i, f"{corr[i, j]:.2f}", ha="center", va="center", fontsize=7)
-        ax.set_title(f"{dataset_name(dataset)}: correlation over runs")
-        fig.colorbar(image, ax=ax, fraction=0.046)
+        ax.set_title(f"{dataset_name(dataset)}: correlation over {corr_runs[dataset]} runs", fontsize=10)
+        fig.colorbar(image, ax=ax, fraction=0.046, label="Pearson r")
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def base_vs_rho(rows: list[Row], path: str) -> str | None:
+def metric_correlation(rows: list[Row], metrics: list[str], path: str) -> str | None:
+    """``path``: :func:`metric_correlation_figure`, when the data allow it (else None)."""
+    return _save(metric_correlation_figure(rows, metrics), path)
+
+
+def base_vs_rho_figure(rows: list[Row]):
+    """Per dataset, a dot plot of R@1 of each base method (circle) beside its ρ-regularised version
+    (square), joined by a line labelled with the difference; ±1 std bars only for n >= 2 seeds. A
+    dot plot, not bars: the zoomed axis shows the gaps without bars whose length would mislead."""
     panels = []
     for dataset in ordered_datasets(rows):
         mine = [r for r in rows if r.dataset == dataset and RECALL in r.stats]
         pairs = []
         for reg in (r for r in mine if r.method.regularised):
             base = [r for r in mine if r.method == reg.method.base]
-            if base:
+            if base and _finite(base[0].stats[RECALL].mean, reg.stats[RECALL].mean):
                 pairs.append((base[0], reg))
         if pairs:
             panels.append((dataset, pairs))
     if not panels:
         return None
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(max(5, 1.6 * max(len(p) for _, p in panels)) * len(panels), 4.5),
-                             squeeze=False)
+    width = max(5.0, 1.5 * max(len(p) for _, p in panels))
+    fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), 4.8), squeeze=False,
+                             layout="constrained")
+    factor, any_bars, any_single = scale(RECALL), False, False
     for ax, (dataset, pairs) in zip(axes[0], panels):
-        idx = np.arange(len(pairs))
-        factor = scale(RECALL)
-        for offset, which, color, name in ((-0.2, 0, "tab:blue", "base"), (0.2, 1, "tab:red", "ρ-regularised")):
-            means = [pair[which].stats[RECALL].mean * factor for pair in pairs]
-            errs = [np.nan_to_num(pair[which].stats[RECALL].std * factor) for pair in pairs]
-            ax.bar(idx + offset, means, 0.4, yerr=errs, capsize=3, color=color, label=name)
-        ax.set_xticks(idx, [pair[0].label for pair in pairs], rotation=30, ha="right", fontsize=7)
-        ax.set_ylabel("R@1 (%)")
-        lows = [pair[w].stats[RECALL].mean * factor for pair in pairs for w in (0, 1)]
-        ax.set_ylim(max(0.0, min(lows) - 10), min(100.0, max(lows) + 5))
-        ax.set_title(f"{dataset_name(dataset)}: base vs ρ-regularised")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+        for i, pair in enumerate(pairs):
+            means = [row.stats[RECALL].mean * factor for row in pair]
+            stds = [row.stats[RECALL].std * factor if row.n >= 2 else math.nan for row in pair]
+            xs = [i - 0.15, i + 0.15]
+            ax.plot(xs, means, color="0.7", lw=1, zorder=1)
+            for xpos, mean, std, style in zip(xs, means, stds, (BASE_STYLE, RHO_STYLE)):
+                ax.plot([xpos], [mean], zorder=3, **style)
+                if math.isnan(std):
+                    any_single = True
+                else:
+                    any_bars = True
+                    ax.errorbar([xpos], [mean], yerr=[std], fmt="none", ecolor="0.4", elinewidth=0.8,
+                                capsize=3, zorder=2)
+            top = max(m + (0.0 if math.isnan(s) else s) for m, s in zip(means, stds))
+            ax.annotate(f"Δ {means[1] - means[0]:+.2f}", (i, top), xytext=(0, 9), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(range(len(pairs)), [f"{base.label}\nn = {base.n} / {reg.n}" for base, reg in pairs],
+                      fontsize=7)
+        ax.set_xlim(-0.6, len(pairs) - 0.4)
+        ax.margins(y=0.2)
+        ax.grid(axis="y", color="0.92", zorder=0)
+        ax.set_ylabel("R@1 (%), mean over seeds (axis not from 0)", fontsize=9)
+        ax.set_xlabel("base method (n = seeds of base / ρ-regularised)", fontsize=8)
+        ax.set_title(f"{dataset_name(dataset)}: base vs ρ-regularised", fontsize=10)
+    entries = [("base", BASE_STYLE), ("ρ-regularised", RHO_STYLE)]
+    if any_bars:
+        entries.append(("±1 std over seeds", dict(color="0.4", lw=0.8)))
+    if any_single:
+        entries.append(("n = 1: no error bar", dict(linestyle="none")))
+    fig.legend(handles=_legend_handles(entries), loc="outside lower center", ncol=len(entries), fontsize=8,
+               frameon=False)
+    return fig
+
+
+def base_vs_rho(rows: list[Row], path: str) -> str | None:
+    """``path``: :func:`base_vs_rho_figure`, when the data allow it (else None)."""
+    return _save(base_vs_rho_figure(rows), path)
 
 
 def all_plots(rows: list[Row], metrics: list[str], folder: str) -> list[str]:

@@ -134,43 +134,60 @@ def train_model(regularised: bool, data: dict, iterations: int, cp: float, seed:
     return Result("rho-regularised" if regularised else "base", test_metrics, test_emb, spectrum)
 
 
-def save_figure(data: dict, results: list[Result], path: str) -> None:
+def toy_figure(data: dict, results: list[Result]):
+    """Four panels: the data, the base and the ρ-regularised test embeddings (test classes in the
+    data panel's colours) and both normalised singular-value spectra. Returns the Figure."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     colors = plt.get_cmap("tab10")
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.8), layout="constrained")
     for split, marker in (("train", "o"), ("test", "x")):
         x, y = data[split]
         for c in range(4):
             axes[0].scatter(*x[y == c].T, s=6, marker=marker, color=colors(c + (0 if split == "train" else 4)),
-                            label=f"{split} {c}")
-    axes[0].set_title("data (o train, x test)")
+                            label=f"{split} class {c}")
+    axes[0].set_title("data (o train, x test)", fontsize=10)
+    axes[0].set_xlabel("x₁")
+    axes[0].set_ylabel("x₂")
     axes[0].set_aspect("equal")
-    axes[0].legend(fontsize=6, ncol=2)
+    axes[0].legend(fontsize=6, ncol=2, loc="upper left", markerscale=2)
     y_test = data["test"][1]
     for ax, result in zip(axes[1:3], results):
         shown = result.embeddings
-        if shown.shape[1] > 2:  # the two leading principal directions
+        projected = shown.shape[1] > 2
+        if projected:  # the two leading principal directions
             centred = shown - shown.mean(0)
             shown = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
         for c in range(4):
-            ax.scatter(*shown[y_test == c].T, s=6, color=colors(c + 4))
+            ax.scatter(*shown[y_test == c].T, s=6, color=colors(c + 4), label=f"test class {c}")
         m = result.metrics
-        ax.set_title(f"{result.name}: test R@1 {m['e_recall@1']:.3f}, NMI {m['nmi']:.3f}", fontsize=9)
-        if shown is result.embeddings:
+        ax.set_title(f"{result.name} test embedding\nR@1 {m['e_recall@1']:.3f}, NMI {m['nmi']:.3f}", fontsize=10)
+        ax.set_xlabel("principal direction 1" if projected else "embedding dim 1")
+        ax.set_ylabel("principal direction 2" if projected else "embedding dim 2")
+        if not projected:
             ax.set_xlim(-1.1, 1.1)
             ax.set_ylim(-1.1, 1.1)
         ax.set_aspect("equal")
+        ax.legend(fontsize=6, loc="best" if projected else "center", markerscale=2)  # the circle's hole
     width = 0.35
     for i, result in enumerate(results):
         axes[3].bar(np.arange(len(result.spectrum)) + (i - 0.5) * width, result.spectrum, width,
                     label=f"{result.name} (ρ = {result.metrics['rho_spectrum@1']:.3f})")
     dims = len(results[0].spectrum)
     axes[3].set_xticks(range(dims), [f"σ{i + 1}" for i in range(dims)])
-    axes[3].set_title("normalised singular values of the test embeddings")
+    axes[3].set_title("test embeddings:\nnormalised singular values", fontsize=10)
+    axes[3].set_xlabel("singular value")
+    axes[3].set_ylabel("σᵢ / Σⱼ σⱼ")
+    axes[3].set_ylim(0, 1)
     axes[3].legend(fontsize=7)
-    fig.tight_layout()
+    return fig
+
+
+def save_figure(data: dict, results: list[Result], path: str) -> None:
+    """Write :func:`toy_figure` to ``path``."""
+    import matplotlib.pyplot as plt
+    fig = toy_figure(data, results)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

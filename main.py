@@ -100,7 +100,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
         print(f"resumed {run.path} after epoch {start_epoch}")
     run.record_data(identity)
     run.write_summary("running", start_epoch, opt.selection, selector.best_epoch, selector.test_metrics)
-    run.started = True
+    run.began = True
     logger = OnlineLogger(opt, run.path, opt.log_online and comm.is_main())
     model, step = distributed.wrap(model, objective, device=opt.device, global_batch=opt.dist_global_batch,
                                    compile=opt.compile)   # DDP and the global-batch objective; torch.compile
@@ -207,7 +207,7 @@ def run_and_report(opt: argparse.Namespace, run: RunFolder) -> int:
     comm.barrier()  # rank 0 has written checkpoint_last.pt
     epochs = len(run.train_rows)
     run.write_summary("completed", epochs, opt.selection, selector.best_epoch, selector.test_metrics)
-    plot_training_curves(run.path, opt.storage_metrics)
+    plot_training_curves(run.path, opt.storage_metrics, selected_epoch=selector.best_epoch, selection=opt.selection)
     print(f"\nmetrics at the selected epoch {selector.best_epoch} (--selection {opt.selection}; as in summary.json):\n"
           + format_metrics_table(selector.results))
     if selector.best_epoch != epochs and results:
@@ -223,7 +223,7 @@ def record_failure(run: RunFolder, opt: argparse.Namespace, error: str, interrup
     nothing), so that the same name can be used after fixing the problem. If even that write
     fails, the last summary stays."""
     try:
-        if run.started:
+        if run.began:
             run.write_summary("failed", len(run.train_rows), opt.selection, None, {}, error=error,
                               interrupted=interrupted)
         elif comm.is_main():

@@ -99,8 +99,8 @@ class RunFolder:
         self.metric_columns: list[str] = []
         self.started = time.time()
         self.elapsed_before = 0.0
-        self.created = False          # made by this process (removed again if nothing started)
-        self.started = False          # training began: from now on failures are recorded
+        self.created = False          # made by this process (removed again if nothing began)
+        self.began = False            # training began: from now on failures are recorded
         self._lock_fd: int | None = None
 
     def lock(self) -> None:

@@ -90,3 +90,12 @@ def test_the_readme_resume_line_runs_verbatim(tmp_path):
     folder = tmp_path / "Training_Results" / "glyphs" / "Margin_b06_s3"
     summary = json.load(open(folder / "summary.json"))
     assert summary["status"] == "completed" and summary["epochs_done"] == int(shlex.split(resume)[-1])
+
+
+def test_summary_wall_time_is_the_run_duration(tmp_path):
+    import time
+    start = time.time()
+    assert main.main(TINY_GLYPHS + ["--save_path", str(tmp_path), "--savename", "w", "--n_epochs", "1",
+                                    "--no_train_metrics"]) == 0
+    wall = json.load(open(os.path.join(run_folder(tmp_path, "w"), "summary.json")))["wall_time_s"]
+    assert 0 < wall <= time.time() - start + 1

@@ -6,6 +6,8 @@
   over every selected run.
 * ``base_vs_rho.png``: per dataset, R@1 (mean, std error bars) of each base method next to its
   ρ-regularised version.
+
+A figure the data cannot support is not drawn, and :func:`all_plots` says why (:class:`NotDrawn`).
 """
 from __future__ import annotations
 
@@ -19,6 +21,19 @@ from aggregation.columns import display, scale
 from aggregation.latex import dataset_name, ordered_datasets
 
 RECALL, RHO = "e_recall@1", "rho_spectrum@2"
+
+
+class NotDrawn(Exception):
+    """A figure that the data cannot support; ``str(err)`` says why, in one line."""
+
+
+def _need(rows: list[Row], *metrics: str) -> None:
+    """Raise :class:`NotDrawn` unless each of ``metrics`` is reported and some run has it."""
+    for metric in metrics:
+        if not any(metric in r.stats for r in rows):
+            raise NotDrawn(f"{metric} is not among --metrics")
+        if not any(r.stats[metric].n for r in rows if metric in r.stats):
+            raise NotDrawn(f"no run has {metric}")
 
 
 def _pyplot():
@@ -39,12 +54,13 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def recall_vs_rho(rows: list[Row], path: str) -> str | None:
+def recall_vs_rho(rows: list[Row], path: str) -> str:
+    _need(rows, RECALL, RHO)
     datasets = [d for d in ordered_datasets(rows)
                 if sum(_finite(r.stats[RECALL].mean, r.stats[RHO].mean) for r in rows
                        if r.dataset == d and RECALL in r.stats and RHO in r.stats) >= 2]
     if not datasets:
-        return None
+        raise NotDrawn(f"no dataset has 2 groups with both {RECALL} and {RHO}")
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4.5), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
@@ -70,7 +86,12 @@ def recall_vs_rho(rows: list[Row], path: str) -> str | None:
     return path
 
 
-def metric_correlation(rows: list[Row], metrics: list[str], path: str) -> str | None:
+def metric_correlation(rows: list[Row], metrics: list[str], path: str) -> str:
+    if len(metrics) < 2:
+        raise NotDrawn("needs at least 2 --metrics")
+    most_runs = max((sum(r.n for r in rows if r.dataset == d) for d in ordered_datasets(rows)), default=0)
+    if most_runs < 3:
+        raise NotDrawn(f"needs 3 runs of one dataset (most: {most_runs})")
     panels = []
     for dataset in ordered_datasets(rows):
         mine = [r for r in rows if r.dataset == dataset]
@@ -81,7 +102,7 @@ def metric_correlation(rows: list[Row], metrics: list[str], path: str) -> str | 
         if len(varying) >= 2 and table.shape[1] >= 3:
             panels.append((dataset, [metrics[keep[j]] for j in varying], np.corrcoef(table[varying])))
     if not panels:
-        return None
+        raise NotDrawn("no dataset has 2 metrics that vary over 3 runs that recorded them")
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.5), squeeze=False)
     for ax, (dataset, names, corr) in zip(axes[0], panels):
@@ -100,7 +121,10 @@ def metric_correlation(rows: list[Row], metrics: list[str], path: str) -> str | 
     return path
 
 
-def base_vs_rho(rows: list[Row], path: str) -> str | None:
+def base_vs_rho(rows: list[Row], path: str) -> str:
+    _need(rows, RECALL)
+    if not any(r.method.regularised for r in rows):
+        raise NotDrawn("no ρ-regularised run (--batch_mining rho_distance)")
     panels = []
     for dataset in ordered_datasets(rows):
         mine = [r for r in rows if r.dataset == dataset and RECALL in r.stats]
@@ -112,7 +136,7 @@ def base_vs_rho(rows: list[Row], path: str) -> str | None:
         if pairs:
             panels.append((dataset, pairs))
     if not panels:
-        return None
+        raise NotDrawn("no ρ-regularised method has its base method (--batch_mining distance) on its dataset")
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(max(5, 1.6 * max(len(p) for _, p in panels)) * len(panels), 4.5),
                              squeeze=False)
@@ -135,10 +159,17 @@ def base_vs_rho(rows: list[Row], path: str) -> str | None:
     return path
 
 
-def all_plots(rows: list[Row], metrics: list[str], folder: str) -> list[str]:
-    """Write every figure that the data allows into ``folder``; return the files written."""
+def all_plots(rows: list[Row], metrics: list[str], folder: str) -> tuple[list[str], list[str]]:
+    """Write every figure that the data allows into ``folder``. Returns the files written, and a
+    line per figure not drawn: ``"recall_vs_rho.png not drawn: no run has rho_spectrum@2"``."""
     os.makedirs(folder, exist_ok=True)
-    made = [recall_vs_rho(rows, os.path.join(folder, "recall_vs_rho.png")),
-            metric_correlation(rows, metrics, os.path.join(folder, "metric_correlation.png")),
-            base_vs_rho(rows, os.path.join(folder, "base_vs_rho.png"))]
-    return [m for m in made if m]
+    figures = {"recall_vs_rho.png": lambda path: recall_vs_rho(rows, path),
+               "metric_correlation.png": lambda path: metric_correlation(rows, metrics, path),
+               "base_vs_rho.png": lambda path: base_vs_rho(rows, path)}
+    written, skipped = [], []
+    for name, draw in figures.items():
+        try:
+            written.append(draw(os.path.join(folder, name)))
+        except NotDrawn as why:
+            skipped.append(f"{name} not drawn: {why}")
+    return written, skipped

@@ -25,6 +25,7 @@ from aggregation.naming import Method, method_of
 from aggregation.runs import Run
 
 MAX_NAME_FLAGS = 3  # flags named in a group name that needs them; more are elided
+FLAG_DEFAULTS = {"world_size": 1}  # the value of a flag that a run does not carry (runs.load_run)
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Group:
     method: Method
     config_diffs: dict[str, list[str]] = field(default_factory=dict)
     repeats: list[Duplicate] = field(default_factory=list)  # runs of a seed that the group already has
+    distinction: str = ""  # "use_tv_split=true": what sets it apart from groups of the same name
 
 
 def config_differences(runs: list[Run], ignore: frozenset[str] = RUN_SPECIFIC_KEYS) -> dict[str, list[str]]:
@@ -53,7 +55,7 @@ def config_differences(runs: list[Run], ignore: frozenset[str] = RUN_SPECIFIC_KE
 def flag_value(run: Run, key: str) -> str:
     """The flag as JSON; ``n_epochs`` of a completed run that trained another number of epochs
     (extended by ``--resume``) as ``"<epochs> trained (config.json: <n_epochs>)"``."""
-    value: Any = run.flags.get(key, "<missing>")
+    value: Any = run.flags.get(key, FLAG_DEFAULTS.get(key, "<missing>"))
     if (key == "n_epochs" and isinstance(value, int) and run.status == "completed"
             and run.epochs is not None and run.epochs != value):
         return f"{run.epochs} trained (config.json: {json.dumps(value, default=str)})"
@@ -84,14 +86,18 @@ def one_per_seed(runs: list[Run]) -> tuple[list[Run], list[Duplicate]]:
     return kept, repeats
 
 
-def _short(value: Any) -> str:
+def _short(flags: dict[str, Any], key: str) -> str:
+    """``flags[key]`` for a group name: a string as it is, anything else as JSON."""
+    value = flags.get(key, FLAG_DEFAULTS.get(key))
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
-def _names(buckets: dict[tuple[str, str, str], list[Run]]) -> dict[tuple[str, str, str], str]:
+def _names(buckets: dict[tuple[str, str, str], list[Run]]) -> tuple[dict[tuple[str, str, str], str],
+                                                                    dict[tuple[str, str, str], str]]:
     """A name per group, unique per dataset: the group name, or the most common folder name; a
-    configuration sharing its name with another group gets the flags that tell them apart."""
-    names = {}
+    configuration sharing its name with another group gets the flags that tell them apart
+    (returned too, per group)."""
+    names, distinctions = {}, {}
     for key, members in buckets.items():
         counts = Counter(run.group for run in members)
         names[key] = key[2] if key[1] != "config" else min(counts, key=lambda n: (-counts[n], n))
@@ -104,14 +110,19 @@ def _names(buckets: dict[tuple[str, str, str], list[Run]]) -> dict[tuple[str, st
             continue
         firsts = [buckets[k][0] for k in keys]
         keys_differing = [k for k in sorted({f for run in firsts for f in run.flags})
-                          if not run_specific(k) and len({_short(r.flags.get(k)) for r in firsts}) > 1]
+                          if not run_specific(k) and len({_short(r.flags, k) for r in firsts}) > 1]
         shown = keys_differing[:MAX_NAME_FLAGS]
         for key in configs:
             flags = buckets[key][0].flags
-            text = ", ".join(f"{k}={_short(flags.get(k))}" for k in shown)
-            names[key] = f"{name} [{text}{', …' if len(keys_differing) > len(shown) else ''}]"
+            text = ", ".join(f"{k}={_short(flags, k)}" for k in shown)
+            distinctions[key] = text + (", …" if len(keys_differing) > len(shown) else "")
+            names[key] = f"{name} [{distinctions[key]}]"
     seen = Counter((k[0], n) for k, n in names.items())
-    return {k: (f"{n} #{k[2][:6]}" if seen[(k[0], n)] > 1 and k[1] == "config" else n) for k, n in names.items()}
+    for key, name in names.items():
+        if seen[(key[0], name)] > 1 and key[1] == "config":
+            names[key] = f"{name} #{key[2][:6]}"
+            distinctions[key] = (distinctions.get(key, "") + f" #{key[2][:6]}").strip()
+    return names, distinctions
 
 
 def group_runs(runs: list[Run]) -> list[Group]:
@@ -119,18 +130,19 @@ def group_runs(runs: list[Run]) -> list[Group]:
     buckets: dict[tuple[str, str, str], list[Run]] = {}
     for run in runs:
         buckets.setdefault(group_key(run), []).append(run)
-    names = _names(buckets)
+    names, distinctions = _names(buckets)
     groups = []
     for key, members in buckets.items():
         members, repeats = one_per_seed(members)
         members.sort(key=lambda r: (r.seed is None, r.seed or 0, r.path))
         groups.append(Group(key[0], names[key], members, method_of(members[0].flags),
-                            config_differences(members), repeats))
+                            config_differences(members), repeats, distinctions.get(key, "")))
     groups.sort(key=lambda g: (g.dataset, g.method.sort_key, g.name))
     return groups
 
 
 def label_of(group: Group, groups: list[Group]) -> str:
-    """The method label, with the group name added where two groups share a label."""
+    """The method label, with what sets the group apart (its distinguishing flags, else its name)
+    added where two groups share a label."""
     same = [g for g in groups if g.dataset == group.dataset and g.method.label == group.method.label]
-    return group.method.label if len(same) == 1 else f"{group.method.label} [{group.name}]"
+    return group.method.label if len(same) == 1 else f"{group.method.label} [{group.distinction or group.name}]"

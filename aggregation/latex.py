@@ -11,7 +11,7 @@ wide for one column); a single run has no std.
 The best mean of each column is bold. The caption says over how many seeds; it stands above the
 table with a small skip before ``\toprule`` (article's ``\belowcaptionskip`` is 0 pt, and the rule
 would touch the caption's descenders). A row whose runs differ in more than the seed is marked
-``$^\dagger$`` and named in a note under the table (⚠ is not in LaTeX's standard fonts).
+``$^{\dagger}$`` and named in a note under the table (⚠ is not in LaTeX's standard fonts).
 Needs ``\usepackage{booktabs}``.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ COMBINED_METRICS = ("e_recall@1", "nmi")
 DATASET_NAMES = {"cub200": "CUB200-2011", "cars196": "CARS196", "online_products": "SOP",
                  "glyphs": "Glyphs", "digits": "Digits", "in_shop": "In-Shop"}
 DATASET_ORDER = ("cub200", "cars196", "online_products")
+MARK_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 COMBINED_MAX_DATASETS = 3  # datasets per combined table (6 columns fit a one-column article)
 # Space between a caption above the table and \toprule (booktabs' own \abovetopsep is 0 pt).
 CAPTION_SKIP = r"\vspace{4pt}"
@@ -75,11 +76,31 @@ def _stat(row: Row | None, metric: str):
     return row.stats[metric] if row is not None and metric in row.stats else None
 
 
-def dagger(flagged: bool) -> str:
-    return r"$^\dagger$" if flagged else ""
+class RowLabels:
+    r"""The method column of one table. A label that several groups share ("Margin (D, β=1.2)
+    [use_tv_split=true]") gets a superscript letter whose meaning goes in the note under the table
+    (the bracketed flags would make the column too wide); a row whose runs differ in more than the
+    seed gets ``$^{\dagger}$``."""
+
+    def __init__(self) -> None:
+        self.marks: dict[str, str] = {}   # what sets a group apart -> its letter
+
+    def __call__(self, row: Row, flagged: bool) -> str:
+        base, marks = row.method.label, []
+        if row.label != base and row.label.startswith(base):
+            what = row.label[len(base):].strip()
+            what = what[1:-1] if what.startswith("[") and what.endswith("]") else what
+            marks.append(self.marks.setdefault(what, MARK_LETTERS[len(self.marks) % len(MARK_LETTERS)]))
+        else:
+            base = row.label
+        marks += [r"\dagger"] if flagged else []
+        return tex(base) + (f"$^{{{','.join(marks)}}}$" if marks else "")
+
+    def notes(self) -> list[str]:
+        return [f"$^{{{mark}}}${tex(what)}" for what, mark in self.marks.items()]
 
 
-def _body(rows: list[Row], cells_of, flagged_of, extra_of=lambda row: []) -> list[str]:
+def _body(rows: list[Row], cells_of, flagged_of, labels: RowLabels, extra_of=lambda row: []) -> list[str]:
     """Per row: the label and the means (best bold), then, where the row has a std, a line of
     small ``±std`` under the means (a row of ``mean ± std`` cells is too wide for one column)."""
     lines, previous = [], None
@@ -90,7 +111,7 @@ def _body(rows: list[Row], cells_of, flagged_of, extra_of=lambda row: []) -> lis
         means = [mean_cell(m, s.mean, s.mean == best) if s else "--" for m, s, best in cells]
         stds = [std_cell(m, s.std) if s else "" for m, s, _ in cells]
         extra = extra_of(row)
-        lines.append(tex(row.label) + dagger(flagged_of(row)) + " & " + " & ".join(means + extra)
+        lines.append(labels(row, flagged_of(row)) + " & " + " & ".join(means + extra)
                      + (r" \\[-2pt]" if any(stds) else r" \\"))
         if any(stds):
             lines.append(" & " + " & ".join(stds + [""] * len(extra)) + r" \\")
@@ -112,7 +133,7 @@ def seeds_phrase(counts: list[int], per_row_column: bool) -> str:
 def _caption(selection: str, title: str, counts: list[int], per_row_column: bool = False) -> str:
     note = " Selection \\texttt{test\\_max} (max over epochs on the test set) is optimistic." \
         if selection == "test_max" else ""
-    return (f"{title}. {seeds_phrase(counts, per_row_column)}, in percent; selection "
+    return (f"{title}. {seeds_phrase(counts, per_row_column)}; values in percent; selection "
             f"\\texttt{{{tex(selection)}}}.{note}")
 
 
@@ -127,13 +148,17 @@ def _head(env: str, caption: str, label: str, columns: str, size: str, colsep: s
             rf"\begin{{tabular}}{{@{{}}{columns}@{{}}}}", r"\toprule"]
 
 
-def _foot(env: str, flagged: list[tuple[str, dict[str, list[str]]]]) -> list[str]:
+def _foot(env: str, notes: list[str]) -> list[str]:
+    """The end of the table, with ``notes`` (sentences) in small type under it."""
     lines = [r"\bottomrule", r"\end{tabular}"]
-    if flagged:
-        names = "; ".join(f"{label} ({', '.join(tex(k) for k in diffs)})" for label, diffs in flagged)
-        lines.append(r"\par\smallskip\parbox{\linewidth}{\footnotesize\raggedright "
-                     rf"$^\dagger$Runs differ in more than the seed: {names}.}}")
+    if notes:
+        lines.append(r"\par\smallskip\parbox{\linewidth}{\footnotesize\raggedright " + " ".join(notes) + "}")
     return lines + [rf"\end{{{env}}}"]
+
+
+def _notes(labels: RowLabels, flagged: list[str]) -> list[str]:
+    notes = ["; ".join(labels.notes()) + "."] if labels.marks else []
+    return notes + ([r"$^{\dagger}$Runs differ in more than the seed: " + "; ".join(flagged) + "."] if flagged else [])
 
 
 def per_dataset_table(rows: list[Row], dataset: str, selection: str,
@@ -145,14 +170,15 @@ def per_dataset_table(rows: list[Row], dataset: str, selection: str,
     with_n = len(set(counts)) > 1
     caption = _caption(selection, tex(dataset_name(dataset)), counts, with_n)
     lines = _head("table", caption, f"tab:results_{label_key(dataset)}", "l" + "c" * len(metrics)
-                  + ("r" if with_n else ""), r"\footnotesize", "3pt")
+                  + ("r" if with_n else ""), r"\footnotesize", "2.5pt" if with_n else "3pt")
     lines.append("Method & " + " & ".join(tex(display(m)) for m in metrics) + (r" & $n$" if with_n else "")
                  + r" \\")
     lines.append(r"\midrule")
+    labels = RowLabels()
     lines += _body(mine, lambda row: [(m, _stat(row, m), best[m]) for m in metrics],
-                   lambda row: bool(row.config_diffs), lambda row: [str(row.n)] if with_n else [])
-    flagged = [(tex(r.label), r.config_diffs) for r in mine if r.config_diffs]
-    return "\n".join(lines + _foot("table", flagged))
+                   lambda row: bool(row.config_diffs), labels, lambda row: [str(row.n)] if with_n else [])
+    flagged = [f"{labels(r, False)} ({', '.join(tex(k) for k in r.config_diffs)})" for r in mine if r.config_diffs]
+    return "\n".join(lines + _foot("table", _notes(labels, flagged)))
 
 
 def combined_table(rows: list[Row], selection: str, metrics: tuple[str, ...] = COMBINED_METRICS) -> str:
@@ -186,13 +212,14 @@ def _combined(rows: list[Row], selection: str, metrics: tuple[str, ...], dataset
     lines += [" & " + header + r" \\", rules,
               "Method & " + " & ".join(tex(display(m)) for _ in datasets for m in metrics) + r" \\",
               r"\midrule"]
+    names = RowLabels()
     lines += _body(labels, lambda row: [(m, _stat(by_key.get((d, row.label)), m), best[(d, m)])
                                         for d in datasets for m in metrics],
-                   lambda row: bool(flagged[row.label]))
-    notes = [(f"{tex(row.label)} on {', '.join(tex(d) for d in flagged[row.label])}",
-              {k: v for r in rows if r.label == row.label for k, v in r.config_diffs.items()})
+                   lambda row: bool(flagged[row.label]), names)
+    notes = [f"{names(row, False)} on {', '.join(tex(d) for d in flagged[row.label])} "
+             f"({', '.join(tex(k) for k in sorted({k for r in rows if r.label == row.label for k in r.config_diffs}))})"
              for row in labels if flagged[row.label]]
-    return "\n".join(lines + _foot("table*", notes))
+    return "\n".join(lines + _foot("table*", _notes(names, notes)))
 
 
 def document(rows: list[Row], selection: str) -> str:

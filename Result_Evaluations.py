@@ -4,11 +4,12 @@
         [--metrics e_recall@1 ...] [--csv FILE] [--latex FILE] [--plots DIR]
         [--wandb_project ENTITY/PROJECT]
 
-Runs are grouped by dataset and ``--group``; each group reports n and mean ± std (95% CI) over
-its seeds. Failed, running and unreadable runs are listed and excluded; groups whose runs differ in
-more than the seed (or trained another number of epochs) are flagged; copies of one run (same
-dataset, group, seed and flags) are counted once and listed. The logic lives in the
-``aggregation`` package.
+Runs are grouped by dataset and ``--group``; runs without a group only group with runs whose flags
+match apart from the seed. Each group reports n and mean ± std (95% CI) over its seeds. Failed,
+running and unreadable runs are listed and excluded; groups whose runs differ in more than the seed
+(or trained another number of epochs) are flagged; copies of one run (same dataset, group, seed and
+flags) and a seed run twice in one group are counted once and listed. Unknown ``--metrics`` are
+refused (exit 2). The logic lives in the ``aggregation`` package.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import argparse
 import sys
 
 from aggregation.aggregate import summarise
-from aggregation.columns import DEFAULT_METRICS
+from aggregation.columns import DEFAULT_METRICS, metric_problem, recorded_metrics
 from aggregation.groups import group_runs
 from aggregation.identity import deduplicate
 from aggregation.runs import nesting
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "over epochs on the test set: the paper's protocol, optimistic).")
     parser.add_argument("--select_metric", default=None,
                         help="Metric that val/test_max select on (default: each run's first --storage_metrics).")
-    parser.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS), help="Metrics to report.")
+    parser.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS),
+                        help="Metrics to report: metric names (python main.py --list) or columns the runs recorded.")
     parser.add_argument("--datasets", nargs="+", default=None, help="Only these datasets.")
     parser.add_argument("--csv", default=None, metavar="FILE", help="Also write the table as CSV.")
     parser.add_argument("--latex", default=None, metavar="FILE", help="Also write the paper's LaTeX tables.")
@@ -57,15 +59,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if opt.datasets:
         runs = [r for r in runs if r.dataset in opt.datasets]
+    problem = metric_problem(opt.metrics, recorded_metrics(runs))
+    if problem:
+        print(f"Result_Evaluations.py: error: {problem}", file=sys.stderr)
+        return 2
     found = len(runs)
     nested = nesting([r.path for r in runs])
     runs, duplicates = deduplicate(runs)
     rows, excluded = summarise(group_runs(runs), opt.metrics, opt.selection, opt.select_metric)
     n_ignored = sum(len(d.ignored) for d in duplicates)
+    n_repeats = sum(len(rep.ignored) for row in rows for rep in row.repeats)
     print(f"{found} runs found, {sum(r.n for r in rows)} used in {len(rows)} groups, {len(excluded)} excluded"
-          + (f", {n_ignored} duplicate folder{'s' * (n_ignored != 1)} ignored" if n_ignored else "") + ".\n")
+          + (f", {n_ignored} duplicate folder{'s' * (n_ignored != 1)} ignored" if n_ignored else "")
+          + (f", {n_repeats} repeated seed{'s' * (n_repeats != 1)} ignored" if n_repeats else "") + ".\n")
     if rows:
         print(markdown(rows, opt.metrics, opt.selection))
+        empty = [m for m in opt.metrics if not any(r.stats[m].n for r in rows)]
+        if empty:
+            print(f"\nnote: no counted run recorded {', '.join(empty)} (shown as –)")
     report = problems(rows, excluded, duplicates, nested)
     if report:
         print("\n" + report)
@@ -80,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {opt.latex}")
     if opt.plots:
         from aggregation.plots import all_plots
-        for path in all_plots(rows, opt.metrics, opt.plots):
+        written, skipped = all_plots(rows, opt.metrics, opt.plots)
+        for path in written:
             print(f"wrote {path}")
+        for line in skipped:
+            print(line)
     if opt.selection == "test_max":
         print("\nnote: " + OPTIMISTIC_NOTE)
     return 0 if rows else 1

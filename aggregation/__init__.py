@@ -8,8 +8,10 @@ One job per file:
 * :mod:`aggregation.stats`: mean, standard deviation and 95% confidence interval over seeds;
 * :mod:`aggregation.naming`: human-readable method names ("Margin (D, β=1.2)", "R-Margin (β=1.2)");
 * :mod:`aggregation.identity`: run identity (dataset, group, seed, config hash); copies counted once;
-* :mod:`aggregation.groups`: runs grouped by dataset and ``--group``, with config differences;
+* :mod:`aggregation.groups`: runs grouped by dataset and ``--group`` (without one: by configuration
+  apart from the seed), one run per seed, with config differences;
 * :mod:`aggregation.tables`: the summary table, as markdown and CSV;
-* :mod:`aggregation.latex`: the paper's LaTeX layouts;
-* :mod:`aggregation.plots`: R@1 against ρ, the metric correlation matrix, base against ρ bars.
+* :mod:`aggregation.latex`: the paper's LaTeX layouts (one column per dataset table, ``table*`` combined);
+* :mod:`aggregation.plots`: R@1 against ρ, the metric correlation matrix, base against ρ bars (or why
+  each is not drawn).
 """

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from aggregation.columns import lookup
 from aggregation.groups import Group, label_of
+from aggregation.identity import Duplicate
 from aggregation.naming import Method
 from aggregation.runs import Run
 from aggregation.selection import SelectionError, select
@@ -22,6 +23,7 @@ class Row:
     values: dict[str, list[float]]
     stats: dict[str, Stat]
     config_diffs: dict[str, list[str]] = field(default_factory=dict)
+    repeats: list[Duplicate] = field(default_factory=list)  # runs of a seed the group already has
 
     @property
     def n(self) -> int:
@@ -64,5 +66,5 @@ def summarise(groups: list[Group], metrics: list[str], selection: str,
         if not seeds:
             continue
         rows.append(Row(group.dataset, group.name, label_of(group, groups), group.method, seeds, values,
-                        {m: describe(v) for m, v in values.items()}, group.config_diffs))
+                        {m: describe(v) for m, v in values.items()}, group.config_diffs, group.repeats))
     return rows, excluded

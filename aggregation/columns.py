@@ -1,7 +1,12 @@
-"""Metric columns: display names, aliases between equivalent metric names, and formatting."""
+"""Metric columns: display names, aliases between equivalent metric names, formatting, and the
+check of ``--metrics`` names."""
 from __future__ import annotations
 
 import math
+from typing import Any, Iterable
+
+import metrics as metric_registry
+from utilities.registry import UnknownNameError, rank_by_similarity
 
 DEFAULT_METRICS = ("e_recall@1", "e_recall@2", "f1", "map_at_r", "nmi", "rho_spectrum@2")
 DISPLAY = {
@@ -45,3 +50,26 @@ def fmt(metric: str, mean: float, spread: float, latex: bool = False) -> str:
     if not math.isnan(spread):
         text += (r" $\pm$ " if latex else " ± ") + f"{spread * factor:.{digits}f}"
     return text
+
+
+def recorded_metrics(runs: Iterable[Any]) -> set[str]:
+    """Every metric name that some run recorded (metrics.csv columns, summary.json metrics)."""
+    names = {k for run in runs for row in run.metric_rows for k in row if k not in ("epoch", "split")}
+    return names | {k for run in runs for k in (run.summary.get("metrics") or {})}
+
+
+def metric_problem(names: list[str], recorded: set[str]) -> str | None:
+    """Why ``--metrics names`` cannot be reported (one line), or ``None``. A name is valid when a
+    run recorded it (or an alias of it) or when the metric registry knows it."""
+    for name in names:
+        if any(alias in recorded for alias in ALIASES.get(name, (name,))):
+            continue
+        try:
+            metric_registry.parse(name)
+        except UnknownNameError:
+            valid = sorted(recorded | set(metric_registry.names()))
+            return (f"--metrics: unknown metric '{name}'. Valid names (closest first): "
+                    f"{', '.join(rank_by_similarity(name, valid))}")
+        except ValueError as err:
+            return str(err).replace("--evaluation_metrics", "--metrics")
+    return None

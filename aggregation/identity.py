@@ -64,7 +64,9 @@ def at_home(run: Run) -> bool:
             and os.path.basename(folder) == str(run.flags.get("savename")))
 
 
-def _preference(run: Run) -> tuple[int, int, bool, int, str]:
+def preference(run: Run) -> tuple[int, int, bool, int, str]:
+    """Sort key of copies of one run, most finished first: completed before running, failed,
+    corrupt; then the most epochs; then the folder at its own place; then the shortest path."""
     status = STATUS_ORDER.index(run.status) if run.status in STATUS_ORDER else len(STATUS_ORDER)
     return status, -(run.epochs or 0), not at_home(run), len(run.path), run.path
 
@@ -79,7 +81,7 @@ def deduplicate(runs: list[Run]) -> tuple[list[Run], list[Duplicate]]:
     duplicates, dropped = [], set()
     for members in by_identity.values():
         if len(members) > 1:
-            kept, *ignored = sorted(members, key=_preference)
+            kept, *ignored = sorted(members, key=preference)
             duplicates.append(Duplicate(kept, ignored))
             dropped.update(id(run) for run in ignored)
     duplicates.sort(key=lambda d: d.kept.path)

@@ -7,6 +7,8 @@
   over every selected run.
 * ``base_vs_rho.png``: per dataset, a dot plot of R@1 (mean; ±1 std bars when n >= 2) of each base
   method next to its ρ-regularised version, with the difference written above each pair.
+
+A figure the data cannot support is not drawn, and :func:`all_plots` says why (:class:`NotDrawn`).
 """
 from __future__ import annotations
 
@@ -22,6 +24,19 @@ from aggregation.latex import dataset_name, ordered_datasets
 RECALL, RHO = "e_recall@1", "rho_spectrum@2"
 
 
+class NotDrawn(Exception):
+    """A figure that the data cannot support; ``str(err)`` says why, in one line."""
+
+
+def _need(rows: list[Row], *metrics: str) -> None:
+    """Raise :class:`NotDrawn` unless each of ``metrics`` is reported and some run has it."""
+    for metric in metrics:
+        if not any(metric in r.stats for r in rows):
+            raise NotDrawn(f"{metric} is not among --metrics")
+        if not any(r.stats[metric].n for r in rows if metric in r.stats):
+            raise NotDrawn(f"no run has {metric}")
+
+
 def _pyplot():
     import matplotlib
     matplotlib.use("Agg")
@@ -29,10 +44,8 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str) -> str | None:
-    """Write ``fig`` (None: nothing to draw) as a PNG and close it; the path written or None."""
-    if fig is None:
-        return None
+def _save(fig, path: str) -> str:
+    """Write ``fig`` as a PNG and close it; the path written."""
     plt = _pyplot()
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -114,12 +127,14 @@ RHO_STYLE = dict(marker="s", color="tab:red", linestyle="none")
 
 def recall_vs_rho_figure(rows: list[Row]):
     """Per dataset, each method's mean R@1 against its mean ``rho_spectrum@2`` (±1 std bars where
-    a method has 2 or more seeds), every marker labelled, with a least-squares line and Pearson's r."""
+    a method has 2 or more seeds), every marker labelled, with a least-squares line and Pearson's r.
+    Raises :class:`NotDrawn` when the data cannot support it."""
+    _need(rows, RECALL, RHO)
     datasets = [d for d in ordered_datasets(rows)
                 if sum(_finite(r.stats[RECALL].mean, r.stats[RHO].mean) for r in rows
                        if r.dataset == d and RECALL in r.stats and RHO in r.stats) >= 2]
     if not datasets:
-        return None
+        raise NotDrawn(f"no dataset has 2 groups with both {RECALL} and {RHO}")
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 5.0), squeeze=False,
                              layout="constrained")
@@ -162,13 +177,19 @@ def recall_vs_rho_figure(rows: list[Row]):
     return fig
 
 
-def recall_vs_rho(rows: list[Row], path: str) -> str | None:
-    """``path``: :func:`recall_vs_rho_figure`, when the data allow it (else None)."""
+def recall_vs_rho(rows: list[Row], path: str) -> str:
+    """``path``: :func:`recall_vs_rho_figure` (:class:`NotDrawn` when the data do not allow it)."""
     return _save(recall_vs_rho_figure(rows), path)
 
 
 def metric_correlation_figure(rows: list[Row], metrics: list[str]):
-    """Per dataset, the Pearson correlation matrix of ``metrics`` over every selected run."""
+    """Per dataset, the Pearson correlation matrix of ``metrics`` over every selected run.
+    Raises :class:`NotDrawn` when the data cannot support it."""
+    if len(metrics) < 2:
+        raise NotDrawn("needs at least 2 --metrics")
+    most_runs = max((sum(r.n for r in rows if r.dataset == d) for d in ordered_datasets(rows)), default=0)
+    if most_runs < 3:
+        raise NotDrawn(f"needs 3 runs of one dataset (most: {most_runs})")
     panels, corr_runs = [], {}
     for dataset in ordered_datasets(rows):
         mine = [r for r in rows if r.dataset == dataset]
@@ -180,7 +201,7 @@ def metric_correlation_figure(rows: list[Row], metrics: list[str]):
             panels.append((dataset, [metrics[keep[j]] for j in varying], np.corrcoef(table[varying])))
             corr_runs[dataset] = table.shape[1]
     if not panels:
-        return None
+        raise NotDrawn("no dataset has 2 metrics that vary over 3 runs that recorded them")
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.5), squeeze=False)
     for ax, (dataset, names, corr) in zip(axes[0], panels):
@@ -197,15 +218,19 @@ def metric_correlation_figure(rows: list[Row], metrics: list[str]):
     return fig
 
 
-def metric_correlation(rows: list[Row], metrics: list[str], path: str) -> str | None:
-    """``path``: :func:`metric_correlation_figure`, when the data allow it (else None)."""
+def metric_correlation(rows: list[Row], metrics: list[str], path: str) -> str:
+    """``path``: :func:`metric_correlation_figure` (:class:`NotDrawn` when the data do not allow it)."""
     return _save(metric_correlation_figure(rows, metrics), path)
 
 
 def base_vs_rho_figure(rows: list[Row]):
     """Per dataset, a dot plot of R@1 of each base method (circle) beside its ρ-regularised version
     (square), joined by a line labelled with the difference; ±1 std bars only for n >= 2 seeds. A
-    dot plot, not bars: the zoomed axis shows the gaps without bars whose length would mislead."""
+    dot plot, not bars: the zoomed axis shows the gaps without bars whose length would mislead.
+    Raises :class:`NotDrawn` when the data cannot support it."""
+    _need(rows, RECALL)
+    if not any(r.method.regularised for r in rows):
+        raise NotDrawn("no ρ-regularised run (--batch_mining rho_distance)")
     panels = []
     for dataset in ordered_datasets(rows):
         mine = [r for r in rows if r.dataset == dataset and RECALL in r.stats]
@@ -217,7 +242,7 @@ def base_vs_rho_figure(rows: list[Row]):
         if pairs:
             panels.append((dataset, pairs))
     if not panels:
-        return None
+        raise NotDrawn("no ρ-regularised method has its base method (--batch_mining distance) on its dataset")
     plt = _pyplot()
     width = max(5.0, 1.5 * max(len(p) for _, p in panels))
     fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), 4.8), squeeze=False,
@@ -258,15 +283,22 @@ def base_vs_rho_figure(rows: list[Row]):
     return fig
 
 
-def base_vs_rho(rows: list[Row], path: str) -> str | None:
-    """``path``: :func:`base_vs_rho_figure`, when the data allow it (else None)."""
+def base_vs_rho(rows: list[Row], path: str) -> str:
+    """``path``: :func:`base_vs_rho_figure` (:class:`NotDrawn` when the data do not allow it)."""
     return _save(base_vs_rho_figure(rows), path)
 
 
-def all_plots(rows: list[Row], metrics: list[str], folder: str) -> list[str]:
-    """Write every figure that the data allows into ``folder``; return the files written."""
+def all_plots(rows: list[Row], metrics: list[str], folder: str) -> tuple[list[str], list[str]]:
+    """Write every figure that the data allows into ``folder``. Returns the files written, and a
+    line per figure not drawn: ``"recall_vs_rho.png not drawn: no run has rho_spectrum@2"``."""
     os.makedirs(folder, exist_ok=True)
-    made = [recall_vs_rho(rows, os.path.join(folder, "recall_vs_rho.png")),
-            metric_correlation(rows, metrics, os.path.join(folder, "metric_correlation.png")),
-            base_vs_rho(rows, os.path.join(folder, "base_vs_rho.png"))]
-    return [m for m in made if m]
+    figures = {"recall_vs_rho.png": lambda path: recall_vs_rho(rows, path),
+               "metric_correlation.png": lambda path: metric_correlation(rows, metrics, path),
+               "base_vs_rho.png": lambda path: base_vs_rho(rows, path)}
+    written, skipped = [], []
+    for name, draw in figures.items():
+        try:
+            written.append(draw(os.path.join(folder, name)))
+        except NotDrawn as why:
+            skipped.append(f"{name} not drawn: {why}")
+    return written, skipped

@@ -6,6 +6,10 @@ a run folder: a run saved with ``--savename ""`` lives in ``<save_path>/<dataset
 folder holds the dataset's other run folders, and those are counted too (:func:`nesting` names
 such folders for the report). A run whose files cannot be read is kept with status ``corrupt`` so
 that it can be listed, never silently dropped.
+
+A run launched by torchrun with several processes (``world_size`` > 1 at the top of
+``config.json``) carries its world size as the flag ``world_size``: its results depend on it (each
+rank mines its own slice of the batch), so it never pools with single-process runs.
 """
 from __future__ import annotations
 
@@ -109,6 +113,9 @@ def load_run(folder: str) -> Run:
     try:
         config = _read_json(os.path.join(folder, "config.json"))
         run.flags = dict(config.get("flags", {}))
+        world = config.get("world_size")
+        if isinstance(world, int) and not isinstance(world, bool) and world > 1:
+            run.flags["world_size"] = world
     except (OSError, ValueError) as err:
         run.error = f"config.json unreadable: {err}"
         return run

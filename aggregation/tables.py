@@ -7,6 +7,7 @@ from typing import TextIO
 
 from aggregation.aggregate import Excluded, Row
 from aggregation.columns import display, fmt, scale
+from aggregation.groups import config_differences
 from aggregation.identity import Duplicate
 
 OPTIMISTIC_NOTE = ("selection test_max: each test metric is its maximum over epochs (the paper's "
@@ -37,10 +38,21 @@ def markdown(rows: list[Row], metrics: list[str], selection: str) -> str:
     return "\n".join(out)
 
 
+def differences_text(diffs: dict[str, list[str]]) -> str:
+    """``"lr: 0.001 vs 0.5; n_epochs: 2 vs 4"`` ('' when there are none)."""
+    return "; ".join(f"{k}: {' vs '.join(v)}" for k, v in diffs.items())
+
+
+def repeats_text(row: Row) -> str:
+    """The seeds of ``row`` that more than one run had: ``"0 (2 runs), 3 (2 runs)"``."""
+    return ", ".join(f"{r.kept.seed} ({1 + len(r.ignored)} runs)" for r in row.repeats)
+
+
 def problems(rows: list[Row], excluded: list[Excluded], duplicates: list[Duplicate] | None = None,
              nested: dict[str, list[str]] | None = None) -> str:
-    """The excluded runs, the groups whose configs differ, the duplicate run folders (each run
-    counted once) and the run folders holding other run folders, as markdown lists ('' if none)."""
+    """The excluded runs, the groups whose configs differ, the seeds run more than once in a group
+    (each counted once), the duplicate run folders (each run counted once) and the run folders
+    holding other run folders, as markdown lists ('' if none)."""
     out = []
     if excluded:
         out.append(f"### Excluded runs ({len(excluded)})")
@@ -49,8 +61,15 @@ def problems(rows: list[Row], excluded: list[Excluded], duplicates: list[Duplica
     if flagged:
         out.append(f"### ⚠ Groups whose runs differ in more than the seed ({len(flagged)})")
         for row in flagged:
-            diffs = "; ".join(f"{k}: {' vs '.join(v)}" for k, v in row.config_diffs.items())
-            out.append(f"- {row.dataset}/{row.group}: {diffs}")
+            out.append(f"- {row.dataset}/{row.group}: {differences_text(row.config_diffs)}")
+    repeated = [(row, rep) for row in rows for rep in row.repeats]
+    if repeated:
+        out.append(f"### ⚠ Seeds run more than once in a group ({len(repeated)}): each seed counted once")
+        for row, rep in repeated:
+            ignored = ", ".join(f"`{r.path}`" for r in rep.ignored)
+            diffs = differences_text(config_differences([rep.kept, *rep.ignored]))
+            out.append(f"- {row.dataset}/{row.group} seed {rep.kept.seed}: used `{rep.kept.path}`; ignored "
+                       f"{ignored}" + (f" (they differ: {diffs})" if diffs else " (same flags)"))
     if duplicates:
         out.append(f"### ⚠ Duplicate run folders ({len(duplicates)}): same dataset, group, seed and "
                    f"flags; each run counted once")
@@ -67,15 +86,19 @@ def problems(rows: list[Row], excluded: list[Excluded], duplicates: list[Duplica
 
 
 def write_csv(rows: list[Row], metrics: list[str], selection: str, fh: TextIO) -> None:
-    """One line per group: raw (unscaled) n, mean, std and ci95 per metric, plus the seeds."""
+    """One line per group: raw (unscaled) n, mean, std and ci95 per metric, plus the seeds, whether
+    (``config_differs``: yes/no) and how (``config_differences``) the runs' configs differ, and the
+    seeds that more than one run had (``repeated_seeds``, each counted once)."""
     writer = csv.writer(fh)
-    header = ["dataset", "group", "method", "selection", "n", "seeds", "config_differs"]
+    header = ["dataset", "group", "method", "selection", "n", "seeds", "config_differs", "config_differences",
+              "repeated_seeds"]
     for metric in metrics:
         header += [f"{metric}_mean", f"{metric}_std", f"{metric}_ci95", f"{metric}_n"]
     writer.writerow(header)
     for row in rows:
         line = [row.dataset, row.group, row.label, selection, row.n,
-                " ".join(str(s) for s in row.seeds), "yes" if row.config_diffs else "no"]
+                " ".join(str(s) for s in row.seeds), "yes" if row.config_diffs else "no",
+                differences_text(row.config_diffs), repeats_text(row)]
         for metric in metrics:
             stat = row.stats[metric]
             line += [_num(stat.mean), _num(stat.std), _num(stat.ci95), stat.n]

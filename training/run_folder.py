@@ -155,7 +155,9 @@ class RunFolder:
             raise FileExistsError(f"run folder {run.path} already holds a run: pass --resume "
                                   f"{run.path} to continue it, or choose another --savename")
         run.created = not existed
-        config = {"flags": public_config(opt), "versions": package_versions(), "git_commit": git_commit()}
+        from training.distributed import world_size_from_env
+        config = {"flags": public_config(opt), "versions": package_versions(), "git_commit": git_commit(),
+                  "world_size": world_size_from_env()}  # torchrun processes: aggregation pools runs by it
         write_json(run.file("config.json"), config)
         return run
 

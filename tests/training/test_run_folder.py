@@ -32,6 +32,7 @@ def test_two_epoch_run_writes_every_contract_file(tiny_argv, capsys):
         assert os.path.isfile(os.path.join(folder, name)), name
     config = json.load(open(os.path.join(folder, "config.json")))
     assert config["flags"]["lr"] == 1e-3 and "torch" in config["versions"] and "git_commit" in config
+    assert config["world_size"] == 1   # torchrun runs record theirs; aggregation never pools across it
     train = read_csv(os.path.join(folder, "train.csv"))
     assert [r["epoch"] for r in train] == ["1", "2"]
     assert list(train[0])[:4] == ["epoch", "loss", "lr", "time_s"] and "miner_n_tuples" in train[0]

@@ -159,14 +159,15 @@ def test_method_names():
 def test_latex_layouts(root):
     rows, _ = rows_for(root, metrics=("e_recall@1", "e_recall@2", "f1", "map_at_r", "nmi"))
     table = per_dataset_table(rows, "glyphs", "test_max")
-    assert table.count(r"\begin{tabular}{lccccc}") == 1 and table.count(r"\end{table}") == 1
-    assert r"Method & R@1 & R@2 & F1 & mAP@R & NMI \\" in table
+    assert table.count(r"\begin{tabular}{@{}lccccc") == 1 and table.count(r"\end{table}") == 1
+    assert r"Method & R@1 & R@2 & F1 & mAP@R & NMI & $n$ \\" in table   # 3, 2 and 2 seeds: n per row
     lines = table.splitlines()
-    margin = next(l for l in lines if l.startswith(r"Margin (D, $\beta$=1.2)"))
-    assert r"60.00 $\pm$ 10.00" in margin
+    margin = lines.index(next(l for l in lines if l.startswith(r"Margin (D, $\beta$=1.2)")))
+    assert lines[margin].split(" & ")[1] == "60.00" and lines[margin].endswith(r"& 3 \\[-2pt]")
+    assert lines[margin + 1].split(" & ")[1] == r"{\scriptsize$\pm$10.00}"   # the std under the mean
     reg = lines.index(next(l for l in lines if l.startswith(r"R-Margin ($\beta$=1.2)")))
     assert lines[reg - 1] == r"\midrule"  # the rho-regularised block is set apart
-    assert r"\textbf{85.00 $\pm$ 7.07}" in lines[reg]  # best R@1 in bold
+    assert r"& \textbf{85.00} &" in lines[reg]  # best R@1 in bold
     assert "optimistic" in table
     combined = combined_table(rows, "last")
     assert r"\multicolumn{2}{c}{Glyphs}" in combined and r"Method & R@1 & NMI \\" in combined

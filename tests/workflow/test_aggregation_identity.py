@@ -50,12 +50,14 @@ def test_two_seeds_are_two_runs(tmp_path, capsys):
 
 
 def test_same_seed_with_other_flags_is_another_run(tmp_path):
-    """Identity includes the config hash: same seed, another lr is not a copy (it is flagged)."""
+    """Identity includes the config hash: same seed, another lr is not a copy of the run. In one
+    --group it is a repeated seed, counted once (the preferred folder) and listed."""
     base = tmp_path / "Training_Results"
-    make_run(base, GROUP, 0, curve(0.5))
-    make_run(base / "other", GROUP, 0, curve(0.6), lr=0.5)
+    kept = make_run(base, GROUP, 0, curve(0.5))
+    other = make_run(base / "other", GROUP, 0, curve(0.6), lr=0.5)
     rows, duplicates = rows_and_duplicates(base)
-    assert duplicates == [] and rows[GROUP].n == 2 and "lr" in rows[GROUP].config_diffs
+    assert duplicates == [] and rows[GROUP].n == 1
+    assert [(r.kept.path, [i.path for i in r.ignored]) for r in rows[GROUP].repeats] == [(str(kept), [str(other)])]
 
 
 def test_resumed_and_extended_run_is_flagged(tmp_path, capsys):

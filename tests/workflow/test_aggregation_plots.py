@@ -82,9 +82,11 @@ def test_metric_correlation_colourbar_is_labelled():
 
 
 def test_all_plots_writes_pngs_and_skips_what_the_data_cannot_draw(tmp_path):
-    written = plots.all_plots(rows_of(2), ["e_recall@1", "nmi", "rho_spectrum@2"], str(tmp_path))
+    written, skipped = plots.all_plots(rows_of(2), ["e_recall@1", "nmi", "rho_spectrum@2"], str(tmp_path))
     assert [p.rsplit("/", 1)[1] for p in written] == ["recall_vs_rho.png", "metric_correlation.png", "base_vs_rho.png"]
+    assert skipped == []
     for path in written:
         assert open(path, "rb").read(4) == b"\x89PNG"
-    assert plots.base_vs_rho_figure([row("arcface", None, None, 0.6, 0.4, 2)]) is None
-    assert plots.recall_vs_rho_figure([row("arcface", None, None, 0.6, 0.4, 2)]) is None
+    for figure in (plots.base_vs_rho_figure, plots.recall_vs_rho_figure):
+        with pytest.raises(plots.NotDrawn):
+            figure([row("arcface", None, None, 0.6, 0.4, 2)])

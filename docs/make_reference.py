@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 OUTPUT = os.path.join(HERE, "components.md")
 
-SECTION_RE = re.compile(r"^(\w[\w ]*)\n-{3,}$", re.MULTILINE)
+SECTION_RE = re.compile(r"^[ \t]*(\w[\w ]*)\n[ \t]*-{3,}[ \t]*$", re.MULTILINE)
 
 
 # ---- docstring -> markdown -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The one argparse namespace of dmlbench (CONTRACT §2).
+"""The one argparse namespace of dmlbench (docs/configuration.md).
 
 Defaults come in layers, each overriding the one before:
 

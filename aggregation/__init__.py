@@ -2,7 +2,7 @@
 
 One job per file:
 
-* :mod:`aggregation.runs`: read run folders (CONTRACT §3) into :class:`Run` records;
+* :mod:`aggregation.runs`: read run folders (see docs/run_folder.md) into :class:`Run` records;
 * :mod:`aggregation.wandb_source`: the same records from the W&B API (optional, lazy import);
 * :mod:`aggregation.selection`: which epoch's test metrics a run reports (``last|val|test_max``);
 * :mod:`aggregation.stats`: mean, standard deviation and 95% confidence interval over seeds;

@@ -13,7 +13,7 @@ DISPLAY = {
     "e_recall@1": "R@1", "e_recall@2": "R@2", "e_recall@4": "R@4", "e_recall@8": "R@8",
     "f1": "F1", "map_at_r": "mAP@R", "nmi": "NMI", "rho_spectrum@2": "ρ@2", "rho_spectrum@1": "ρ@1",
 }
-# Metrics that are the same quantity under another name (CONTRACT §5): the first one present wins.
+# Metrics that are the same quantity under another name (see docs/evaluation.md): the first one present wins.
 ALIASES = {
     "map_at_r": ("map_at_r", "mAP_c"),
     "e_recall@1": ("e_recall@1", "precision_at_1", "cmc@1"),

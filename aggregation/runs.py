@@ -1,4 +1,4 @@
-"""Read run folders (CONTRACT §3) into :class:`Run` records.
+"""Read run folders (docs/run_folder.md) into :class:`Run` records.
 
 A run folder is any directory holding ``summary.json`` or ``config.json``; folders whose name
 starts with ``_`` or ``.`` (logs, superseded attempts) are not searched. The search goes on below

@@ -1,4 +1,4 @@
-"""The miner interface (CONTRACT §4): ``miner(embeddings, labels) -> typed index tuple``."""
+"""The miner interface: ``miner(embeddings, labels) -> typed index tuple``."""
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod

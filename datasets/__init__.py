@@ -1,6 +1,6 @@
 """Datasets, selectable by exact name with ``--dataset``.
 
-``select(opt)`` returns ``{"train", "test"[, "val"]}`` torch datasets (CONTRACT §4). Every
+``select(opt)`` returns ``{"train", "test"[, "val"]}`` torch datasets. Every
 source reads its rows into :class:`~datasets.table.Table` objects; the optional train/val split
 (``--use_tv_split``) is applied to the tables before transforms are attached.
 """

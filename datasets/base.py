@@ -17,7 +17,7 @@ class DatasetSource(metaclass=ABCMeta):
     :meth:`tables` (keys ``train``, ``test``), and turns a table into a torch ``Dataset`` with
     :meth:`to_dataset`. Class attributes:
 
-    * ``preset``: flag defaults applied when this dataset is chosen (CONTRACT §2 layers);
+    * ``preset``: flag defaults applied when this dataset is chosen (the second layer of defaults, docs/configuration.md);
     * ``needs_source``: whether ``--source`` must point at existing data;
     * ``has_categories``: whether tables carry super-class labels (``category``);
     * ``wired_params``: constructor arguments filled in by ``datasets.select`` (every other

@@ -1,4 +1,4 @@
-"""Evaluation metrics, selectable by exact name (CONTRACT §5).
+"""Evaluation metrics, selectable by exact name (docs/evaluation.md).
 
 A metric name is a registered *family*, optionally followed by ``@argument``: ``e_recall@4`` is
 family ``e_recall`` with ``k = 4``; ``dists@intra`` is family ``dists`` with the choice
@@ -197,7 +197,7 @@ def parse(name: str) -> MetricName:
 
 def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = None,
             is_gallery: Any = None, device: str = "cpu", **options: Any) -> dict[str, float]:
-    """Compute the metrics ``names`` (CONTRACT §4, §5); see :func:`metrics.evidence.compute`.
+    """Compute the metrics ``names``; see :func:`metrics.evidence.compute`.
 
     The result is a ``dict[str, float]`` (a :class:`metrics.evidence.MetricResults`) whose
     ``.arrays`` holds array-valued metrics such as ``rho_spectrum@0``.

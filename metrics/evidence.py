@@ -85,7 +85,7 @@ def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = N
             is_gallery: Any = None, device: str = "cpu", average_mode: str = "micro",
             categories: Any = None, seed: int = 0, backend: str = "auto",
             stage: Callable[[str], ContextManager[Any]] | None = None) -> MetricResults:
-    """Metrics ``names`` for (N, D) ``embeddings`` and (N,) integer ``labels`` (CONTRACT §4, §5).
+    """Metrics ``names`` for (N, D) ``embeddings`` and (N,) integer ``labels``.
 
     Without masks every item is both a query and a gallery item; a query never retrieves
     itself. Queries with no relevant gallery item are excluded from ranking metrics and counted

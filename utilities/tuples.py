@@ -1,7 +1,7 @@
 """Typed index tuples and the label masks they are built from.
 
 Miners return, and losses accept, one of these ``NamedTuple`` types (they are plain tuples too,
-as CONTRACT §4 requires):
+so ``a, p, n = miner(embeddings, labels)`` unpacks them):
 
 * :class:`Triplets` ``(anchors, positives, negatives)``;
 * :class:`Pairs` ``(anchors1, positives, anchors2, negatives)``: positive pairs ``(a1, p)`` and

@@ -1,4 +1,4 @@
-"""parameters.py: the CONTRACT §2 flag set, layered defaults, and one-line errors with exit code 2."""
+"""parameters.py: the documented flag set, layered defaults, and one-line errors with exit code 2."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""End-to-end main.py runs: the CONTRACT §3 run folder, resume, selection, W&B offline."""
+"""End-to-end main.py runs: the run folder (docs/run_folder.md), resume, selection, W&B offline."""
 from __future__ import annotations
 
 import csv

@@ -66,11 +66,11 @@ def requeue_stale(study: Any, study_dir: str, heartbeat_s: float) -> list[int]:
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if not is_stale(trial, study_dir, study.study_name, heartbeat_s):
             continue
-        try:
+        try:                                  # the note first: a finished trial takes no attributes
+            study._storage.set_trial_user_attr(trial._trial_id, "failed_because", "worker died")
             study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         except UpdateFinishedTrialError:      # another worker got there first
             continue
-        study._storage.set_trial_user_attr(trial._trial_id, "failed_because", "worker died")
         study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
         done.append(trial.number)
     return done

@@ -55,8 +55,8 @@ def test_embeddings(folder: str, trained: bool, device: str = "cpu") -> tuple[np
         seed_everything(opt.seed)
         import json
         with open(os.path.join(folder, "config.json"), encoding="utf-8") as fh:
-            opt.not_pretrained = json.load(fh)["flags"].get("not_pretrained", False)
-        model = architectures.select(opt, in_channels=datasets.channels(dataset)).to(device)
+            pretrained_as_run = {"not_pretrained": json.load(fh)["flags"].get("not_pretrained", False)}
+        model = architectures.select(argparse.Namespace(**{**vars(opt), **pretrained_as_run}), in_channels=datasets.channels(dataset)).to(device)
     embeddings, _ = embed(model, dataset, max(opt.bs, 256), device, 0, desc="test")
     return embeddings, dataset
 

@@ -41,12 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--datasets", nargs="+", default=None, help="Only these datasets.")
     parser.add_argument("--csv", default=None, metavar="FILE", help="Also write the table as CSV.")
     parser.add_argument("--latex", default=None, metavar="FILE", help="Also write the paper's LaTeX tables.")
+    parser.add_argument("--reality_check", nargs="+", default=None, metavar="STUDY",
+                        help="Instead: the Reality Check table of Reality_Check_Studies.py study folders "
+                             "(--csv/--latex write it too).")
     parser.add_argument("--plots", default=None, metavar="DIR", help="Also write the figures into DIR.")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     opt = build_parser().parse_args(argv)
+    if opt.reality_check:
+        return reality_check(opt)
     try:
         if opt.wandb_project:
             from aggregation.wandb_source import load_wandb_runs
@@ -98,6 +103,26 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
     if opt.selection == "test_max":
         print("\nnote: " + OPTIMISTIC_NOTE)
+    return 0 if rows else 1
+
+
+def reality_check(opt: argparse.Namespace) -> int:
+    """``--reality_check STUDY...``: methods x {concatenated, separated} x {P@1, RP, MAP@R}."""
+    from aggregation import reality_check as rc
+    try:
+        rows = rc.load_studies(opt.reality_check)
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        print(f"Result_Evaluations.py: error: {err}", file=sys.stderr)
+        return 2
+    print(rc.markdown(rows))
+    if opt.csv:
+        with open(opt.csv, "w", newline="") as fh:
+            rc.write_csv(rows, fh)
+        print(f"wrote {opt.csv}")
+    if opt.latex:
+        with open(opt.latex, "w") as fh:
+            fh.write(rc.latex_table(rows))
+        print(f"wrote {opt.latex}")
     return 0 if rows else 1
 
 

@@ -80,6 +80,11 @@ def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
                    help="Make the validation split from a fraction of the samples of every class (default: of the classes).")
     add_checked(g, "--tv_split_perc", domain=OPEN_UNIT, default=0.8, type=float,
                 help="Fraction of the training data kept for training.")
+    add_checked(g, "--cv_folds", domain=NON_NEGATIVE, default=0, type=int,
+                help="Class-disjoint cross-validation: cut the training classes, in order, into K contiguous "
+                     "partitions; --cv_fold i validates on partition i (0: off; implies --use_tv_split).")
+    add_checked(g, "--cv_fold", domain=NON_NEGATIVE, default=0, type=int,
+                help="Which --cv_folds partition is the validation split (0 to K-1).")
     g.add_argument("--augmentation", default="base", type=str, choices=["base", "adv", "big", "red"],
                    help="Training augmentation: base, adv (colour jitter), big (256px), red (no random resized crop).")
     add_checked(g, "--lr", domain=POSITIVE, default=0.00001, type=float, help="Learning rate of the network.")
@@ -393,6 +398,8 @@ def finalize(opt: argparse.Namespace) -> None:
     """Derived values: device, the miner of the loss when none is named, savename."""
     if opt.batch_mining is None:
         opt.batch_mining = default_miner(opt.loss)
+    if opt.cv_folds:
+        opt.use_tv_split = True          # a cross-validation fold is a train/val split
     if opt.device is None:
         import torch
         opt.device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -431,6 +438,11 @@ def validate(opt: argparse.Namespace) -> None:
     problem = batch_problem(opt.bs, opt.samples_per_class, world_size_from_env(), opt.dist_global_batch)
     if problem:
         raise FlagError(problem)
+    if opt.cv_folds == 1 or opt.cv_fold >= max(opt.cv_folds, 1):
+        raise FlagError(f"--cv_folds {opt.cv_folds} --cv_fold {opt.cv_fold}: expected K >= 2 folds and "
+                        "0 <= i < K" if opt.cv_folds != 1 else "--cv_folds 1: expected at least 2 folds")
+    if opt.cv_folds and opt.tv_split_by_samples:
+        raise FlagError("--cv_folds splits by classes; drop --tv_split_by_samples")
     if opt.selection == "val" and not opt.use_tv_split:
         raise FlagError("--selection val needs a validation split: add --use_tv_split")
     check_eval_splits(opt)

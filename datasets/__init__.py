@@ -20,7 +20,7 @@ DATASETS = Registry("dataset", flag="--dataset")
 FLAG_TEMPLATE = "{name}_{param}"
 
 from datasets.base import DatasetSource  # noqa: E402
-from datasets.table import fingerprint, split_train_val  # noqa: E402
+from datasets.table import cv_fold_split, fingerprint, split_train_val  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
 import_submodules(__name__, __path__, skip=("base", "table", "tensor_dataset", "images", "image_source",
                                              "index_files", "cache", "transforms", "verified", "epoch_keys"))
@@ -74,7 +74,9 @@ def select(opt: Any) -> dict[str, Dataset]:
     """Build the splits of ``opt.dataset``: train (train transforms), val and test (eval transforms)."""
     source = build_source(opt)
     tables = source.tables()
-    if opt.use_tv_split:
+    if getattr(opt, "cv_folds", 0):         # class-disjoint cross-validation fold (--cv_folds K --cv_fold i)
+        tables["train"], tables["val"] = cv_fold_split(tables["train"], opt.cv_folds, opt.cv_fold)
+    elif opt.use_tv_split:
         tables["train"], tables["val"] = split_train_val(
             tables["train"], opt.tv_split_perc, opt.tv_split_by_samples, opt.seed)
     return {split: source.to_dataset(table, train=(split == "train"))

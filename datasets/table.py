@@ -86,6 +86,21 @@ def split_train_val(table: Table, train_frac: float, by_samples: bool,
     return (table.subset(np.flatnonzero(in_train)), table.subset(np.flatnonzero(~in_train)))
 
 
+def cv_fold_split(table: Table, folds: int, fold: int) -> tuple[Table, Table]:
+    """Class-disjoint cross-validation fold ``fold`` of ``folds`` (Musgrave et al., "A Metric
+    Learning Reality Check", ECCV 2020, Sec. 4.2): the training classes, in their natural sorted
+    order, are cut into ``folds`` contiguous partitions of sizes differing by at most one; the
+    fold validates on partition ``fold`` and trains on the others. No randomness: the same table
+    and ``folds`` give the same partitions whatever the seed."""
+    classes = np.unique(table.labels)
+    if not 2 <= folds <= len(classes):
+        raise ValueError(f"--cv_folds {folds}: expected 2 to {len(classes)} (the number of training classes)")
+    if not 0 <= fold < folds:
+        raise ValueError(f"--cv_fold {fold}: expected 0 to {folds - 1} for --cv_folds {folds}")
+    in_val = np.isin(table.labels, np.array_split(classes, folds)[fold])
+    return table.subset(np.flatnonzero(~in_val)), table.subset(np.flatnonzero(in_val))
+
+
 def fingerprint(tables: dict[str, Table]) -> str:
     """A SHA-256 of the split tables: per split, the labels, the query/gallery masks and the items
     (image bytes for tensor tables; file paths relative to their common folder for file tables,

@@ -1,0 +1,172 @@
+"""``Reality_Check_Studies.py``: a fair comparison study of several methods (the Reality Check
+protocol, Musgrave et al., ECCV 2020). See docs/studies.md.
+
+    python Reality_Check_Studies.py --study STUDY --methods triplet contrastive --trials 50 \\
+        --cv_folds 4 --reproductions 5 [--workers N] [--launcher slurm ...] -- <main.py flags>
+
+Every bad input (unknown method, bad space, K < 2 or above the training classes, unreachable
+storage, SLURM without ``sbatch``, bad ``main.py`` flags) is one line on stderr and exit code 2,
+before anything trains.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from studies import StudyError
+from studies.launch import SlurmOptions, check_launcher, run_jobs
+from studies.settings import Settings
+from studies.spaces import default_paths, resolve
+
+PROG = "Reality_Check_Studies.py"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise StudyError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--study", required=True, help="Study folder (Optuna journal, runs, tables).")
+    p.add_argument("--methods", nargs="+", required=True,
+                   help=f"Methods to compare; shipped spaces: {', '.join(default_paths())}.")
+    p.add_argument("--space", nargs="+", default=[], help="Space YAML files overriding or adding methods.")
+    p.add_argument("--trials", type=int, default=50, help="Finished trials per method (the search budget).")
+    p.add_argument("--cv_folds", type=int, default=4, help="Class-disjoint folds K of the training classes.")
+    p.add_argument("--metric", default="map_at_r", help="Validation metric averaged over the folds.")
+    p.add_argument("--seed", type=int, default=0, help="Seed of the TPE sampler and of the search runs.")
+    p.add_argument("--prune", action="store_true", help="Prune trials on the running fold mean (median pruner).")
+    p.add_argument("--reproductions", type=int, default=5, help="Retrainings of the best configuration (0: none).")
+    p.add_argument("--storage", default=None, help="Optuna storage URL (default: a journal file in --study).")
+    p.add_argument("--workers", type=int, default=1, help="Workers sharing the storage.")
+    p.add_argument("--launcher", choices=["local", "slurm"], default="local", help="Where the workers run.")
+    p.add_argument("--heartbeat", type=float, default=30.0,
+                   help="Seconds between a running trial's heartbeats; 3 missed: its worker is dead.")
+    p.add_argument("--slurm_partition", default=None)
+    p.add_argument("--slurm_gpus", type=int, default=1, help="GPUs per SLURM job.")
+    p.add_argument("--slurm_cpus", type=int, default=8, help="CPUs per SLURM job.")
+    p.add_argument("--slurm_time", type=int, default=24 * 60, help="Time limit per SLURM job, minutes.")
+    p.add_argument("--slurm_mem", default=None, help="Memory per SLURM job, e.g. 64G.")
+    p.add_argument("--slurm_extra", nargs="+", default=[], help="More sbatch options, KEY=VALUE (account=abc).")
+    return p
+
+
+def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1:]
+    return argv, []
+
+
+def check_main_flags(settings: Settings) -> int:
+    """Parse each method's first fold run as ``main.py`` would (bad flags: ``main.py``'s one-line
+    error, exit 2) and check K against the training classes; returns ``--n_epochs``."""
+    import datasets
+    import parameters
+    from studies.objective import fold_folders
+    epochs = 0
+    for space in settings.spaces.values():
+        params = {}
+        for name, spec in space.search.items():
+            params[name] = spec["choices"][0] if spec["type"] == "categorical" else (
+                int(spec["low"]) if spec["type"] == "int" else float(spec["low"]))
+        argv, _ = fold_folders(settings, space, params, settings.seed, "check", False)[0]
+        opt = parameters.parse_args(argv)
+        epochs = opt.n_epochs
+    n_classes = len(set(datasets.build_source(opt).tables()["train"].labels.tolist()))
+    if settings.folds > n_classes:
+        raise StudyError(f"--cv_folds {settings.folds}: the dataset has only {n_classes} training classes")
+    return epochs
+
+
+def settings_from(args: argparse.Namespace, base_argv: list[str]) -> Settings:
+    import parameters
+    if args.cv_folds < 2:
+        raise StudyError(f"--cv_folds {args.cv_folds}: expected at least 2 folds")
+    for flag in ("trials", "workers"):
+        if getattr(args, flag) < 1:
+            raise StudyError(f"--{flag} {getattr(args, flag)}: expected at least 1")
+    if args.reproductions < 0:
+        raise StudyError(f"--reproductions {args.reproductions}: expected 0 or more")
+    flag_names = [a.dest for a in parameters.build_parser()._actions if a.dest != "help"]
+    import metrics
+    try:
+        if not metrics.parse(args.metric).higher_is_better:
+            raise StudyError(f"--metric {args.metric}: the study maximises; pick a higher-is-better metric")
+    except ValueError as err:
+        raise StudyError(f"--metric: {err}") from None
+    check_launcher(args.launcher)
+    spaces = resolve(args.methods, args.space, flag_names)
+    return Settings(study_dir=os.path.abspath(args.study), spaces=spaces, trials=args.trials, folds=args.cv_folds,
+                    metric=args.metric, seed=args.seed, prune=args.prune, storage=args.storage,
+                    reproductions=args.reproductions, heartbeat_s=args.heartbeat, base_argv=base_argv)
+
+
+def search_all(settings: Settings, worker_index: int) -> int:
+    """One worker's share of every method's search, method after method."""
+    from studies.worker import run_worker
+    return sum(run_worker(settings, space, worker_index) for space in settings.spaces.values())
+
+
+def reproduce_all(settings: Settings, calls: list[tuple[str, dict[str, Any], int]]) -> list[dict[str, Any]]:
+    from studies.reproductions import reproduce
+    return [reproduce(settings, settings.spaces[m], params, r) for m, params, r in calls]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    own, base_argv = split_argv(argv)
+    try:
+        args = build_parser().parse_args(own)
+        settings = settings_from(args, base_argv)
+        from studies.storage import open_storage
+        open_storage(settings.storage_url)
+        epochs = check_main_flags(settings)
+    except StudyError as err:
+        print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    slurm = SlurmOptions(args.slurm_partition, args.slurm_gpus, args.slurm_cpus, args.slurm_time,
+                         args.slurm_mem, args.slurm_extra)
+    from studies import outputs
+    from studies.worker import load_study
+    os.makedirs(settings.study_dir, exist_ok=True)
+    outputs.write_study_record(settings, epochs)
+    logs = os.path.join(settings.study_dir, "logs")
+    in_process = args.launcher == "local" and args.workers == 1
+    run_jobs([(search_all, (settings, i)) for i in range(args.workers)], args.launcher, logs, slurm, in_process)
+    best = {}
+    for method, space in settings.spaces.items():
+        study = load_study(settings, method)
+        outputs.write_trials(settings, study)
+        outputs.write_figures(settings, study)
+        try:
+            trial = study.best_trial
+        except ValueError:
+            print(f"[{method}] no completed trial; no best configuration", file=sys.stderr)
+            continue
+        best[method] = trial.params
+        path = outputs.write_best(settings, space, trial.params, trial.value)
+        print(f"[{method}] best {settings.metric} {trial.value:.4f} (trial #{trial.number}): {path}")
+    if not settings.reproductions or not best:
+        return 0
+    calls = [(m, p, r) for m, p in best.items() for r in range(1, settings.reproductions + 1)]
+    groups = [calls] if in_process else [[c] for c in calls]
+    results = [res for out in run_jobs([(reproduce_all, (settings, g)) for g in groups], args.launcher, logs,
+                                       slurm, in_process) for res in out]
+    summaries = {m: outputs.write_test(settings, m, [r for r, c in zip(results, calls) if c[0] == m]) for m in best}
+    path = outputs.write_test_table(settings, summaries)
+    print(format_summary(summaries) + f"\ntest table: {path}")
+    return 0
+
+
+def format_summary(summaries: dict[str, Any]) -> str:
+    lines = []
+    for method, s in summaries.items():
+        for kind in ("untrained", "trained"):
+            cells = [f"{mode[:6]} {m}={s[kind][mode][m]['mean']:.4f}±{s[kind][mode][m]['ci95']:.4f}"
+                     for mode in ("concatenated", "separated") for m in ("precision_at_1", "map_at_r")]
+            lines.append(f"{method:24s} {kind:9s} " + "  ".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,135 @@
+"""What a study leaves in its folder, per method and overall.
+
+``<method>/trials.csv`` (number, state, objective, per-fold values, duration, parameters),
+``<method>/best_params.yaml`` (fixed + best searched flags: ``main.py --config`` accepts it),
+``<method>/figures/*.png`` (Optuna's optimisation history, parameter importances, slices),
+``<method>/test.json`` (mean and 95 % CI over reproductions) and ``test_table.csv`` (all methods),
+and ``study.json`` (the budget: trials, folds, epochs, metric), which ``Result_Evaluations.py
+--reality_check`` reads.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import yaml
+
+from studies.settings import TABLE_METRICS, Settings
+from studies.spaces import Space
+
+
+def trial_rows(study: Any, folds: int) -> tuple[list[dict[str, Any]], list[str]]:
+    names = sorted({k for t in study.get_trials(deepcopy=False) for k in t.params})
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        row = {"number": t.number, "state": t.state.name, "objective": t.value,
+               **{f"fold{i}": t.user_attrs.get(f"fold{i}") for i in range(folds)},
+               "duration_s": t.duration.total_seconds() if t.duration else None,
+               "note": t.user_attrs.get("failed_because") or (f"retry of #{t.user_attrs['retry_of']}"
+                                                              if "retry_of" in t.user_attrs else ""),
+               **{n: t.params.get(n) for n in names}}
+        rows.append(row)
+    columns = ["number", "state", "objective"] + [f"fold{i}" for i in range(folds)] + ["duration_s", "note"] + names
+    return rows, columns
+
+
+def write_trials(settings: Settings, study: Any) -> str:
+    from utilities.atomic import write_csv
+    rows, columns = trial_rows(study, settings.folds)
+    path = os.path.join(settings.method_dir(study.study_name), "trials.csv")
+    write_csv(path, rows, columns)
+    return path
+
+
+def best_flags(space: Space, params: dict[str, Any]) -> dict[str, Any]:
+    return {**space.fixed, **params}
+
+
+def write_best(settings: Settings, space: Space, params: dict[str, Any], value: float) -> str:
+    from utilities.atomic import atomic_write
+    path = os.path.join(settings.method_dir(space.method), "best_params.yaml")
+    header = (f"# best of {settings.trials} trials of '{space.method}' (mean {settings.metric} over "
+              f"{settings.folds} class-disjoint folds: {value:.4f}); use with main.py --config\n")
+    atomic_write(path, lambda fh: fh.write(header + yaml.safe_dump(best_flags(space, params), sort_keys=True)))
+    return path
+
+
+def write_figures(settings: Settings, study: Any) -> list[str]:
+    """Optuna's matplotlib figures; a figure Optuna cannot draw (too few trials) is skipped."""
+    import warnings
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as ovm
+    folder = os.path.join(settings.method_dir(study.study_name), "figures")
+    os.makedirs(folder, exist_ok=True)
+    written = []
+    for name, draw in (("history", ovm.plot_optimization_history), ("importances", ovm.plot_param_importances),
+                       ("slices", ovm.plot_slice)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ax = draw(study)
+            fig = (ax.flat[0] if hasattr(ax, "flat") else ax).figure
+            path = os.path.join(folder, f"{name}.png")
+            fig.savefig(path, dpi=100, bbox_inches="tight")
+            plt.close(fig)
+            written.append(path)
+        except Exception:          # e.g. importances need two completed trials with varied params
+            plt.close("all")
+    return written
+
+
+def summarise(results: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """Mean and 95 % CI over reproductions: ``{trained|untrained: {separated|concatenated:
+    {metric: {mean, ci95, std, n}}}}``."""
+    from aggregation.stats import describe
+    out: dict = {}
+    for kind in ("trained", "untrained"):
+        out[kind] = {}
+        for mode in ("separated", "concatenated"):
+            out[kind][mode] = {}
+            for m in TABLE_METRICS:
+                s = describe([r[kind][mode][m] for r in results])
+                out[kind][mode][m] = {"mean": s.mean, "ci95": s.ci95, "std": s.std, "n": s.n}
+    return out
+
+
+def write_test(settings: Settings, method: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    from utilities.atomic import write_json
+    summary = summarise(results)
+    write_json(os.path.join(settings.method_dir(method), "test.json"), summary)
+    return summary
+
+
+def write_test_table(settings: Settings, summaries: dict[str, dict[str, Any]]) -> str:
+    """``test_table.csv``: one row per method (and its untrained baseline), mean and CI columns."""
+    from utilities.atomic import write_csv
+    rows, columns = [], ["method", "model"]
+    for mode in ("concatenated", "separated"):
+        for m in TABLE_METRICS:
+            columns += [f"{mode}/{m}", f"{mode}/{m}_ci95"]
+    for method, summary in summaries.items():
+        for kind in ("untrained", "trained"):
+            row = {"method": method, "model": kind}
+            for mode in ("concatenated", "separated"):
+                for m in TABLE_METRICS:
+                    row[f"{mode}/{m}"] = summary[kind][mode][m]["mean"]
+                    row[f"{mode}/{m}_ci95"] = summary[kind][mode][m]["ci95"]
+            rows.append(row)
+    path = os.path.join(settings.study_dir, "test_table.csv")
+    write_csv(path, rows, columns)
+    return path
+
+
+def write_study_record(settings: Settings, epochs: int) -> str:
+    """``study.json``: the protocol and budget of the study (per method: trials x folds x epochs)."""
+    from utilities.atomic import write_json
+    path = os.path.join(settings.study_dir, "study.json")
+    write_json(path, {"methods": {m: {"space": s.path, "fixed": s.fixed, "search": s.search}
+                                  for m, s in settings.spaces.items()},
+                      "trials": settings.trials, "folds": settings.folds, "epochs": epochs,
+                      "metric": settings.metric, "seed": settings.seed, "reproductions": settings.reproductions,
+                      "prune": settings.prune, "main_argv": settings.base_argv})
+    return path

@@ -1,0 +1,98 @@
+"""Retrain the best configuration and test it: the only place a study touches the test classes.
+
+Reproduction ``r`` retrains the K fold models of the best configuration with a new seed
+(``seed + 1000 r``) and evaluates them on the test classes twice (Musgrave et al., ECCV 2020,
+Sec. 4.2): *separated*, the mean over the K models of each model's test metrics (its
+``summary.json``, at the epoch ``--selection val`` picked), and *concatenated*, the metrics of
+the K models' L2-normalised test embeddings concatenated into one ``K·D`` embedding (a fold
+ensemble). The untrained network (pretrained backbone, or random initialisation, built with the
+fold runs' seeds) is evaluated the same way, as the paper's baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import numpy as np
+
+from studies.folds import ensure_run, read_summary
+from studies.objective import fold_folders
+from studies.settings import TABLE_METRICS, Settings
+from studies.spaces import Space
+
+
+def reproduction_seed(settings: Settings, r: int) -> int:
+    return settings.seed + 1000 * r
+
+
+def l2_normalise(embeddings: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return embeddings / np.maximum(norms, 1e-12)
+
+
+def concatenated_metrics(embeddings: list[np.ndarray], labels: np.ndarray, names: list[str],
+                         is_query: Any = None, is_gallery: Any = None) -> dict[str, float]:
+    """Metrics of ``[x_1 / |x_1|, ..., x_K / |x_K|]`` (one row per item, K·D columns)."""
+    import metrics
+    joined = np.concatenate([l2_normalise(np.asarray(e, dtype=np.float32)) for e in embeddings], axis=1)
+    out = metrics.compute(joined, labels, list(names), is_query=is_query, is_gallery=is_gallery)
+    return {name: float(out[name]) for name in names}
+
+
+def test_embeddings(folder: str, trained: bool, device: str = "cpu") -> tuple[np.ndarray, Any]:
+    """Test embeddings of a fold run's ``checkpoint_best.pt`` (``trained``), or of the same
+    network untrained (seeded as the run; pretrained backbone if the run had one)."""
+    import architectures
+    import datasets
+    from evaluation import embed
+    from evaluation.cli import restore_run
+    from utilities.seeding import seed_everything
+    args = argparse.Namespace(checkpoint=os.path.join(folder, "checkpoint_best.pt"), dataset=None,
+                              source_path=None, split="test")
+    model, dataset, opt = restore_run(args, device)
+    if not trained:
+        seed_everything(opt.seed)
+        import json
+        with open(os.path.join(folder, "config.json"), encoding="utf-8") as fh:
+            pretrained_as_run = {"not_pretrained": json.load(fh)["flags"].get("not_pretrained", False)}
+        model = architectures.select(argparse.Namespace(**{**vars(opt), **pretrained_as_run}), in_channels=datasets.channels(dataset)).to(device)
+    embeddings, _ = embed(model, dataset, max(opt.bs, 256), device, 0, desc="test")
+    return embeddings, dataset
+
+
+def evaluate_folds(folders: list[str], trained: bool, device: str = "cpu") -> dict[str, dict[str, float]]:
+    """``{"separated": ..., "concatenated": ...}`` test metrics of the K fold models."""
+    from evaluation.engine import protocol_columns
+    per_model, embeddings, columns = [], [], None
+    for folder in folders:
+        emb, dataset = test_embeddings(folder, trained, device)
+        columns = protocol_columns(dataset)
+        embeddings.append(emb)
+        if trained:
+            metrics_ = read_summary(folder).get("metrics", {})
+            per_model.append({m: float(metrics_.get(m, np.nan)) for m in TABLE_METRICS})
+        else:
+            per_model.append(concatenated_metrics([emb], columns["labels"], list(TABLE_METRICS),
+                                                  columns["is_query"], columns["is_gallery"]))
+    separated = {m: float(np.mean([p[m] for p in per_model])) for m in TABLE_METRICS}
+    concatenated = concatenated_metrics(embeddings, columns["labels"], list(TABLE_METRICS),
+                                        columns["is_query"], columns["is_gallery"])
+    return {"separated": separated, "concatenated": concatenated, "per_model": per_model}
+
+
+def reproduce(settings: Settings, space: Space, params: dict[str, Any], r: int) -> dict[str, Any]:
+    """Train (or reuse) reproduction ``r``'s K fold runs and evaluate them; writes and returns
+    ``<method>/reproductions/r<r>.json``."""
+    from utilities.atomic import write_json
+    seed = reproduction_seed(settings, r)
+    runs = fold_folders(settings, space, params, seed, f"r{r}", True)
+    for argv, folder in runs:
+        ensure_run(argv, folder)
+    folders = [folder for _, folder in runs]
+    result = {"reproduction": r, "seed": seed, "params": params, "fold_runs": folders,
+              "trained": evaluate_folds(folders, True), "untrained": evaluate_folds(folders, False)}
+    path = os.path.join(settings.method_dir(space.method), "reproductions", f"r{r}.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_json(path, result)
+    return result

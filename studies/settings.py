@@ -1,0 +1,41 @@
+"""The settings of one study command, shared (pickled) with every worker."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from studies.spaces import Space
+
+#: The test metrics of the final table (the Reality Check's P@1, R-Precision and MAP@R).
+TABLE_METRICS = ("precision_at_1", "r_precision", "map_at_r")
+
+
+@dataclass
+class Settings:
+    """What a study command asked for. ``base_argv`` are the ``main.py`` flags after ``--``."""
+    study_dir: str
+    spaces: dict[str, Space]
+    trials: int
+    folds: int
+    metric: str = "map_at_r"
+    seed: int = 0
+    prune: bool = False
+    storage: str | None = None
+    reproductions: int = 0
+    heartbeat_s: float = 30.0
+    base_argv: list[str] = field(default_factory=list)
+
+    @property
+    def storage_url(self) -> str:
+        """Optuna storage: ``--storage`` or the journal file in the study folder."""
+        return self.storage or journal_path(self.study_dir)
+
+    def method_dir(self, method: str) -> str:
+        return os.path.join(self.study_dir, method)
+
+    def evaluation_metrics(self) -> list[str]:
+        return [self.metric] + [m for m in TABLE_METRICS if m != self.metric]
+
+
+def journal_path(study_dir: str) -> str:
+    return os.path.join(study_dir, "optuna.journal")

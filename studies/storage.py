@@ -1,0 +1,76 @@
+"""Optuna storage of a study, and the trials whose worker died.
+
+By default a journal file in the study folder (``optuna.storages.JournalStorage`` over a
+``JournalFileBackend``: safe for several processes, and over NFS for SLURM jobs); ``--storage URL``
+uses any database Optuna's ``RDBStorage`` accepts. Optuna 5.0's journal storage keeps no heartbeat,
+so a trial records its worker (``host:pid``) and the worker touches a heartbeat file while it runs;
+a RUNNING trial whose worker process is gone (same host) or whose heartbeat is older than three
+periods is marked FAIL and its parameters are enqueued again (once: the first worker to mark it).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any
+
+from studies import StudyError
+
+
+def open_storage(url: str) -> Any:
+    """The Optuna storage of ``url`` (a database URL, or a journal file path); a
+    :class:`StudyError` if it cannot be opened."""
+    import optuna
+    try:
+        if "://" in url:
+            return optuna.storages.RDBStorage(url)
+        os.makedirs(os.path.dirname(os.path.abspath(url)), exist_ok=True)
+        from optuna.storages.journal import JournalFileBackend
+        return optuna.storages.JournalStorage(JournalFileBackend(url))
+    except Exception as err:          # drivers raise many types; one line for all
+        raise StudyError(f"--storage {url}: cannot open it ({type(err).__name__}: "
+                         f"{' '.join(str(err).split())[:160]})") from None
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def heartbeat_file(study_dir: str, study_name: str, number: int) -> str:
+    return os.path.join(study_dir, "heartbeats", f"{study_name}-{number}")
+
+
+def is_stale(trial: Any, study_dir: str, study_name: str, heartbeat_s: float) -> bool:
+    """A RUNNING trial whose worker is dead: same host and no such process, or no heartbeat
+    for three periods (a trial without a worker record yet gets the same grace)."""
+    worker = str(trial.user_attrs.get("worker", ""))
+    host, _, pid = worker.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+    path = heartbeat_file(study_dir, study_name, trial.number)
+    last = os.path.getmtime(path) if os.path.exists(path) else (
+        trial.datetime_start.timestamp() if trial.datetime_start else time.time())
+    return time.time() - last > 3 * heartbeat_s
+
+
+def requeue_stale(study: Any, study_dir: str, heartbeat_s: float) -> list[int]:
+    """Mark the stale RUNNING trials FAIL and enqueue their parameters again; the numbers done."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+    done = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not is_stale(trial, study_dir, study.study_name, heartbeat_s):
+            continue
+        try:                                  # the note first: a finished trial takes no attributes
+            study._storage.set_trial_user_attr(trial._trial_id, "failed_because", "worker died")
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        except UpdateFinishedTrialError:      # another worker got there first
+            continue
+        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
+        done.append(trial.number)
+    return done

@@ -97,3 +97,32 @@ def test_two_local_workers_share_one_journal(tmp_path):
     params = [r["loss_triplet_margin"] for r in rows if r["state"] == "COMPLETE"]
     assert len(set(params)) == len(params)                     # no trial run twice
     assert len(fold_runs(study)) == 8
+
+
+@pytest.mark.slow
+def test_reproductions_give_separated_and_concatenated_test_metrics(tmp_path):
+    """After the search, the best configuration is retrained; each reproduction's K fold models are
+    tested separated (mean of their metrics) and concatenated (one K x D embedding), trained and
+    untrained, and Result_Evaluations.py --reality_check reads the study."""
+    import json
+    from studies.cli import main
+    study = tmp_path / "s"
+    argv = study_argv(study, trials="2")
+    argv[argv.index("--reproductions") + 1] = "2"
+    assert main(argv) == 0
+    reps = sorted(os.listdir(study / "triplet" / "reproductions"))
+    assert reps == ["r0.json", "r1.json"]
+    r0 = json.load(open(study / "triplet" / "reproductions" / "r0.json"))
+    assert len(r0["fold_runs"]) == 2 and r0["seed"] != json.load(open(study / "triplet" / "reproductions" / "r1.json"))["seed"]
+    for kind in ("trained", "untrained"):
+        for how in ("separated", "concatenated"):
+            values = r0[kind][how]
+            assert {"precision_at_1", "r_precision", "map_at_r"} <= set(values)
+            assert all(0.0 <= values[m] <= 1.0 for m in ("precision_at_1", "r_precision", "map_at_r"))
+    summary = json.load(open(study / "triplet" / "test.json"))
+    assert "trained" in summary and "untrained" in summary
+    table = subprocess.run([sys.executable, os.path.join(ROOT, "Result_Evaluations.py"), "--reality_check", str(study),
+                            "--latex", str(tmp_path / "rc.tex"), "--csv", str(tmp_path / "rc.csv")],
+                           capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert table.returncode == 0, table.stderr
+    assert "triplet" in table.stdout.lower() and os.path.exists(tmp_path / "rc.tex")

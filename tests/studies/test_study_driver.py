@@ -111,9 +111,9 @@ def test_reproductions_give_separated_and_concatenated_test_metrics(tmp_path):
     argv[argv.index("--reproductions") + 1] = "2"
     assert main(argv) == 0
     reps = sorted(os.listdir(study / "triplet" / "reproductions"))
-    assert reps == ["r0.json", "r1.json"]
-    r0 = json.load(open(study / "triplet" / "reproductions" / "r0.json"))
-    assert len(r0["fold_runs"]) == 2 and r0["seed"] != json.load(open(study / "triplet" / "reproductions" / "r1.json"))["seed"]
+    assert reps == ["r1.json", "r2.json"]                     # reproductions are numbered from 1
+    r0 = json.load(open(study / "triplet" / "reproductions" / "r1.json"))
+    assert len(r0["fold_runs"]) == 2 and r0["seed"] != json.load(open(study / "triplet" / "reproductions" / "r2.json"))["seed"]
     for kind in ("trained", "untrained"):
         for how in ("separated", "concatenated"):
             values = r0[kind][how]

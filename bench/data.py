@@ -1,11 +1,19 @@
-"""Input-pipeline throughput with and without ``--cache_resized`` on a generated image tree.
+"""Input-pipeline throughput: per worker core, before/after the planned decoding, and with and
+without ``--cache_resized``, on a generated image tree.
 
     python bench/data.py [--images 600] [--width 500] [--height 375] [--cache 256] [--workers 2]
 
-Writes a folder tree of JPEG photos (CUB-like size, smooth colour fields plus noise, quality 90),
-then measures images/s of the evaluation pipeline (decode, Resize 256, CenterCrop 224, normalise)
-through a DataLoader: first reading the originals, then the copies cached at ``--cache`` px. Also
-reports the one-off cache build time. Prints a table and the speed-up ratio.
+Writes a folder tree of JPEG photos (CUB-like size by default, smooth colour fields plus noise,
+quality 90), then
+
+1. per core (one process, one torch thread, no DataLoader): images/s of the paper's training
+   (RandomResizedCrop 224 + flip) and evaluation (Resize 256 + CenterCrop 224) pipelines, decode
+   to normalised tensor, *before* (full decode, ``T.Compose`` of torchvision's transforms, as the
+   code was before the planned pipeline) and *after* (:class:`datasets.transforms.PaperTransform`:
+   JPEG ``draft`` when the output size allows, one resampling of the kept box); the two are
+   interleaved in rounds and the best round of each is kept, as the machine may be shared;
+2. the evaluation pipeline through a DataLoader with ``--workers``, first reading the originals,
+   then the copies cached at ``--cache`` px (plus the one-off cache build time).
 """
 from __future__ import annotations
 
@@ -17,11 +25,16 @@ import time
 
 import numpy as np
 from PIL import Image
+import torch
 from torch.utils.data import DataLoader
+from torchvision import transforms as T
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datasets.folder import FolderSource  # noqa: E402
+from datasets.images import list_images, load_image, load_planned  # noqa: E402
+from datasets.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform  # noqa: E402
+from utilities.seeding import item_rng  # noqa: E402
 
 
 def write_tree(root: str, n_images: int, width: int, height: int, n_classes: int = 20) -> None:
@@ -44,6 +57,36 @@ def images_per_second(source: FolderSource, workers: int, batch_size: int = 32) 
     return n / (time.perf_counter() - start)
 
 
+def before_transform(train: bool) -> T.Compose:
+    """The paper pipeline as it was composed before :class:`~datasets.transforms.PaperTransform`."""
+    geometry = [T.RandomResizedCrop(224), T.RandomHorizontalFlip(0.5)] if train else [T.Resize(256), T.CenterCrop(224)]
+    return T.Compose(geometry + [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+
+
+def per_core(paths: list[str], rounds: int = 3) -> dict[str, tuple[float, float]]:
+    """``{pipeline: (before images/s, after images/s)}`` on one core, best of ``rounds`` interleaved rounds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = {}
+    try:
+        for name, train in (("train", True), ("eval", False)):
+            old, new = before_transform(train), build_transform("resnet50", "base", train)
+            runs = {"before": lambda p: old(load_image(p)),
+                    "after": lambda p: new(*load_planned(p, new.plan))}
+            best = {k: 0.0 for k in runs}
+            for _ in range(rounds):
+                for key, run in runs.items():
+                    start = time.perf_counter()
+                    for i, path in enumerate(paths):
+                        with item_rng(0, 1, i):
+                            run(path)
+                    best[key] = max(best[key], len(paths) / (time.perf_counter() - start))
+            out[name] = (best["before"], best["after"])
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=600)
@@ -51,9 +94,21 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=375)
     parser.add_argument("--cache", type=int, default=256)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--per_core_images", type=int, default=100, help="Images per round of the per-core test.")
+    parser.add_argument("--skip_loader", action="store_true", help="Only the per-core test.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as root:
         write_tree(root, args.images, args.width, args.height)
+        paths = [p for c in sorted(os.listdir(root)) for p in list_images(os.path.join(root, c))]
+        rates = per_core(paths[:args.per_core_images])
+        print(f"\nper worker core, {args.width}x{args.height} JPEGs (decode -> normalised 224x224 tensor)")
+        print(f"{'pipeline':<44}{'before im/s':>12}{'after im/s':>12}{'ratio':>8}")
+        for name, label in (("train", "train: RandomResizedCrop(224) + flip"),
+                            ("eval", "eval: Resize(256) + CenterCrop(224)")):
+            before, after = rates[name]
+            print(f"{label:<44}{before:>12.1f}{after:>12.1f}{after / before:>7.2f}x")
+        if args.skip_loader:
+            return
         plain = images_per_second(FolderSource(root=root, workers=args.workers), args.workers)
         start = time.perf_counter()
         FolderSource(root=root, cache_resized=args.cache, workers=args.workers).tables()

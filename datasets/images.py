@@ -6,7 +6,8 @@ import os
 import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from contextlib import nullcontext
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -77,6 +78,9 @@ def to_rgb(img: Image.Image) -> Image.Image:
     if scale is not None:
         grey = np.clip(np.asarray(img, dtype=np.float32) / scale, 0.0, 1.0)
         img = Image.fromarray(np.rint(grey * 255.0).astype(np.uint8), mode="L")
+    if img.mode == "RGB":       # convert() would copy the pixels
+        img.load()
+        return img
     return img.convert("RGB")
 
 
@@ -89,19 +93,36 @@ def bomb_problem(img: Image.Image) -> str | None:
     return None
 
 
-def decode(path: str) -> Image.Image:
-    """Open and fully decode ``path`` as RGB; raises ``OSError``/``ValueError`` (bombs as ``ValueError``)."""
+Planner = Callable[[tuple[int, int]], Any]
+"""Given the full (width, height) from the header, a plan whose ``request`` is the smallest decoded
+size the transform needs (see :class:`datasets.transforms.Plan`)."""
+
+
+def decode(path: str, planner: Planner | None = None) -> tuple[Image.Image, Any]:
+    """Open and decode ``path`` as RGB, with the plan ``planner`` made from the full size (or None).
+
+    A JPEG is decoded at the smallest 1/2, 1/4 or 1/8 scale that is still at least ``plan.request``
+    (``Image.draft``: libjpeg's DCT scaling, much cheaper than decoding every pixel and resizing).
+    Raises ``OSError``/``ValueError`` (bombs as ``ValueError``)."""
     with Image.open(path) as img:
         bomb = bomb_problem(img)
         if bomb:
             raise ValueError(bomb)
-        return to_rgb(img)
+        plan = planner(img.size) if planner is not None else None
+        if plan is not None and img.format == "JPEG":
+            img.draft(None, plan.request)
+        return to_rgb(img), plan
 
 
-def load_image(path: str) -> Image.Image:
+def load_image(path: str, planner: Planner | None = None) -> Image.Image:
     """Decode ``path`` as an RGB PIL image; :class:`BadImageError` names the file on failure."""
+    return load_planned(path, planner)[0]
+
+
+def load_planned(path: str, planner: Planner | None = None) -> tuple[Image.Image, Any]:
+    """:func:`decode` with :class:`BadImageError` naming the file on failure."""
     try:
-        return decode(path)
+        return decode(path, planner)
     except DECODE_ERRORS as err:
         raise BadImageError(f"unreadable image {path}: {err} (pass --skip_bad_images to skip such files)") from None
 
@@ -172,11 +193,12 @@ class ImageDataset(Dataset):
 
     def __getitem__(self, key: int | SampleKey) -> tuple[torch.Tensor, int]:
         index, epoch = split_key(key)
-        image = load_image(self.paths[index])
-        if epoch is None:
-            return self.transform(image), int(self.labels[index])
-        with item_rng(self.seed, epoch, index):
-            return self.transform(image), int(self.labels[index])
+        with nullcontext() if epoch is None else item_rng(self.seed, epoch, index):
+            planner = getattr(self.transform, "plan", None)      # decode smaller when it allows
+            if planner is None:
+                return self.transform(load_image(self.paths[index])), int(self.labels[index])
+            image, plan = load_planned(self.paths[index], planner)
+            return self.transform(image, plan), int(self.labels[index])
 
     def eval_view(self) -> "ImageDataset":
         """The same rows with the evaluation transforms (for embedding the training split)."""

@@ -11,12 +11,24 @@ Training augmentations (``--augmentation``), with crop size ``c`` (224; 227 for 
 
 Evaluation: Resize(256), CenterCrop(c). Then ImageNet normalisation, or for BN-Inception its own
 input space: BGR channel order, 0-255 range, mean (104, 117, 128) in BGR and unit std.
+
+Cheaper decoding (same outputs up to decoder rounding). The first, geometric step of each pipeline
+(the crop or resize) is *planned* on the image's full size, read from the file header before any
+pixel is decoded: :meth:`PaperTransform.plan` draws its randomness (the RandomResizedCrop box, with
+torchvision's own ``get_params``, so the random stream is the one ``T.RandomResizedCrop`` draws) and
+names the smallest decoded size that still keeps the output at full resolution. The loader then lets
+libjpeg decode at 1/2, 1/4 or 1/8 scale (``Image.draft``, DCT scaling) when that size allows, and the
+step resamples only the pixels it keeps: ``Image.resize(box=...)`` maps the crop box onto the decoded
+image in one pass (no full-image resize followed by a crop). ``bench/data.py`` measures it.
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
+from PIL import Image
 from torchvision import transforms as T
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -43,23 +55,114 @@ def to_bgr_255(x: torch.Tensor) -> torch.Tensor:
     return x.flip(0)
 
 
+Size = tuple[int, int]          # (width, height), PIL's order
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The geometric step, decided on the full-size image: the source ``box`` (left, top, right,
+    bottom) in full-size pixels, the output ``size``, and ``request``, the smallest decoded size that
+    keeps the box at least as large as the output (what ``Image.draft`` may scale down to)."""
+
+    full: Size
+    box: tuple[float, float, float, float]
+    size: Size
+    request: Size
+
+
+def resize_shorter(full: Size, side: int) -> Size:
+    """``T.Resize(side)``'s output size: shorter side ``side``, longer side truncated as torchvision does."""
+    w, h = full
+    return (side, int(side * h / w)) if w <= h else (int(side * w / h), side)
+
+
+class ResizeCenterCrop:
+    """Resize(resize) then CenterCrop(crop) as one resampling of the kept box (evaluation)."""
+
+    def __init__(self, resize: int, crop: int):
+        self.resize, self.crop = resize, crop
+
+    def plan(self, full: Size) -> Plan:
+        rw, rh = resize_shorter(full, self.resize)
+        left, top = int(round((rw - self.crop) / 2.0)), int(round((rh - self.crop) / 2.0))  # T.CenterCrop
+        sx, sy = full[0] / rw, full[1] / rh
+        box = (left * sx, top * sy, (left + self.crop) * sx, (top + self.crop) * sy)
+        return Plan(full, box, (self.crop, self.crop), (rw, rh))
+
+
+class ResizedCrop:
+    """RandomResizedCrop(crop): the box drawn on the full-size image by ``T.RandomResizedCrop.get_params``."""
+
+    def __init__(self, crop: int, scale: tuple[float, float] = (0.08, 1.0),
+                 ratio: tuple[float, float] = (3 / 4, 4 / 3)):
+        self.crop, self.scale, self.ratio = crop, scale, ratio
+
+    def plan(self, full: Size) -> Plan:
+        shape = torch.empty(1, 1, 1).expand(1, full[1], full[0])        # only its size is read
+        top, left, h, w = T.RandomResizedCrop.get_params(shape, list(self.scale), list(self.ratio))
+        request = (math.ceil(full[0] * self.crop / w), math.ceil(full[1] * self.crop / h))
+        return Plan(full, (left, top, left + w, top + h), (self.crop, self.crop), request)
+
+
+class ResizeOnly:
+    """Resize(resize) (the ``red`` augmentation's first step; its RandomCrop follows)."""
+
+    def __init__(self, resize: int):
+        self.resize = resize
+
+    def plan(self, full: Size) -> Plan:
+        size = resize_shorter(full, self.resize)
+        return Plan(full, (0.0, 0.0, float(full[0]), float(full[1])), size, size)
+
+
+def apply_plan(image: Image.Image, plan: Plan) -> Image.Image:
+    """Resample ``plan.box`` of ``image`` (full size, or the smaller decoded one) to ``plan.size``.
+
+    Bilinear with PIL's antialiasing, as ``T.Resize``/``T.RandomResizedCrop`` on PIL images."""
+    sx, sy = image.width / plan.full[0], image.height / plan.full[1]
+    left, top, right, bottom = plan.box
+    return image.resize(plan.size, Image.BILINEAR, box=(left * sx, top * sy, right * sx, bottom * sy))
+
+
+class PaperTransform:
+    """PIL image -> tensor: a planned geometric step (:class:`Plan`) then ``rest`` (a ``T.Compose``).
+
+    ``transform(image)`` plans on ``image.size``; the loader instead calls ``plan(full_size)``
+    before decoding (to decode smaller) and then ``transform(image, plan)``. Either way the random
+    draws come in the same order: the crop box first, then the rest (flip, colour)."""
+
+    def __init__(self, geometry: ResizeCenterCrop | ResizedCrop | ResizeOnly, rest: T.Compose):
+        self.geometry, self.rest = geometry, rest
+
+    def plan(self, full: Size) -> Plan:
+        return self.geometry.plan(full)
+
+    def __call__(self, image: Image.Image, plan: Plan | None = None) -> torch.Tensor:
+        return self.rest(apply_plan(image, plan if plan is not None else self.plan(image.size)))
+
+    def __repr__(self) -> str:
+        return f"PaperTransform({type(self.geometry).__name__}{vars(self.geometry)}, {self.rest})"
+
+
 def build_transform(arch: str, augmentation: str, train: bool, image_size: int = 0) -> Callable:
-    """PIL image -> normalised FloatTensor[3, c, c] for ``arch`` (see the module docstring)."""
+    """PIL image -> normalised FloatTensor[3, c, c] for ``arch`` (see the module docstring); a
+    :class:`PaperTransform`, whose ``plan`` lets the loader decode JPEGs at a reduced scale."""
     if augmentation not in AUGMENTATIONS:
         raise ValueError(f"--augmentation {augmentation!r} is not one of {list(AUGMENTATIONS)}")
     crop = crop_size(arch, augmentation, image_size, train)
     flip = T.RandomHorizontalFlip(0.5)
+    geometry: ResizeCenterCrop | ResizedCrop | ResizeOnly
     if not train:
-        steps = [T.Resize(resize_size(crop)), T.CenterCrop(crop)]
+        geometry, steps = ResizeCenterCrop(resize_size(crop), crop), []
     elif augmentation in ("base", "big"):
-        steps = [T.RandomResizedCrop(crop), flip]
+        geometry, steps = ResizedCrop(crop), [flip]
     elif augmentation == "adv":
-        steps = [T.RandomResizedCrop(crop), T.RandomGrayscale(p=0.2), T.ColorJitter(0.2, 0.2, 0.2, 0.2), flip]
+        geometry, steps = ResizedCrop(crop), [T.RandomGrayscale(p=0.2), T.ColorJitter(0.2, 0.2, 0.2, 0.2), flip]
     else:  # red
-        steps = [T.Resize(resize_size(crop)), T.RandomCrop(crop), flip]
+        geometry, steps = ResizeOnly(resize_size(crop)), [T.RandomCrop(crop), flip]
     steps.append(T.ToTensor())
     if arch.split("_")[0] == "bninception":
         steps += [T.Normalize(BNINCEPTION_MEAN_RGB, BNINCEPTION_STD), T.Lambda(to_bgr_255)]
     else:
-        steps.append(T.Normalize(IMAGENET_MEAN, IMAGENET_STD))
-    return T.Compose(steps)
+        steps.append(T.Normalize(IMAGENET_MEAN, IMAGENET_STD, inplace=True))   # ToTensor's fresh tensor
+    return PaperTransform(geometry, T.Compose(steps))

@@ -115,3 +115,15 @@ def test_torch_searcher_matches_faiss_on_cpu():
     d1, i1 = FaissSearcher(x, "cosine").search(x[:7], 5)
     d2, i2 = TorchSearcher(x, "cosine", device="cpu").search(x[:7], 5)
     assert (i1 == i2).all() and np.allclose(d1, d2, atol=1e-5)
+
+
+def test_embeddings_do_not_depend_on_the_batch_size(tiny_opt):
+    """BatchNorm in eval mode: the embedding batch size (evaluation.options) cannot change metrics."""
+    import architectures
+    import datasets
+    from evaluation.engine import embed
+    data = datasets.select(tiny_opt)
+    model = architectures.select(tiny_opt, in_channels=datasets.channels(data["train"]))
+    ref = embed(model, data["test"], 256)[0]
+    for batch_size in (1, 7, 64):
+        assert abs(embed(model, data["test"], batch_size)[0] - ref).max() < 1e-5

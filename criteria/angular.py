@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.npair import l2_term, npair_values
+from criteria.npair import l2_term, npair_values, used_columns
 from criteria.terms import LossTerm
 from utilities.masked_ops import masked_logsumexp
 from utilities.tuples import npair_sets
@@ -56,12 +56,14 @@ class AngularLoss(BaseLoss):
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
         sets = npair_sets(labels, indices_tuple)
-        npair = npair_values(self.distance(embeddings), sets, self.distance)
+        npair = npair_values(embeddings, sets, self.distance)
         unit = F.normalize(embeddings, dim=1)
-        cos = unit @ unit.T
         a, p = sets.anchors, sets.positives
-        f = 4.0 * self.tan_sq * (cos[a] + cos[p]) - 2.0 * (1.0 + self.tan_sq) * cos[a, p].unsqueeze(1)
-        angular = masked_logsumexp(f, sets.negatives, dim=1, add_one=True)
+        cols = used_columns(sets)                                 # only the columns the sets use
+        ends = unit[cols].T
+        cos_ap = (unit[a] * unit[p]).sum(1, keepdim=True)
+        f = 4.0 * self.tan_sq * (unit[a] @ ends + unit[p] @ ends) - 2.0 * (1.0 + self.tan_sq) * cos_ap
+        angular = masked_logsumexp(f, sets.negatives[:, cols], dim=1, add_one=True)
         return {"npair": LossTerm(npair, "pos_pair", a),
                 "angular": LossTerm(self.npair_ang_weight * angular, "pos_pair", a),
                 **l2_term(embeddings, self.npair_l2)}

@@ -50,8 +50,8 @@ class CircleLoss(BaseLoss):
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
         sim = upcast(self.distance(embeddings))
         pos, neg = tuple_masks(labels, indices_tuple)
-        alpha_p = (1 + self.m - sim).clamp_min(0).detach()
-        alpha_n = (sim + self.m).clamp_min(0).detach()
+        alpha_p = (1 + self.m - sim.detach()).relu()
+        alpha_n = (sim.detach() + self.m).relu()
         logit_p = -self.gamma * alpha_p * (sim - (1 - self.m))
         logit_n = self.gamma * alpha_n * (sim - self.m)
         total = masked_logsumexp(logit_p, pos) + masked_logsumexp(logit_n, neg)

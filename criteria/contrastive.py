@@ -7,15 +7,16 @@ import torch
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
+from criteria.functional import pair_values
 from criteria.terms import LossTerm
-from utilities.tuples import Pairs, all_pairs
+from utilities.tuples import Pairs
 
 
-def as_pairs(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | None) -> Pairs:
-    """The pairs to use: all pairs, the given pairs, or each triplet's ``(a, p)`` and ``(a, n)``
-    (kept once per triplet, so a pair weighs as often as it was mined)."""
+def as_pairs(indices_tuple: tuple[torch.Tensor, ...] | None) -> Pairs | None:
+    """The pairs to use: all pairs (``None``), the given pairs, or each triplet's ``(a, p)`` and
+    ``(a, n)`` (kept once per triplet, so a pair weighs as often as it was mined)."""
     if indices_tuple is None:
-        return all_pairs(labels)
+        return None
     if len(indices_tuple) == 3:
         a, p, n = indices_tuple
         return Pairs(a, p, a, n)
@@ -54,8 +55,7 @@ class ContrastiveLoss(BaseLoss):
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
-        dist = self.distance(embeddings)
-        a1, p, a2, n = as_pairs(labels, indices_tuple)
-        pos = self.distance.gap(dist[a1, p], torch.full_like(dist[a1, p], self.pos_margin)).relu()
-        neg = self.distance.gap(torch.full_like(dist[a2, n], self.neg_margin), dist[a2, n]).relu()
+        v_pos, a1, v_neg, a2 = pair_values(self.distance(embeddings), labels, as_pairs(indices_tuple))
+        pos = self.distance.gap(v_pos, self.pos_margin).relu()
+        neg = self.distance.gap(self.neg_margin, v_neg).relu()
         return {"pos_loss": LossTerm(pos, "pos_pair", a1), "neg_loss": LossTerm(neg, "neg_pair", a2)}

@@ -4,11 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import require, tuple_triplets, upcast
+from criteria.functional import on_unit_sphere, require, tuple_triplets, upcast
 from criteria.terms import LossTerm
 
 
@@ -72,7 +71,7 @@ class DynamicSoftMarginLoss(BaseLoss):
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
-        dist = upcast(self.distance(F.normalize(embeddings, dim=-1)))
+        dist = upcast(on_unit_sphere(self.distance, embeddings))
         a, p, n = tuple_triplets(labels, indices_tuple)
         delta = dist[a, p] - dist[a, n]
         if delta.numel() and self.training:

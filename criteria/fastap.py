@@ -4,11 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import require, tuple_masks, upcast
+from criteria.functional import on_unit_sphere, require, tuple_masks, upcast
 from criteria.terms import LossTerm
 
 
@@ -58,16 +57,33 @@ class FastAPLoss(BaseLoss):
             ends = self.distance.closest_first(self.distance(unit))
         return (float(ends[0, 0]) if self.distance.is_similarity else 0.0), float(ends[0, 1])
 
+    def histograms(self, dist: torch.Tensor, pos: torch.Tensor,
+                   everyone: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (B, K+1) histograms ``h⁺`` and ``h`` of each row's masked values.
+
+        A value ``d`` has a non-zero pulse in at most two bins, the centres ``c_i ≤ d ≤ c_{i+1}``
+        around it (the nearest one when ``d`` lies outside the range), so each histogram is two
+        ``scatter_add`` calls over (B, B) instead of a (B, B, K+1) pulse tensor; the pulses are
+        the formula's own ``[1 - |d - c| / Δ]_+``.
+        """
+        width = (self.high - self.low) / self.num_bins
+        centres = torch.linspace(self.low, self.high, self.num_bins + 1, dtype=dist.dtype, device=dist.device)
+        lower = ((dist.detach() - self.low) / width).floor().clamp(0, self.num_bins - 1).long()
+        upper = lower + 1
+        w_lower = (1 - (dist - centres[lower]).abs() / width).relu()
+        w_upper = (1 - (dist - centres[upper]).abs() / width).relu()
+        zero = torch.zeros(dist.shape[0], self.num_bins + 1, dtype=dist.dtype, device=dist.device)
+        out = []
+        for mask in (pos, everyone):
+            out.append(zero.scatter_add(1, lower, w_lower.masked_fill(~mask, 0.0))
+                       .scatter_add(1, upper, w_upper.masked_fill(~mask, 0.0)))
+        return out[0], out[1]
+
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
-        dist = self.distance.closest_first(upcast(self.distance(F.normalize(embeddings, dim=-1))))
+        dist = self.distance.closest_first(upcast(on_unit_sphere(self.distance, embeddings)))
         pos, neg = tuple_masks(labels, indices_tuple)
-        low, high = self.low, self.high
-        width = (high - low) / self.num_bins
-        centres = torch.linspace(low, high, self.num_bins + 1, dtype=dist.dtype, device=dist.device)
-        pulse = (1 - (dist.unsqueeze(-1) - centres).abs() / width).clamp_min(0)   # (B, B, K+1)
-        h_pos = (pulse * pos.unsqueeze(-1)).sum(1)
-        h_all = (pulse * (pos | neg).unsqueeze(-1)).sum(1)
+        h_pos, h_all = self.histograms(dist, pos, pos | neg)
         cum_pos, cum_all = h_pos.cumsum(1), h_all.cumsum(1)
         filled = cum_all > 0
         ratio = torch.where(filled, h_pos * cum_pos / torch.where(filled, cum_all, torch.ones_like(cum_all)),

@@ -3,6 +3,7 @@
 * :func:`tuple_pairs` / :func:`tuple_triplets` (and ``utilities.tuples.tuple_masks``): the pairs, triplets or
   (B, B) pair masks a loss works on, either every pair of the batch (``indices_tuple=None``) or
   exactly the mined ones (pairs or triplets, converted as needed);
+* :func:`pair_values`: a matrix's values at those pairs, each gathered once;
 * :func:`upcast`: half/bfloat16 matrices to float32 before exponentials and divisions;
 * :func:`similarities`: any distance as a "larger is closer" score matrix;
 * :func:`soft_rank_counts`: the sigmoid-relaxed count of items ranked before each item, per
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from distances.base import BaseDistance
 from utilities.tuples import (Pairs, Triplets, all_pairs, all_triplets,  # noqa: F401
@@ -38,6 +40,21 @@ def tuple_triplets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...]
     return Triplets(*indices_tuple)
 
 
+def pair_values(matrix: torch.Tensor, labels: torch.Tensor,
+                pairs: tuple[torch.Tensor, ...] | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(v_pos, a1, v_neg, a2)``: the matrix's values at the positive and negative pairs, each
+    gathered once, and their anchors. ``pairs=None`` means every pair of the labels, in
+    :func:`all_pairs` order, read with ``masked_select`` (whose backward scatters into the
+    matrix instead of accumulating a quarter-million indexed zeros)."""
+    if pairs is None:
+        pos, neg = tuple_masks(labels, None)
+        a1 = torch.repeat_interleave(torch.arange(pos.shape[0], device=pos.device), pos.sum(1))
+        a2 = torch.repeat_interleave(torch.arange(neg.shape[0], device=neg.device), neg.sum(1))
+        return matrix.masked_select(pos), a1, matrix.masked_select(neg), a2
+    a1, p, a2, n = pairs
+    return matrix[a1, p], a1, matrix[a2, n], a2
+
+
 def index_mask(rows: torch.Tensor, cols: torch.Tensor, size: int) -> torch.Tensor:
     """A (size, size) boolean mask, true at ``(rows[k], cols[k])``."""
     mask = torch.zeros(size, size, dtype=torch.bool, device=rows.device)
@@ -54,6 +71,12 @@ def require(ok: bool, loss: str, param: str, rule: str, value: object) -> None:
 def upcast(x: torch.Tensor) -> torch.Tensor:
     """``x`` in float32 when it is float16/bfloat16 (autocast), unchanged otherwise."""
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def on_unit_sphere(distance: BaseDistance, embeddings: torch.Tensor) -> torch.Tensor:
+    """``distance`` between the L2-normalised embeddings, normalised once (not again when the
+    distance normalises itself, as ``cosine`` does)."""
+    return distance(embeddings if distance.normalize_embeddings else F.normalize(embeddings, dim=-1))
 
 
 def similarities(distance: BaseDistance, embeddings: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ import torch
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import tuple_pairs, upcast
+from criteria.functional import pair_values, tuple_pairs, upcast
 from criteria.terms import LossTerm
 
 
@@ -44,8 +44,8 @@ class IntraPairVarianceLoss(BaseLoss):
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
         sim = upcast(self.distance(embeddings))
-        a1, p, a2, n = tuple_pairs(labels, indices_tuple)
-        pos, neg = sim[a1, p], sim[a2, n]
-        pos_loss = ((1 - self.pos_eps) * pos.mean() - pos).clamp_min(0).pow(2) if pos.numel() else pos
-        neg_loss = (neg - (1 + self.neg_eps) * neg.mean()).clamp_min(0).pow(2) if neg.numel() else neg
+        pairs = None if indices_tuple is None else tuple_pairs(labels, indices_tuple)
+        pos, a1, neg, a2 = pair_values(sim, labels, pairs)
+        pos_loss = ((1 - self.pos_eps) * pos.mean() - pos).relu().square() if pos.numel() else pos
+        neg_loss = (neg - (1 + self.neg_eps) * neg.mean()).relu().square() if neg.numel() else neg
         return {"pos_loss": LossTerm(pos_loss, "pos_pair", a1), "neg_loss": LossTerm(neg_loss, "neg_pair", a2)}

@@ -53,5 +53,5 @@ class LiftedStructureLoss(BaseLoss):
         neg = index_mask(a2, n, labels.numel())
         slack = closest_first(self.neg_margin) - dist
         hinge = masked_logsumexp(torch.cat([slack[a1], slack[p]], 1), torch.cat([neg[a1], neg[p]], 1))
-        values = (hinge + dist[a1, p] - closest_first(self.pos_margin)).clamp_min(0).pow(2) / 2
+        values = (hinge + dist[a1, p] - closest_first(self.pos_margin)).relu().square() / 2
         return {"loss": LossTerm(values, "pos_pair", a1)}

@@ -65,8 +65,8 @@ class MarginLoss(BaseLoss):
         def values(t: Triplets) -> tuple[torch.Tensor, ...]:
             beta = self.beta[labels[t.anchors]].to(dist.dtype)
             boundary = self.distance.closest_first(beta)     # beta itself on a distance
-            pos_term = (self.margin + dist[t.anchors, t.positives] - boundary).clamp_min(0)
-            neg_term = (self.margin - dist[t.anchors, t.negatives] + boundary).clamp_min(0)
+            pos_term = (self.margin + dist[t.anchors, t.positives] - boundary).relu()
+            neg_term = (self.margin - dist[t.anchors, t.negatives] + boundary).relu()
             return pos_term, neg_term, beta
 
         (pos_term, neg_term, beta), a = map_triplets(labels, indices_tuple, values)

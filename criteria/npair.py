@@ -7,6 +7,7 @@ import torch
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
+from criteria.functional import upcast
 from criteria.regularizers.lp import mean_lp_norm
 from criteria.terms import LossTerm
 from distances.base import BaseDistance
@@ -14,11 +15,35 @@ from utilities.masked_ops import masked_logsumexp
 from utilities.tuples import NPairSets, npair_sets
 
 
-def npair_values(sim: torch.Tensor, sets: NPairSets, distance: BaseDistance) -> torch.Tensor:
+def used_columns(sets: NPairSets) -> torch.Tensor:
+    """The items that occur as a positive or a negative of some row, ascending: the only
+    columns a set loss needs (with PML's one pair per class, N of the B items)."""
+    used = sets.negatives.any(0)
+    used[sets.positives] = True
+    return torch.nonzero(used).flatten()
+
+
+def local_index(cols: torch.Tensor, items: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """The position of each of ``items`` within ``cols`` (all of them must occur there)."""
+    where = torch.full((batch_size,), -1, dtype=torch.long, device=cols.device)
+    where[cols] = torch.arange(cols.numel(), device=cols.device)
+    return where[items]
+
+
+def npair_values(embeddings: torch.Tensor, sets: NPairSets, distance: BaseDistance) -> torch.Tensor:
     """``log(1 + Σ_{n ∈ N_k} exp(s(a_k, n) - s(a_k, p_k)))`` for every row k of the sets
-    (with ``gap``, so a distance gives ``d(a, p) - d(a, n)``)."""
-    pos = sim[sets.anchors, sets.positives].unsqueeze(1)
-    return masked_logsumexp(distance.gap(pos, sim[sets.anchors]), sets.negatives, dim=1, add_one=True)
+    (with ``gap``, so a distance gives ``d(a, p) - d(a, n)``).
+
+    Only the similarities used are computed: the rows' anchors against :func:`used_columns`
+    (with PML's one pair per class, an (N, N) matrix instead of (B, B)).
+    """
+    cols = used_columns(sets)
+    if sets.anchors.numel() > embeddings.shape[0]:             # repeated anchors: rows once, then gathered
+        sim = upcast(distance(embeddings, embeddings[cols]))[sets.anchors]
+    else:
+        sim = upcast(distance(embeddings[sets.anchors], embeddings[cols]))      # (P, |cols|)
+    pos = sim.gather(1, local_index(cols, sets.positives, embeddings.shape[0]).unsqueeze(1))
+    return masked_logsumexp(distance.gap(pos, sim), sets.negatives[:, cols], dim=1, add_one=True)
 
 
 def l2_term(embeddings: torch.Tensor, weight: float) -> dict[str, LossTerm]:
@@ -60,5 +85,5 @@ class NPairLoss(BaseLoss):
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
         sets = npair_sets(labels, indices_tuple)
-        values = npair_values(self.distance(embeddings), sets, self.distance)
+        values = npair_values(embeddings, sets, self.distance)
         return {"npair": LossTerm(values, "pos_pair", sets.anchors), **l2_term(embeddings, self.l2)}

@@ -56,9 +56,9 @@ class ProxyNCALoss(ProxyLoss):
         """``‖x̂_i − p_c‖²`` (B, C) from ``‖x̂‖² + ‖p‖² − 2 x̂·p``, clamped at 0."""
         dot = linear_logits(embeddings, self.proxies, True, self.normalize_proxies)
         if self.normalize_proxies:
-            return (2 - 2 * dot).clamp_min(0)
+            return (2 - 2 * dot).relu()
         sq = self.proxies.to(compute_dtype(embeddings, self.proxies)).pow(2).sum(1)
-        return (1 + sq - 2 * dot).clamp_min(0)
+        return (1 + sq - 2 * dot).relu()
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import require, tuple_masks, upcast
+from criteria.functional import on_unit_sphere, require, tuple_masks, upcast
 from criteria.terms import LossTerm
 
 
@@ -18,7 +17,7 @@ def _weighted_mean(values: torch.Tensor, temperature: float, mask: torch.Tensor)
     logits = (temperature * values).masked_fill(~mask, float("-inf"))
     peak = logits.amax(1, keepdim=True).detach()
     peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
-    weights = torch.exp(torch.where(mask, logits, peak) - peak) * mask
+    weights = torch.exp(logits - peak)                  # masked entries: exp(-inf) = 0, zero gradient
     return (weights * values).sum(1) / weights.sum(1).clamp_min(torch.finfo(values.dtype).tiny)
 
 
@@ -67,7 +66,7 @@ class RankedListLoss(BaseLoss):
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
-        dist = upcast(self.distance(F.normalize(embeddings, dim=-1)))
+        dist = upcast(on_unit_sphere(self.distance, embeddings))
         pos, neg = tuple_masks(labels, indices_tuple)
         pos_gap = dist - (self.alpha - self.margin)
         neg_gap = self.alpha - dist

@@ -15,11 +15,14 @@ class CosineSimilarity(BaseDistance):
     Parameters
     ----------
     normalize_embeddings : bool
-        Has no effect: cosine normalises by definition.
+        Has no effect: cosine normalises by definition (once, in :meth:`prepare`).
     """
 
     is_similarity = True
     default_normalize = True
 
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(x, dim=-1)
+
     def _pairwise(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return F.normalize(x, dim=-1) @ F.normalize(y, dim=-1).T
+        return x @ y.T                       # rows already unit-norm (prepare)

@@ -9,22 +9,25 @@ def masked_logsumexp(x: torch.Tensor, mask: torch.Tensor, dim: int = -1,
     """``log Σ_{j: mask_j} exp(x_j)`` along ``dim`` (``log(1 + Σ ...)`` with ``add_one``).
 
     An empty row gives 0 (with ``add_one``: ``log 1``; without: 0 by convention), and neither
-    the value nor the gradient is ever NaN: masked entries are replaced *before* ``exp`` so no
-    ``inf · 0`` appears in the backward pass.
+    the value nor the gradient is ever NaN: masked entries are ``-inf`` before ``exp`` (so they
+    contribute ``exp(-inf) = 0`` with a zero gradient, never ``inf · 0``), the peak of an empty
+    row is replaced by 0, and the sum is clamped away from 0 before ``log``. ``mask`` is boolean
+    (broadcast against ``x``); no float copy of it is made. Five passes over ``x`` forward.
     """
-    mask = mask.expand_as(x)
-    big_neg = torch.finfo(x.dtype).min
-    peak = x.masked_fill(~mask, big_neg).amax(dim, keepdim=True).detach()
-    peak = torch.where(mask.any(dim, keepdim=True), peak, torch.zeros_like(peak))
+    if x.shape[dim] == 0:                                    # nothing to sum: every row is empty
+        return x.sum(dim)
+    filled = x.masked_fill(~mask, -torch.inf)
+    peak = filled.amax(dim, keepdim=True).detach()
     if add_one:
-        peak = peak.clamp_min(0.0)
-    safe = torch.where(mask, x, peak)
-    total = (torch.exp(safe - peak) * mask).sum(dim, keepdim=True)
+        peak = peak.clamp_min(0.0)                           # also turns an empty row's -inf into 0
+    else:
+        peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
+    total = torch.exp(filled - peak).sum(dim, keepdim=True)
     if add_one:
         total = total + torch.exp(-peak)
-    out = torch.log(total.clamp_min(torch.finfo(x.dtype).tiny)) + peak
+    out = torch.log(total.clamp_min(torch.finfo(total.dtype).tiny)) + peak
     if not add_one:
-        out = torch.where(mask.any(dim, keepdim=True), out, torch.zeros_like(out))
+        out = out.masked_fill(~mask.expand_as(x).any(dim, keepdim=True), 0.0)
     return out.squeeze(dim)
 
 

@@ -170,17 +170,19 @@ OMNIGLOT_ALPHABETS = {"images_background": {"Alphabet_of_the_Magi": 3, "Latin": 
                       "images_evaluation": {"Angelic": 2, "Tengwar": 3}}
 
 
-def omniglot_tree(source: str, container: str = "", drawings: int = 3) -> str:
+def omniglot_tree(source: str, container: str = "", drawings: int = 3,
+                  alphabets: dict[str, dict[str, int]] | None = None) -> str:
     """Omniglot's layout under ``<source>/<container>`` (``""``, ``omniglot-py`` as torchvision
     unpacks it): ``images_{background,evaluation}/<alphabet>/characterNN/<id>_<drawer>.png``, each a
     105x105 1-bit PNG of a few seeded strokes (a character's drawings share their strokes).
-    Returns the dataset folder (``<source>/<container>``)."""
+    ``alphabets`` (default :data:`OMNIGLOT_ALPHABETS`) gives each folder's alphabets and their
+    character counts. Returns the dataset folder (``<source>/<container>``)."""
     import numpy as np
     from PIL import ImageDraw
     root = os.path.join(source, container) if container else source
     rng, char_id = np.random.default_rng(0), 0
-    for folder, alphabets in OMNIGLOT_ALPHABETS.items():
-        for alphabet, n_characters in alphabets.items():
+    for folder, counts in (alphabets or OMNIGLOT_ALPHABETS).items():
+        for alphabet, n_characters in counts.items():
             for k in range(1, n_characters + 1):
                 char_id += 1
                 strokes = rng.integers(10, 95, size=(3, 4))

@@ -16,7 +16,7 @@ from datasets import DATASETS
 from datasets.glyphs import FAST_CPU_PRESET
 from datasets.image_source import ImageSource
 from datasets.images import class_folders, load_image, pool_size, table_from_folders
-from datasets.table import Table, contiguous_labels
+from datasets.table import Table
 from datasets.tensor_dataset import TensorImageDataset
 from utilities.flags import POSITIVE, Domain, at_least
 
@@ -168,10 +168,11 @@ class OmniglotSource(ImageSource):
                 "test": self.table([c for c, t in zip(characters, train) if not t])}
 
     def table(self, characters: list[tuple[str, str]]) -> Table:
-        """One row per drawing; label = character (in the given order), category = its alphabet."""
-        alphabets = np.asarray([a for a, _ in characters])
-        _, category = np.unique(alphabets, return_inverse=True)
-        return table_from_folders(self.root, [f"{a}/{c}" for a, c in characters], contiguous_labels(category))
+        """One row per drawing; label = character (in the given order), category = its alphabet,
+        numbered in order of first appearance (the natural order of the split's alphabets)."""
+        number = {a: k for k, a in enumerate(dict.fromkeys(a for a, _ in characters))}
+        return table_from_folders(self.root, [f"{a}/{c}" for a, c in characters],
+                                  np.asarray([number[a] for a, _ in characters], dtype=np.int64))
 
     def to_dataset(self, table: Table, train: bool) -> Dataset:
         with ThreadPoolExecutor(pool_size(self.workers)) as pool:

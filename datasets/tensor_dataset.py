@@ -17,14 +17,15 @@ class TensorImageDataset(Dataset):
 
     Exposes ``labels`` (and ``is_query``/``is_gallery``/``category`` when the table has them).
     Takes sample keys ``(index, epoch)`` as :class:`~datasets.images.ImageDataset` does; an
-    optional ``transform`` then draws from a generator seeded by ``(seed, epoch, index)``.
+    optional ``transform`` then draws from a generator seeded by ``(seed, epoch, index)``;
+    :meth:`eval_view` gives the same rows with ``eval_transform`` (default: none).
     """
 
     takes_sample_keys = True
 
     def __init__(self, table: Table, transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                 seed: int = 0):
-        self.table, self.seed = table, seed
+                 seed: int = 0, eval_transform: Callable[[torch.Tensor], torch.Tensor] | None = None):
+        self.table, self.seed, self.eval_transform = table, seed, eval_transform
         self.images: torch.Tensor = table.items
         self.labels: np.ndarray = table.labels
         self.is_query, self.is_gallery = table.is_query, table.is_gallery
@@ -44,3 +45,7 @@ class TensorImageDataset(Dataset):
                 with item_rng(self.seed, epoch, index):
                     image = self.transform(image)
         return image, int(self.labels[index])
+
+    def eval_view(self) -> "TensorImageDataset":
+        """The same rows with the evaluation transform (for embedding the training split)."""
+        return TensorImageDataset(self.table, self.eval_transform, self.seed, self.eval_transform)

@@ -17,7 +17,7 @@ import parameters
 from criteria.reducers import REDUCERS
 from criteria.regularizers import EMBEDDING_REGULARIZERS, WEIGHT_REGULARIZERS
 from tests.contracts import checks
-from tests.datasets.fixture_trees import class_tree, cub_tree, in_shop_tree, sop_tree, write_image
+from tests.datasets.fixture_trees import class_tree, cub_tree, in_shop_tree, omniglot_tree, sop_tree, write_image
 
 
 @pytest.mark.parametrize("name", criteria.LOSSES.names())
@@ -98,6 +98,7 @@ FIXTURES = {
     "folder": (lambda root: class_tree(root, ["a", "b", "c", "d"]), []),
     "glyphs": (None, ["--glyphs_n_classes", "8", "--glyphs_samples", "4", "--glyphs_image_size", "16"]),
     "in_shop": (in_shop_tree, []),
+    "omniglot": (omniglot_tree, []),
     "online_products": (sop_tree, []),
 }
 

@@ -163,3 +163,35 @@ def textured_class_tree(images_root: str, n_classes: int = 8, per_class: int = 4
             os.makedirs(os.path.dirname(path), exist_ok=True)
             Image.fromarray(pixels).save(path)
     return images_root
+
+
+#: The fixture's Omniglot alphabets and their character counts (the real ones hold 14 to 55).
+OMNIGLOT_ALPHABETS = {"images_background": {"Alphabet_of_the_Magi": 3, "Latin": 4},
+                      "images_evaluation": {"Angelic": 2, "Tengwar": 3}}
+
+
+def omniglot_tree(source: str, container: str = "", drawings: int = 3,
+                  alphabets: dict[str, dict[str, int]] | None = None) -> str:
+    """Omniglot's layout under ``<source>/<container>`` (``""``, ``omniglot-py`` as torchvision
+    unpacks it): ``images_{background,evaluation}/<alphabet>/characterNN/<id>_<drawer>.png``, each a
+    105x105 1-bit PNG of a few seeded strokes (a character's drawings share their strokes).
+    ``alphabets`` (default :data:`OMNIGLOT_ALPHABETS`) gives each folder's alphabets and their
+    character counts. Returns the dataset folder (``<source>/<container>``)."""
+    import numpy as np
+    from PIL import ImageDraw
+    root = os.path.join(source, container) if container else source
+    rng, char_id = np.random.default_rng(0), 0
+    for folder, counts in (alphabets or OMNIGLOT_ALPHABETS).items():
+        for alphabet, n_characters in counts.items():
+            for k in range(1, n_characters + 1):
+                char_id += 1
+                strokes = rng.integers(10, 95, size=(3, 4))
+                path = os.path.join(root, folder, alphabet, f"character{k:02d}")
+                os.makedirs(path, exist_ok=True)
+                for drawer in range(1, drawings + 1):
+                    img = Image.new("1", (105, 105), 1)
+                    draw = ImageDraw.Draw(img)
+                    for line in strokes + rng.integers(-3, 4, size=strokes.shape):
+                        draw.line([int(v) for v in line], fill=0, width=3)
+                    img.save(os.path.join(path, f"{char_id:04d}_{drawer:02d}.png"))
+    return root

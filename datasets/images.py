@@ -6,16 +6,18 @@ import os
 import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
 from datasets.epoch_keys import SampleKey, split_key
 from datasets.table import Table
 from utilities.seeding import item_rng
+
+if TYPE_CHECKING:  # PIL is imported where images are decoded: `import datasets` (flag building) stays light
+    from PIL import Image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 
@@ -64,7 +66,10 @@ HIGH_BIT_DEPTH = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 
 that maps to white. ``I`` (32-bit int) is what older Pillow versions return for 16-bit PNGs, so it
 is read as 16-bit too; ``F`` holds floats already in [0, 1]. Values outside are clipped."""
 
-DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning)
+def decode_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions of a file that does not decode (PIL's decompression-bomb error and warning too)."""
+    from PIL import Image
+    return (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -75,6 +80,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
     """
     scale = HIGH_BIT_DEPTH.get(img.mode)
     if scale is not None:
+        from PIL import Image
         grey = np.clip(np.asarray(img, dtype=np.float32) / scale, 0.0, 1.0)
         img = Image.fromarray(np.rint(grey * 255.0).astype(np.uint8), mode="L")
     return img.convert("RGB")
@@ -82,6 +88,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 def bomb_problem(img: Image.Image) -> str | None:
     """A decompression bomb: more pixels than ``PIL.Image.MAX_IMAGE_PIXELS`` (PIL only warns below 2x)."""
+    from PIL import Image
     limit = Image.MAX_IMAGE_PIXELS
     if limit is not None and img.width * img.height > limit:
         return (f"decompression bomb: {img.width}x{img.height} pixels exceed the limit of {limit} "
@@ -91,6 +98,7 @@ def bomb_problem(img: Image.Image) -> str | None:
 
 def decode(path: str) -> Image.Image:
     """Open and fully decode ``path`` as RGB; raises ``OSError``/``ValueError`` (bombs as ``ValueError``)."""
+    from PIL import Image
     with Image.open(path) as img:
         bomb = bomb_problem(img)
         if bomb:
@@ -102,13 +110,14 @@ def load_image(path: str) -> Image.Image:
     """Decode ``path`` as an RGB PIL image; :class:`BadImageError` names the file on failure."""
     try:
         return decode(path)
-    except DECODE_ERRORS as err:
+    except decode_errors() as err:
         raise BadImageError(f"unreadable image {path}: {err} (pass --skip_bad_images to skip such files)") from None
 
 
 def image_problem(path: str) -> str | None:
     """Why ``path`` is not a readable image (missing, not an image, truncated, a decompression bomb,
     corrupt data), or ``None``. Decodes every pixel: ``verify()`` alone passes truncated JPEGs."""
+    from PIL import Image
     try:
         with Image.open(path) as img:
             bomb = bomb_problem(img)
@@ -119,7 +128,7 @@ def image_problem(path: str) -> str | None:
         return "missing file"
     except Image.DecompressionBombError as err:
         return f"decompression bomb: {err}"
-    except DECODE_ERRORS as err:
+    except decode_errors() as err:
         return str(err) or type(err).__name__
     return None
 
@@ -131,6 +140,7 @@ def pool_size(workers: int = 0) -> int:
 
 def check_images(paths: np.ndarray, workers: int = 0) -> list[tuple[int, str]]:
     """``(row, problem)`` for every path that does not decode fully, checked by a thread pool."""
+    from PIL import Image
     with warnings.catch_warnings():          # PIL's bomb warning: reported as a problem by bomb_problem
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with ThreadPoolExecutor(pool_size(workers)) as pool:

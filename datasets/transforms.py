@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
-from torchvision import transforms as T
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 BNINCEPTION_MEAN_RGB = (128 / 255, 117 / 255, 104 / 255)       # (104, 117, 128) in BGR, 0-255
@@ -45,6 +44,7 @@ def to_bgr_255(x: torch.Tensor) -> torch.Tensor:
 
 def build_transform(arch: str, augmentation: str, train: bool, image_size: int = 0) -> Callable:
     """PIL image -> normalised FloatTensor[3, c, c] for ``arch`` (see the module docstring)."""
+    from torchvision import transforms as T  # lazy: `import datasets` (flag building) stays light
     if augmentation not in AUGMENTATIONS:
         raise ValueError(f"--augmentation {augmentation!r} is not one of {list(AUGMENTATIONS)}")
     crop = crop_size(arch, augmentation, image_size, train)

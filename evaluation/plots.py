@@ -7,27 +7,32 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import matplotlib
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from evaluation.engine import embed, protocol_columns  # noqa: E402
-from metrics.neighbours import rank_neighbours  # noqa: E402
-from utilities.atomic import atomic_write  # noqa: E402
-from utilities.csv_rows import as_float, read_csv_rows  # noqa: E402
+from evaluation.engine import embed, protocol_columns
+from metrics.neighbours import rank_neighbours
+from utilities.atomic import atomic_write
+from utilities.csv_rows import as_float, read_csv_rows
 
 TSNE_POINTS = 2000      # t-SNE is quadratic-ish; a fixed random subset keeps it to seconds
 TOP = 8                 # neighbours shown per query
 
 
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend, imported on first use (it takes ~1 s, and
+    ``main.py --help`` must not pay for it)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
 def save_figure(fig: Any, path: str, dpi: int = 100) -> None:
     """Write ``fig`` as a PNG atomically (like every run-folder file), then close it."""
     atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi), binary=True)
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def plot_embeddings(embeddings: np.ndarray, labels: np.ndarray, path: str, seed: int = 0,
@@ -42,7 +47,7 @@ def plot_embeddings(embeddings: np.ndarray, labels: np.ndarray, path: str, seed:
     xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
               max_iter=iterations).fit_transform(x)
     _, colour = np.unique(y, return_inverse=True)
-    fig, ax = plt.subplots(figsize=(7, 7))
+    fig, ax = pyplot().subplots(figsize=(7, 7))
     size = float(np.clip(6000 / len(x), 6, 40))              # larger dots for small subsets
     ax.scatter(xy[:, 0], xy[:, 1], c=colour, cmap="tab20", s=size, alpha=0.8, linewidths=0)
     ax.set_title(f"t-SNE of {len(x)} test embeddings, {len(np.unique(y))} classes")
@@ -75,7 +80,7 @@ def plot_retrievals(dataset: Dataset, embeddings: np.ndarray, path: str, n_queri
     nb = rank_neighbours(embeddings, labels.astype(np.int64), chosen, gallery, "euclidean", TOP,
                          keep_indices=TOP)
     rows = len(nb.queries)
-    fig, axes = plt.subplots(max(rows, 1), TOP + 1, figsize=(1.3 * (TOP + 1), 1.3 * max(rows, 1)),
+    fig, axes = pyplot().subplots(max(rows, 1), TOP + 1, figsize=(1.3 * (TOP + 1), 1.3 * max(rows, 1)),
                              squeeze=False)
     for ax in axes.ravel():
         ax.set_xticks([])
@@ -118,7 +123,7 @@ def plot_training_curves(folder: str, metric_names: list[str]) -> str:
     train = read_csv_rows(os.path.join(folder, "train.csv"))
     evals = read_csv_rows(os.path.join(folder, "metrics.csv"))
     panels = ["loss"] + list(metric_names)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
+    fig, axes = pyplot().subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
     ax = axes[0, 0]
     ax.plot([int(r["epoch"]) for r in train], [as_float(r.get("loss")) for r in train], marker=".")
     ax.set_title("training loss")

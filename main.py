@@ -30,7 +30,7 @@ from training.checkpoint import CheckpointError, load_checkpoint, restore, save_
 from training.interrupts import RunInterrupted, signals_raise
 from training.loop import NonFiniteLossError, train_epoch
 from training.online_logger import OnlineLogger
-from training.report import format_config, print_registries
+from training.report import format_config, format_header, print_registries
 from training.run_folder import RunFolder, RunFolderError, public_config, read_summary
 from training.selection import EpochSelector
 from utilities import comm
@@ -162,9 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     if opt.list:
         print_registries()
         return 0
+    if opt.print_config:          # every resolved flag, as config.json holds them; no run
+        print(format_config(opt))
+        return 0
     distributed.setup(opt.device)  # a no-op unless launched by torchrun
-    print("dmlbench configuration:\n" + format_config(opt))
     run = open_run(opt)
+    print(format_header(opt, parameters.layered_defaults(opt.dataset), run.path))
     try:
         return run_and_report(opt, run)
     finally:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision import models
 
 from architectures import ARCHITECTURES
 from architectures.weights import load_state_dict, require_rgb
@@ -23,6 +22,7 @@ class GoogLeNet(nn.Module):
     wired_params = ("in_channels", "pretrained", "weights_dir")
 
     def __init__(self, in_channels: int = 3, pretrained: bool = True, weights_dir: str = ""):
+        from torchvision import models  # lazy: `import architectures` (flag building) stays light
         super().__init__()
         require_rgb(in_channels, "googlenet")
         net = models.googlenet(weights=None, aux_logits=pretrained, transform_input=pretrained,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from torch import nn
-from torchvision import models
 
 from architectures import ARCHITECTURES
 from architectures.weights import load_state_dict, require_rgb
@@ -18,6 +17,7 @@ class ResNetBackbone(nn.Sequential):
     wired_params = ("in_channels", "pretrained", "weights_dir")
 
     def __init__(self, in_channels: int = 3, pretrained: bool = True, weights_dir: str = ""):
+        from torchvision import models  # lazy: `import architectures` (flag building) stays light
         name = f"resnet{self.depth}"
         require_rgb(in_channels, name)
         net = getattr(models, name)(weights=None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision import models
 
 from architectures import ARCHITECTURES
 from architectures.weights import load_state_dict, require_rgb
@@ -21,6 +20,7 @@ class ViTB16(nn.Module):
     wired_params = ("in_channels", "pretrained", "weights_dir")
 
     def __init__(self, in_channels: int = 3, pretrained: bool = True, weights_dir: str = ""):
+        from torchvision import models  # lazy: `import architectures` (flag building) stays light
         super().__init__()
         require_rgb(in_channels, "vit_b_16")
         self.vit = models.vit_b_16(weights=None)

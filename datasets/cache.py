@@ -17,9 +17,8 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from PIL import Image
 
-from datasets.images import DECODE_ERRORS, bomb_problem, pool_size, to_rgb
+from datasets.images import bomb_problem, decode_errors, pool_size, to_rgb
 
 CACHE_QUALITY = 95
 CACHE_ENV = "DMLBENCH_CACHE"
@@ -74,6 +73,7 @@ def cached_path(path: str, root: str, folder: str) -> str:
 
 def resize_one(src: str, dst: str, size: int) -> str | None:
     """Write the resized copy of ``src`` to ``dst``; the problem as text if ``src`` cannot be decoded."""
+    from PIL import Image  # lazy: `import datasets` (flag building) stays light
     try:
         if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
             return None
@@ -84,7 +84,7 @@ def resize_one(src: str, dst: str, size: int) -> str | None:
             img = to_rgb(img)
     except FileNotFoundError:
         return "missing file"
-    except DECODE_ERRORS as err:
+    except decode_errors() as err:
         return str(err) or type(err).__name__
     scale = size / min(img.size)
     if scale < 1:
@@ -105,6 +105,7 @@ def build_cache(paths: np.ndarray, root: str, size: int,
     folder = writable_cache_folder(root, size)
     print(f"--cache_resized {size}: caching {len(paths)} images in {folder}")
     targets = np.asarray([cached_path(p, root, folder) for p in paths], dtype=object)
+    from PIL import Image
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with ThreadPoolExecutor(pool_size(workers)) as pool:

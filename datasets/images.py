@@ -7,16 +7,18 @@ import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
 from datasets.epoch_keys import SampleKey, split_key
 from datasets.table import Table
 from utilities.seeding import item_rng
+
+if TYPE_CHECKING:  # PIL is imported where images are decoded: `import datasets` (flag building) stays light
+    from PIL import Image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 
@@ -65,7 +67,10 @@ HIGH_BIT_DEPTH = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 
 that maps to white. ``I`` (32-bit int) is what older Pillow versions return for 16-bit PNGs, so it
 is read as 16-bit too; ``F`` holds floats already in [0, 1]. Values outside are clipped."""
 
-DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning)
+def decode_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions of a file that does not decode (PIL's decompression-bomb error and warning too)."""
+    from PIL import Image
+    return (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -74,6 +79,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
     ``I;16`` pixels ``v`` become ``v / 65535``, ``F`` pixels stay as they are, both clipped to
     [0, 1] and then quantised to 8 bits (``round(255 x)``), which is what ``ToTensor`` reads back.
     """
+    from PIL import Image
     scale = HIGH_BIT_DEPTH.get(img.mode)
     if scale is not None:
         grey = np.clip(np.asarray(img, dtype=np.float32) / scale, 0.0, 1.0)
@@ -86,6 +92,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 def bomb_problem(img: Image.Image) -> str | None:
     """A decompression bomb: more pixels than ``PIL.Image.MAX_IMAGE_PIXELS`` (PIL only warns below 2x)."""
+    from PIL import Image
     limit = Image.MAX_IMAGE_PIXELS
     if limit is not None and img.width * img.height > limit:
         return (f"decompression bomb: {img.width}x{img.height} pixels exceed the limit of {limit} "
@@ -104,6 +111,7 @@ def decode(path: str, planner: Planner | None = None) -> tuple[Image.Image, Any]
     A JPEG is decoded at the smallest 1/2, 1/4 or 1/8 scale that is still at least ``plan.request``
     (``Image.draft``: libjpeg's DCT scaling, much cheaper than decoding every pixel and resizing).
     Raises ``OSError``/``ValueError`` (bombs as ``ValueError``)."""
+    from PIL import Image
     with Image.open(path) as img:
         bomb = bomb_problem(img)
         if bomb:
@@ -123,13 +131,14 @@ def load_planned(path: str, planner: Planner | None = None) -> tuple[Image.Image
     """:func:`decode` with :class:`BadImageError` naming the file on failure."""
     try:
         return decode(path, planner)
-    except DECODE_ERRORS as err:
+    except decode_errors() as err:
         raise BadImageError(f"unreadable image {path}: {err} (pass --skip_bad_images to skip such files)") from None
 
 
 def image_problem(path: str) -> str | None:
     """Why ``path`` is not a readable image (missing, not an image, truncated, a decompression bomb,
     corrupt data), or ``None``. Decodes every pixel: ``verify()`` alone passes truncated JPEGs."""
+    from PIL import Image
     try:
         with Image.open(path) as img:
             bomb = bomb_problem(img)
@@ -140,7 +149,7 @@ def image_problem(path: str) -> str | None:
         return "missing file"
     except Image.DecompressionBombError as err:
         return f"decompression bomb: {err}"
-    except DECODE_ERRORS as err:
+    except decode_errors() as err:
         return str(err) or type(err).__name__
     return None
 
@@ -152,6 +161,7 @@ def pool_size(workers: int = 0) -> int:
 
 def check_images(paths: np.ndarray, workers: int = 0) -> list[tuple[int, str]]:
     """``(row, problem)`` for every path that does not decode fully, checked by a thread pool."""
+    from PIL import Image
     with warnings.catch_warnings():          # PIL's bomb warning: reported as a problem by bomb_problem
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with ThreadPoolExecutor(pool_size(workers)) as pool:

@@ -8,9 +8,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
-from torchvision import transforms as T
 
 from datasets import DATASETS
 from datasets.glyphs import FAST_CPU_PRESET
@@ -62,6 +60,7 @@ def within_alphabet_split(alphabets: np.ndarray, n_train: int) -> np.ndarray:
 def ink_image(path: str, size: int) -> np.ndarray:
     """``path`` as a ``size`` x ``size`` float image of ink in [-1, 1]: strokes 1, paper -1
     (Omniglot draws black on white; inverted, so that zero padding and shifts add paper)."""
+    from PIL import Image
     grey = load_image(path).convert("L").resize((size, size), Image.BILINEAR)   # antialiased when shrinking
     return 1.0 - np.asarray(grey, dtype=np.float32) / 127.5
 
@@ -76,10 +75,12 @@ class InkAffine:
     """
 
     def __init__(self) -> None:
+        from torchvision import transforms as T      # loaded with the data, not when flags are built
         self.affine = T.RandomAffine(10, translate=(0.06, 0.06), scale=(0.9, 1.1),
                                      interpolation=T.InterpolationMode.BILINEAR, fill=-1.0)
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        from PIL import Image
         moved = self.affine(Image.fromarray(image[0].numpy()))
         return torch.from_numpy(np.array(moved, dtype=np.float32))[None]
 

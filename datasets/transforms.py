@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
-from PIL import Image
-from torchvision import transforms as T
+
+if TYPE_CHECKING:       # PIL and torchvision load when a transform is built (fast --help / parsing)
+    from PIL import Image
+    from torchvision import transforms as T
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 BNINCEPTION_MEAN_RGB = (128 / 255, 117 / 255, 104 / 255)       # (104, 117, 128) in BGR, 0-255
@@ -98,6 +100,7 @@ class ResizedCrop:
         self.crop, self.scale, self.ratio = crop, scale, ratio
 
     def plan(self, full: Size) -> Plan:
+        from torchvision import transforms as T
         shape = torch.empty(1, 1, 1).expand(1, full[1], full[0])        # only its size is read
         top, left, h, w = T.RandomResizedCrop.get_params(shape, list(self.scale), list(self.ratio))
         request = (math.ceil(full[0] * self.crop / w), math.ceil(full[1] * self.crop / h))
@@ -121,6 +124,7 @@ def apply_plan(image: Image.Image, plan: Plan) -> Image.Image:
     Bilinear with PIL's antialiasing, as ``T.Resize``/``T.RandomResizedCrop`` on PIL images."""
     sx, sy = image.width / plan.full[0], image.height / plan.full[1]
     left, top, right, bottom = plan.box
+    from PIL import Image
     return image.resize(plan.size, Image.BILINEAR, box=(left * sx, top * sy, right * sx, bottom * sy))
 
 
@@ -150,6 +154,7 @@ def build_transform(arch: str, augmentation: str, train: bool, image_size: int =
     if augmentation not in AUGMENTATIONS:
         raise ValueError(f"--augmentation {augmentation!r} is not one of {list(AUGMENTATIONS)}")
     crop = crop_size(arch, augmentation, image_size, train)
+    from torchvision import transforms as T
     flip = T.RandomHorizontalFlip(0.5)
     geometry: ResizeCenterCrop | ResizedCrop | ResizeOnly
     if not train:

@@ -7,27 +7,33 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import matplotlib
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
-from evaluation.engine import embed, protocol_columns  # noqa: E402
-from metrics.neighbours import rank_neighbours  # noqa: E402
-from utilities.atomic import atomic_write  # noqa: E402
-from utilities.csv_rows import as_float, read_csv_rows  # noqa: E402
+from evaluation.engine import embed, protocol_columns
+from metrics.neighbours import rank_neighbours
+from utilities.atomic import atomic_write
+from utilities.csv_rows import as_float, read_csv_rows
 
 TSNE_POINTS = 2000      # t-SNE is quadratic-ish; a fixed random subset keeps it to seconds
 TOP = 8                 # neighbours shown per query
 
 
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend, imported on first use (it takes ~1 s, and
+    ``main.py --help`` must not pay for it)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
 def save_figure(fig: Any, path: str, dpi: int = 100) -> None:
     """Write ``fig`` as a PNG atomically (like every run-folder file), then close it."""
     atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi), binary=True)
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 KEYED_CLASSES = 20      # up to this many classes get a colour key; beyond, a note says colour = class
@@ -37,10 +43,10 @@ def class_colours(n_classes: int) -> np.ndarray:
     """One RGBA row per class: tab10 / tab20 (distinct) up to 20 classes, then a cycle through
     a continuous map (neighbouring classes may then share similar colours)."""
     if n_classes <= 10:
-        return plt.get_cmap("tab10")(np.arange(n_classes))
+        return pyplot().get_cmap("tab10")(np.arange(n_classes))
     if n_classes <= KEYED_CLASSES:
-        return plt.get_cmap("tab20")(np.arange(n_classes))
-    hues = plt.get_cmap("hsv")(np.linspace(0.0, 1.0, n_classes, endpoint=False))
+        return pyplot().get_cmap("tab20")(np.arange(n_classes))
+    hues = pyplot().get_cmap("hsv")(np.linspace(0.0, 1.0, n_classes, endpoint=False))
     return hues[np.random.default_rng(0).permutation(n_classes)]   # neighbouring ids, distant hues
 
 
@@ -64,7 +70,7 @@ def embedding_figure(xy: np.ndarray, labels: np.ndarray, of_total: int | None = 
     classes, colour = np.unique(labels, return_inverse=True)
     palette = class_colours(len(classes))
     keyed = len(classes) <= KEYED_CLASSES
-    fig, ax = plt.subplots(figsize=(8.6 if keyed else 7, 7.4), layout="constrained")
+    fig, ax = pyplot().subplots(figsize=(8.6 if keyed else 7, 7.4), layout="constrained")
     size = float(np.clip(6000 / len(xy), 6, 40))              # larger dots for small subsets
     for k, name in enumerate(classes):
         ax.scatter(*xy[colour == k].T, color=palette[k], s=size, alpha=0.8, linewidths=0, label=f"class {name}")
@@ -114,7 +120,7 @@ def retrieval_figure(dataset: Dataset, embeddings: np.ndarray, n_queries: int, s
     nb = rank_neighbours(embeddings, labels.astype(np.int64), chosen, gallery, "euclidean", TOP,
                          keep_indices=TOP)
     rows = max(len(nb.queries), 1)
-    fig, axes = plt.subplots(rows, TOP + 1, figsize=(1.3 * (TOP + 1), 1.3 * rows + 0.9), squeeze=False,
+    fig, axes = pyplot().subplots(rows, TOP + 1, figsize=(1.3 * (TOP + 1), 1.3 * rows + 0.9), squeeze=False,
                              layout="constrained")
     for ax in axes.ravel():
         ax.set_xticks([])
@@ -170,7 +176,7 @@ def training_curves_figure(folder: str, metric_names: list[str], selected_epoch:
     train = read_csv_rows(os.path.join(folder, "train.csv"))
     evals = read_csv_rows(os.path.join(folder, "metrics.csv"))
     panels = ["loss"] + list(metric_names)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False,
+    fig, axes = pyplot().subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False,
                              layout="constrained")
     ax = axes[0, 0]
     ax.plot([int(r["epoch"]) for r in train], [as_float(r.get("loss")) for r in train], marker=".",

@@ -7,7 +7,6 @@ with row sums a_i (class sizes) and column sums b_j (cluster sizes), N items in 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import adjusted_mutual_info_score
 
 from metrics import METRICS
 
@@ -52,6 +51,7 @@ def ami(labels: np.ndarray, clusters: np.ndarray) -> float:
     """AMI = (I − E[I]) / (mean(H(Y), H(C)) − E[I]), E[I] under the hypergeometric model of
     random partitions with the same sizes (Vinh, Epps & Bailey, JMLR 2010); arithmetic mean,
     computed by scikit-learn. Its cost grows with (#classes × #clusters)."""
+    from sklearn.metrics import adjusted_mutual_info_score  # lazy: scikit-learn takes ~1 s to import
     return float(adjusted_mutual_info_score(labels, clusters))
 
 

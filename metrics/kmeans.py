@@ -1,7 +1,6 @@
 """The shared k-means clustering (faiss): one run per distance space."""
 from __future__ import annotations
 
-import faiss
 import numpy as np
 
 from metrics.neighbours import faiss_gpu_available, prepare
@@ -21,6 +20,7 @@ def kmeans_assign(embeddings: np.ndarray, n_clusters: int, space: str, seed: int
     assignment") rather than raising when it does. Non-finite rows and empty shapes raise a
     ``ValueError`` here for the same reason.
     """
+    import faiss  # lazy: `import metrics` (flag building, --help) stays light
     if np.ndim(embeddings) != 2 or 0 in np.shape(embeddings):
         raise ValueError(f"k-means needs a non-empty (N, D) matrix, got shape {np.shape(embeddings)}")
     x = prepare(embeddings, space)

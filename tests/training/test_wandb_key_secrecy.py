@@ -15,14 +15,22 @@ from training.run_folder import public_config, redact_argv
 KEY = "SECRETKEY123abc"
 
 
-@pytest.mark.parametrize("form", [["--wandb_key", KEY], [f"--wandb_key={KEY}"], ["--wandb_k", KEY],
-                                  ["--comet_api_key", KEY]])
+@pytest.mark.parametrize("form", [["--wandb_key", KEY], [f"--wandb_key={KEY}"], ["--comet_api_key", KEY]])
 def test_public_config_redacts_the_key_in_every_argv_form(form, tmp_path):
     opt = parameters.parse_args(TINY_GLYPHS + ["--save_path", str(tmp_path)] + form + ["--n_epochs", "1"])
     config = public_config(opt)
     assert KEY not in json.dumps(config)
     assert config["argv"][-2:] == ["--n_epochs", "1"]  # the other flags are kept as given
     assert "<redacted>" in config["argv"][-3]
+
+
+@pytest.mark.parametrize("form", [["--wandb_k", KEY], [f"--wandb_k={KEY}"]])
+def test_an_abbreviated_key_flag_is_refused_without_echoing_the_key(form, capsys):
+    with pytest.raises(SystemExit) as exc:
+        parameters.parse_args(form)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("main.py: error: unknown flag --wandb_k (closest: --wandb_key") and KEY not in err
 
 
 def test_redact_argv_hides_only_secret_values():

@@ -81,7 +81,8 @@ def test_the_readme_resume_line_runs_verbatim(tmp_path):
     readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
     first = next(line for line in readme.splitlines() if line.startswith("python main.py --loss margin --loss_margin_beta 0.6"))
     resume = next(line for line in readme.splitlines() if line.startswith("python main.py --resume "))
-    tiny = [a for a in TINY_GLYPHS if a not in ("--seed", "0")] + ["--n_epochs", "1"]
+    i = TINY_GLYPHS.index("--seed")
+    tiny = TINY_GLYPHS[:i] + TINY_GLYPHS[i + 2:] + ["--n_epochs", "1"]       # the README's own --seed 3
     env = dict(os.environ, PYTHONPATH=ROOT)
     for command in (shlex.split(first.split("#")[0])[2:] + tiny, shlex.split(resume.split("#")[0])[2:]):
         done = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *command], cwd=str(tmp_path),

@@ -50,6 +50,7 @@ LEGACY_NO_EFFECT = {  # old flags kept so old scripts parse; they change nothing
 NAME_MAX_BYTES = 255   # longest file name (one path component) of common file systems
 
 
+DEFAULT_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "Datasets")   # inside the checkout
 MAX_DEFAULT_WORKERS = 8
 
 
@@ -201,9 +202,9 @@ def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
                 help="CUDA device index of a single-process run (several GPUs: launch with torchrun).")
     g.add_argument("--savename", default="group_plus_seed", type=str,
                    help="Run folder name; default <group>_s<seed>, or <dataset>_<loss>_<miner>_s<seed>_<time>.")
-    g.add_argument("--source_path", "--source", dest="source_path",
-                   default=os.path.join(os.getcwd(), "..", "..", "Datasets"), type=str,
-                   help="Root folder of the datasets (--source is the documented spelling).")
+    g.add_argument("--source_path", "--source", dest="source_path", default=DEFAULT_SOURCE, type=str,
+                   help="Root folder of the datasets (--source is the documented spelling); default: "
+                        "the Datasets folder of this checkout.")
     g.add_argument("--save_path", default=os.path.join(os.getcwd(), "Training_Results"), type=str,
                    help="Where run folders are written: <save_path>/<dataset>/<savename>/.")
 

@@ -100,3 +100,8 @@ def test_summary_wall_time_is_the_run_duration(tmp_path):
                                     "--no_train_metrics"]) == 0
     wall = json.load(open(os.path.join(run_folder(tmp_path, "w"), "summary.json")))["wall_time_s"]
     assert 0 < wall <= time.time() - start + 1
+
+
+def test_default_source_is_inside_the_checkout():
+    default = parameters.build_parser().get_default("source_path")
+    assert os.path.commonpath([default, ROOT]) == ROOT and os.path.basename(default) == "Datasets"

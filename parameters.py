@@ -17,10 +17,7 @@ declares its domain where it is added (``add_checked(..., domain=POSITIVE)``, or
 from __future__ import annotations
 
 import argparse
-import difflib
-import json
 import os
-import re
 import sys
 from typing import Any
 
@@ -32,10 +29,12 @@ import datasets
 import distances
 import metrics
 from training.distributed import batch_problem, world_size_from_env
-from training.run_folder import LOCATION_KEYS, RESUMABLE_KEYS, SECRET_KEYS
+from training.resume import check_resume, check_resume_overrides, restorable_flags
 from utilities.flags import (MINUS_ONE_OR_POSITIVE, NON_NEGATIVE, OPEN_UNIT, POSITIVE, add_checked, add_flag,
                              at_least, between, domain_problem, parse_bool, registry_flags)
-from utilities.registry import UnknownNameError, rank_by_similarity
+from utilities.cli import FlagError, OneLineParser, fail  # noqa: F401  (parameters.fail / FlagError for callers)
+from utilities.config_file import load_config
+from utilities.registry import UnknownNameError
 
 LEGACY_NO_EFFECT = {  # old flags kept so old scripts parse; they change nothing here
     "ext_some_parameter": 0.0, "online_backend": "wandb", "comet_api_key": "<your_api_key_here>",
@@ -61,88 +60,6 @@ def default_workers() -> int:
     return max(1, min(cores, MAX_DEFAULT_WORKERS))
 
 
-MIDRUN_FLAGS = RESUMABLE_KEYS - LOCATION_KEYS   # what may be typed with --resume (and is listed in errors)
-
-
-class FlagError(ValueError):
-    """A bad flag value; ``main`` prints it as one line and exits with code 2."""
-
-
-TYPE_WORDS = {"int": "an integer", "float": "a number", "str": "a text value", "parse_bool": "true or false"}
-OTHER_TOOLS_NAMES = {  # what other training scripts call our flags: suggested first for an unknown flag
-    "learning_rate": "lr", "batch_size": "bs", "epochs": "n_epochs", "num_epochs": "n_epochs",
-    "weight_decay": "decay", "wd": "decay", "num_workers": "kernels", "workers": "kernels",
-    "embedding_size": "embed_dim", "embed_size": "embed_dim", "embedding_dim": "embed_dim",
-    "backbone": "arch", "model": "arch", "optimizer": "optim", "miner": "batch_mining",
-    "sampler": "data_sampler", "output_dir": "save_path", "data_root": "source", "data_dir": "source",
-    "lr_scheduler": "scheduler", "eval_freq": "eval_every",
-}
-SIMILAR = 0.5   # difflib ratio below which a flag is too unlike a typed one to be suggested
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse's own errors as one line naming the flag, not usage + error: an unknown flag with
-    the closest valid ones, a bad value with the type expected. Flags must be typed in full
-    (``allow_abbrev=False``): ``--n_epoch 3`` is an error, not ``--n_epochs 3``."""
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, allow_abbrev=False, **kwargs)
-
-    def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
-        opt, extras = self.parse_known_args(args, namespace)
-        if extras:
-            self.error(self.unknown_problem(extras))
-        return opt
-
-    def long_flags(self) -> list[str]:
-        return [s for a in self._actions for s in a.option_strings if s.startswith("--") and s != "--help"]
-
-    def unknown_problem(self, extras: list[str]) -> str:
-        """``unknown flag --n_epoch (closest: --n_epochs, ...)``, or the stray value."""
-        flag = next((e for e in extras if e.startswith("-")), None)
-        if flag is None:
-            return f"unexpected value {extras[0]!r} (not after a flag that takes it)"
-        name = flag.split("=", 1)[0]
-        typed, flags = name.lstrip("-"), [f[2:] for f in self.long_flags()]
-        ranked = rank_by_similarity(typed, flags)
-        close = [c for c in ranked[:3] if difflib.SequenceMatcher(None, typed, c).ratio() >= SIMILAR] or ranked[:1]
-        known = OTHER_TOOLS_NAMES.get(typed.lower())
-        if known in flags:
-            close = [known] + [c for c in close if c != known][:2]
-        return f"unknown flag {name} (closest: {', '.join('--' + c for c in close)}; every flag: --help)"
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        fail(self.value_problem(message))
-
-    def value_problem(self, message: str) -> str:
-        """argparse's ``argument --lr: invalid float value: 'abc'`` as ``--lr 'abc': expected a number``."""
-        match = re.match(r"argument (\S+): (.*)$", message)
-        if match is None:
-            return message
-        flag, problem = match.group(1).split("/")[0], match.group(2)
-        action = self._option_string_actions.get(flag)
-        expected = type_words(action)
-        bad = re.match(r"invalid (?:\S+) value: (.*)$", problem)
-        if bad:
-            return f"{flag} {bad.group(1)}: expected {expected}"
-        choice = re.match(r"invalid choice: (.*?) \(choose from .*\)$", problem)
-        if choice and action is not None and action.choices is not None:
-            return f"{flag} {choice.group(1)}: expected one of {', '.join(map(str, action.choices))}"
-        if re.match(r"expected (one|at least one|at most one|\d+) arguments?$", problem):
-            many = " (one or more)" if action is not None and action.nargs in ("+", "*") else ""
-            return f"{flag}: expected {expected}{many} after it"
-        if problem.startswith("ignored explicit argument"):
-            return f"{flag} is a switch and takes no value ({problem})"
-        return f"{flag}: {problem}"
-
-
-def type_words(action: argparse.Action | None) -> str:
-    """What ``action`` takes, in words: ``an integer``, ``a number``, ..."""
-    conv = getattr(action, "type", None)
-    if conv is None:
-        return "a value"
-    name = getattr(conv, "__name__", str(conv))
-    return TYPE_WORDS.get(name, f"a {name} value")
 
 
 def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
@@ -349,86 +266,6 @@ def _pre_parse(argv: list[str]) -> argparse.Namespace:
     return known
 
 
-def load_config(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
-    """Read a YAML config and convert/validate every value with the flag's own type."""
-    import yaml
-    if not os.path.isfile(path):
-        raise FlagError(f"--config: file not found: {path}")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh) or {}
-    except UnicodeDecodeError as err:
-        raise FlagError(f"--config {path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
-                        f"{err.start}); save it as UTF-8") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise FlagError(f"--config {path}: not valid YAML{where}: {problem}") from None
-    except OSError as err:
-        raise FlagError(f"--config {path}: cannot read it: {err.strerror}") from None
-    if not isinstance(raw, dict):
-        raise FlagError(f"--config {path}: expected a mapping of flag names to values")
-    actions = {a.dest: a for a in parser._actions}
-    out = {}
-    for key, value in raw.items():
-        key = str(key).lstrip("-")
-        if key not in actions or key in ("config", "help"):
-            close = rank_by_similarity(key, [d for d in actions if d != "help"])[:3]
-            raise FlagError(f"--config {path}: unknown key '{key}' (closest: {', '.join(close)})")
-        out[key] = _convert(actions[key], value, f"--config {path}: key '{key}'")
-    return out
-
-
-def _convert(action: argparse.Action, value: Any, where: str) -> Any:
-    """A config value as the command line would give it: the flag's type, its choices, no
-    ``null`` where the flag has a value by default (YAML bypasses argparse's own checks)."""
-    if value is None:
-        if action.default is None:
-            return None
-        raise FlagError(f"{where}: null is not a value (the default is {action.default!r}); "
-                        "give a value or remove the key")
-    if isinstance(value, dict):
-        raise FlagError(f"{where}: expected a value, got a mapping")
-    conv = action.type
-    if action.nargs in ("+", "*"):
-        values = value if isinstance(value, list) else [value]
-        if not values and action.nargs == "+":
-            raise FlagError(f"{where}: expected at least one value, got an empty list")
-        out = []
-        for v in values:
-            if v is None or isinstance(v, (list, dict)):
-                raise FlagError(f"{where}: expected a list of values, got {value!r}")
-            out.append(_check_choice(action, _convert_one(conv, v, where), where))
-        return out
-    if isinstance(value, list):
-        raise FlagError(f"{where}: expected one value, got a list {value!r}")
-    if conv is None and action.const is not None:  # store_true style
-        if not isinstance(value, bool):
-            raise FlagError(f"{where}: expected true/false, got {value!r}")
-        return value
-    return _check_choice(action, _convert_one(conv, value, where), where)
-
-
-def _check_choice(action: argparse.Action, value: Any, where: str) -> Any:
-    if action.choices is not None and value not in action.choices:
-        raise FlagError(f"{where}: {value!r} is not one of {list(action.choices)}")
-    return value
-
-
-def _convert_one(conv: Any, value: Any, where: str) -> Any:
-    if conv is None:
-        return value
-    if conv in (int, float) and isinstance(value, bool):
-        raise FlagError(f"{where}: expected a number, got {value!r}")
-    if conv is int and isinstance(value, float) and not value.is_integer():
-        raise FlagError(f"{where}: expected an integer, got {value!r}")
-    try:
-        return conv(value) if not isinstance(value, bool) or conv is not str else conv(value).lower()
-    except (TypeError, ValueError, OverflowError, argparse.ArgumentTypeError):
-        raise FlagError(f"{where}: cannot read {value!r} as {getattr(conv, '__name__', conv)}") from None
-
-
 def check_domains(parser: argparse.ArgumentParser, opt: argparse.Namespace) -> None:
     """Every flag's value against its domain (``add_checked`` / ``param_domains``); every float
     must be finite. Runs on the parsed namespace, so it covers the command line, the config
@@ -470,12 +307,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     except (FlagError, UnknownNameError, ValueError) as err:
         fail(str(err))
     return opt
-
-
-def fail(message: str) -> None:
-    """Print ``main.py: error: <message>`` as one line and exit with code 2."""
-    print(f"main.py: error: {' '.join(message.split())}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def finalize(opt: argparse.Namespace) -> None:
@@ -588,48 +419,6 @@ def check_savename(name: str, flag: str = "--savename") -> None:
         what = " in the run folder name <group>_s<seed>" if flag == "--group" else ""
         raise FlagError(f"{flag} {shown!r}: {size} bytes{what}, expected at most {NAME_MAX_BYTES} "
                         "(the file-name limit)")
-
-
-def check_resume(path: str) -> dict[str, Any]:
-    """``--resume`` must name a run folder (or a file in one) holding a readable ``config.json``;
-    returns its saved flags."""
-    if not os.path.exists(path):
-        raise FlagError(f"--resume: no such run folder or checkpoint: {path}")
-    folder = path if os.path.isdir(path) else os.path.dirname(path)
-    config = os.path.join(folder, "config.json")
-    if not os.path.isfile(config):
-        raise FlagError(f"--resume {path}: not a run folder (no config.json in {folder})")
-    try:
-        with open(config, encoding="utf-8") as fh:
-            saved = json.load(fh)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FlagError(f"--resume: {config} is not valid JSON ({err})") from None
-    except OSError as err:
-        raise FlagError(f"--resume: cannot read {config}: {err.strerror}") from None
-    if not isinstance(saved, dict) or not isinstance(saved.get("flags"), dict):
-        raise FlagError(f"--resume: {config} has no \"flags\" mapping (not a dmlbench run config)")
-    return saved["flags"]
-
-
-def restorable_flags(saved: dict[str, Any], parser: argparse.ArgumentParser) -> dict[str, Any]:
-    """The saved flags that ``--resume`` restores: every flag of this parser, except how the run
-    was invoked (``argv``, ``resume``, ``config``, ``list``) and the redacted secrets."""
-    dests = {action.dest for action in parser._actions}
-    skip = {"argv", "resume", "config", "list", "print_config", "help"} | set(SECRET_KEYS)
-    return {key: value for key, value in saved.items() if key in dests and key not in skip}
-
-
-def check_resume_overrides(opt: argparse.Namespace, saved: dict[str, Any], path: str | None) -> None:
-    """Typed with ``--resume``, only flags that may change mid-run (more epochs, evaluation
-    cadence, workers, device, logging, plots) may differ from the saved run; any other is
-    refused, naming the saved and the typed value."""
-    def plain(value: Any) -> Any:
-        return json.loads(json.dumps(value, default=str))
-    changed = [f"--{key} saved {value!r}, typed {plain(getattr(opt, key))!r}" for key, value in saved.items()
-               if key not in RESUMABLE_KEYS and plain(getattr(opt, key)) != plain(value)]
-    if changed:
-        raise FlagError(f"--resume {path}: these flags cannot change when a run is resumed: {'; '.join(changed)} "
-                        f"(only {', '.join('--' + k for k in sorted(MIDRUN_FLAGS))} may)")
 
 
 def default_miner(loss: str) -> str:

@@ -1,0 +1,54 @@
+"""What ``--resume RUN`` restores from the run's ``config.json``, and which typed flags it refuses."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from training.run_folder import LOCATION_KEYS, RESUMABLE_KEYS, SECRET_KEYS
+from utilities.cli import FlagError
+
+MIDRUN_FLAGS = RESUMABLE_KEYS - LOCATION_KEYS   # what may be typed with --resume (and is listed in errors)
+
+
+def check_resume(path: str) -> dict[str, Any]:
+    """``--resume`` must name a run folder (or a file in one) holding a readable ``config.json``;
+    returns its saved flags."""
+    if not os.path.exists(path):
+        raise FlagError(f"--resume: no such run folder or checkpoint: {path}")
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    config = os.path.join(folder, "config.json")
+    if not os.path.isfile(config):
+        raise FlagError(f"--resume {path}: not a run folder (no config.json in {folder})")
+    try:
+        with open(config, encoding="utf-8") as fh:
+            saved = json.load(fh)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FlagError(f"--resume: {config} is not valid JSON ({err})") from None
+    except OSError as err:
+        raise FlagError(f"--resume: cannot read {config}: {err.strerror}") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("flags"), dict):
+        raise FlagError(f"--resume: {config} has no \"flags\" mapping (not a dmlbench run config)")
+    return saved["flags"]
+
+
+def restorable_flags(saved: dict[str, Any], parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The saved flags that ``--resume`` restores: every flag of this parser, except how the run
+    was invoked (``argv``, ``resume``, ``config``, ``list``) and the redacted secrets."""
+    dests = {action.dest for action in parser._actions}
+    skip = {"argv", "resume", "config", "list", "print_config", "help"} | set(SECRET_KEYS)
+    return {key: value for key, value in saved.items() if key in dests and key not in skip}
+
+
+def check_resume_overrides(opt: argparse.Namespace, saved: dict[str, Any], path: str | None) -> None:
+    """Typed with ``--resume``, only flags that may change mid-run (more epochs, evaluation
+    cadence, workers, device, logging, plots) may differ from the saved run; any other is
+    refused, naming the saved and the typed value."""
+    def plain(value: Any) -> Any:
+        return json.loads(json.dumps(value, default=str))
+    changed = [f"--{key} saved {value!r}, typed {plain(getattr(opt, key))!r}" for key, value in saved.items()
+               if key not in RESUMABLE_KEYS and plain(getattr(opt, key)) != plain(value)]
+    if changed:
+        raise FlagError(f"--resume {path}: these flags cannot change when a run is resumed: {'; '.join(changed)} "
+                        f"(only {', '.join('--' + k for k in sorted(MIDRUN_FLAGS))} may)")

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from utilities.atomic import write_csv, write_json
+from utilities.comm import is_main
 from utilities.csv_rows import read_csv_rows
 
 TRAIN_COLUMNS = ["epoch", "loss", "lr", "time_s"]
@@ -172,7 +173,9 @@ class RunFolder:
 
     def record_resume(self, opt: Any, from_epoch: int) -> None:
         """Write into ``config.json`` the flags that this resume changed (a longer ``--n_epochs``,
-        ...) and a ``resumes`` entry, so the folder says what the run became."""
+        ...) and a ``resumes`` entry, so the folder says what the run became. Rank 0 only."""
+        if not is_main():
+            return
         config = read_config(self.path)
         changed = {k: v for k, v in public_config(opt).items()
                    if k in RESUMABLE_KEYS - LOCATION_KEYS and config["flags"].get(k) != v}
@@ -181,7 +184,10 @@ class RunFolder:
         write_json(self.file("config.json"), config)
 
     def record_data(self, identity: dict[str, Any]) -> None:
-        """Save the data identity (source and split fingerprint) in ``config.json``."""
+        """Save the data identity (source and split fingerprint) in ``config.json``. Rank 0 only
+        (the other ranks may get here before rank 0 has written the file)."""
+        if not is_main():
+            return
         config = read_config(self.path)
         config["data"] = identity
         write_json(self.file("config.json"), config)

@@ -86,6 +86,24 @@ def public_config(opt: Any) -> dict[str, Any]:
     return config
 
 
+_HELD_LOCKS: set[int] = set()      # descriptors of the run-folder locks this process took
+
+
+def _drop_inherited_locks() -> None:
+    """In a forked child (a DataLoader worker), close its copies of the run-folder locks. An
+    ``flock`` lasts while any copy of its descriptor is open, so without this the workers of a
+    run killed with SIGKILL would keep its folder locked until they notice and exit."""
+    for fd in list(_HELD_LOCKS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 class RunFolderError(ValueError):
     """A run folder that cannot be used as asked (locked, not a run, damaged); one line."""
 
@@ -120,9 +138,11 @@ class RunFolder:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._lock_fd = fd
+        _HELD_LOCKS.add(fd)
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
+            _HELD_LOCKS.discard(self._lock_fd)
             os.close(self._lock_fd)      # closing the descriptor releases the flock
             self._lock_fd = None
 

@@ -172,6 +172,30 @@ def test_a_run_folder_in_use_is_refused(tmp_path, capsys):
         holder.unlock()
 
 
+def test_forked_children_do_not_keep_the_lock(tmp_path):
+    """A run's DataLoader workers are forked: they must not hold its lock once the run is gone
+    (else a run killed with SIGKILL stays locked until its workers notice and exit)."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    owner = RunFolder(str(folder))
+    owner.lock()
+    ready_r, ready_w = os.pipe()
+    child = os.fork()
+    if child == 0:                      # a stand-in for a worker: lives on after the owner lets go
+        os.write(ready_w, b"1")         # (the fork hooks have run once the child's code runs)
+        time.sleep(3)
+        os._exit(0)
+    try:
+        os.read(ready_r, 1)
+        owner.unlock()
+        other = RunFolder(str(folder))
+        other.lock()                    # would fail while the child kept a copy of the lock
+        other.unlock()
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+
+
 def test_failure_before_training_removes_the_new_folder(tmp_path, monkeypatch, capsys):
     """A new run that fails while its data are built leaves no folder, so its name can be reused."""
     import datasets

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 HEAVY = ("torchvision", "sklearn", "faiss", "matplotlib", "PIL", "pandas", "wandb")
@@ -21,6 +23,7 @@ print(json.dumps({{"parameters": after_parameters, "main": loaded()}}))
 """
 
 
+@pytest.mark.slow
 def test_importing_parameters_and_main_loads_no_heavy_library():
     proc = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

@@ -28,6 +28,17 @@ def pytest_configure(config):
                    "deselect with -m 'not slow' (the plain `python -m pytest -q` runs them)")
 
 
+def one_line_error(capsys, argv: list[str]) -> str:
+    """The one stderr line of a refused ``parameters.parse_args(argv)`` (exit code 2)."""
+    import parameters
+    with pytest.raises(SystemExit) as exc:
+        parameters.parse_args(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("main.py: error: "), err
+    return err.strip()
+
+
 @pytest.fixture
 def tiny_argv(tmp_path):
     """Flags for a tiny glyphs run writing into a temporary save path."""
@@ -40,7 +51,3 @@ def tiny_opt(tiny_argv):
     import parameters
     return parameters.parse_args(tiny_argv)
 
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: a slow test (large backbones, subprocess runs, torchrun); "
-                                      "deselect with -m 'not slow'")

@@ -6,31 +6,22 @@ import json
 import os
 from typing import Any
 
-from training.run_folder import LOCATION_KEYS, RESUMABLE_KEYS, SECRET_KEYS
+from training.run_folder import LOCATION_KEYS, RESUMABLE_KEYS, SECRET_KEYS, RunFolderError, read_config
 from utilities.cli import FlagError
 
 MIDRUN_FLAGS = RESUMABLE_KEYS - LOCATION_KEYS   # what may be typed with --resume (and is listed in errors)
 
 
 def check_resume(path: str) -> dict[str, Any]:
-    """``--resume`` must name a run folder (or a file in one) holding a readable ``config.json``;
-    returns its saved flags."""
+    """``--resume`` must name a run folder (or a file in one) holding a readable ``config.json``
+    (:func:`training.run_folder.read_config`); returns its saved flags."""
     if not os.path.exists(path):
         raise FlagError(f"--resume: no such run folder or checkpoint: {path}")
     folder = path if os.path.isdir(path) else os.path.dirname(path)
-    config = os.path.join(folder, "config.json")
-    if not os.path.isfile(config):
-        raise FlagError(f"--resume {path}: not a run folder (no config.json in {folder})")
     try:
-        with open(config, encoding="utf-8") as fh:
-            saved = json.load(fh)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FlagError(f"--resume: {config} is not valid JSON ({err})") from None
-    except OSError as err:
-        raise FlagError(f"--resume: cannot read {config}: {err.strerror}") from None
-    if not isinstance(saved, dict) or not isinstance(saved.get("flags"), dict):
-        raise FlagError(f"--resume: {config} has no \"flags\" mapping (not a dmlbench run config)")
-    return saved["flags"]
+        return read_config(folder)["flags"]
+    except RunFolderError as err:
+        raise FlagError(f"--resume {path}: {err}") from None
 
 
 def restorable_flags(saved: dict[str, Any], parser: argparse.ArgumentParser) -> dict[str, Any]:

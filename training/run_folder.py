@@ -291,10 +291,12 @@ def read_config(path: str) -> dict[str, Any]:
     try:
         with open(file, encoding="utf-8") as fh:
             config = json.load(fh)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RunFolderError(f"{file}: cannot be read ({' '.join(str(err).split())})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RunFolderError(f"{file} is not valid JSON ({' '.join(str(err).split())})") from None
+    except OSError as err:
+        raise RunFolderError(f"cannot read {file}: {err.strerror}") from None
     if not isinstance(config, dict) or not isinstance(config.get("flags"), dict):
-        raise RunFolderError(f"{file}: not a dmlbench config (no 'flags' mapping)")
+        raise RunFolderError(f'{file} has no "flags" mapping (not a dmlbench run config)')
     return config
 
 

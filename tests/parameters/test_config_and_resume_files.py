@@ -7,15 +7,7 @@ import json
 import pytest
 
 import parameters
-
-
-def one_line_error(capsys, argv) -> str:
-    with pytest.raises(SystemExit) as exc:
-        parameters.parse_args(argv)
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("main.py: error: "), err
-    return err.strip()
+from conftest import one_line_error
 
 
 @pytest.mark.parametrize("content,problem", [

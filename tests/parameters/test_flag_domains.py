@@ -10,16 +10,7 @@ import pytest
 
 import datasets
 import parameters
-from conftest import ROOT, TINY_GLYPHS
-
-
-def one_line_error(capsys, argv) -> str:
-    with pytest.raises(SystemExit) as exc:
-        parameters.parse_args(argv)
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("main.py: error: "), err
-    return err.strip()
+from conftest import ROOT, TINY_GLYPHS, one_line_error
 
 
 BAD_VALUES = [

@@ -9,11 +9,15 @@ quality 90), then
 1. per core (one process, one torch thread, no DataLoader): images/s of the paper's training
    (RandomResizedCrop 224 + flip) and evaluation (Resize 256 + CenterCrop 224) pipelines, decode
    to normalised tensor, *before* (full decode, ``T.Compose`` of torchvision's transforms, as the
-   code was before the planned pipeline) and *after* (:class:`datasets.transforms.PaperTransform`:
-   JPEG ``draft`` when the output size allows, one resampling of the kept box); the two are
-   interleaved in rounds and the best round of each is kept, as the machine may be shared;
-2. the evaluation pipeline through a DataLoader with ``--workers``, first reading the originals,
-   then the copies cached at ``--cache`` px (plus the one-off cache build time).
+   code was before the planned pipeline) and *after* (what ``ImageDataset`` does now: the
+   :class:`datasets.transforms.PaperTransform` planned on the header, JPEG ``draft`` when the output
+   size allows, else TorchCodec decoding into a uint8 tensor resampled by torch, one normalisation
+   pass); the two are interleaved in rounds and the best round of each is kept, as the machine may
+   be shared;
+2. the same pipelines through a DataLoader with ``--workers`` worker processes (batches of 32,
+   collation and inter-process transfer included), before and after, images/s in all and per
+   worker; then the evaluation pipeline on the copies cached at ``--cache`` px (plus the one-off
+   cache build time).
 """
 from __future__ import annotations
 
@@ -26,13 +30,13 @@ import time
 import numpy as np
 from PIL import Image
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datasets.folder import FolderSource  # noqa: E402
-from datasets.images import list_images, load_image, load_planned  # noqa: E402
+from datasets.images import ImageDataset, list_images, load_image, load_planned  # noqa: E402
 from datasets.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform  # noqa: E402
 from utilities.seeding import item_rng  # noqa: E402
 
@@ -49,12 +53,24 @@ def write_tree(root: str, n_images: int, width: int, height: int, n_classes: int
         Image.fromarray(pixels).save(os.path.join(folder, f"{i:05d}.jpg"), quality=90)
 
 
-def images_per_second(source: FolderSource, workers: int, batch_size: int = 32) -> float:
-    datasets = [source.to_dataset(table, train=False) for table in source.tables().values()]
+def images_per_second(datasets: list[Dataset], workers: int, batch_size: int = 32) -> float:
+    """Images/s of reading ``datasets`` through DataLoaders (worker start-up included)."""
     start = time.perf_counter()
     n = sum(len(labels) for dataset in datasets
             for _, labels in DataLoader(dataset, batch_size=batch_size, num_workers=workers))
     return n / (time.perf_counter() - start)
+
+
+def loader_rates(root: str, workers: int, rounds: int = 2) -> dict[str, tuple[float, float]]:
+    """``{pipeline: (before images/s, after images/s)}`` through DataLoaders, best of ``rounds``."""
+    tables = list(FolderSource(root=root, workers=workers).tables().values())
+    out = {}
+    for name, train in (("train", True), ("eval", False)):
+        old, new = before_transform(train), build_transform("resnet50", "base", train)
+        runs = {"before": [ImageDataset(t, old) for t in tables], "after": [ImageDataset(t, new) for t in tables]}
+        best = {k: max(images_per_second(runs[k], workers) for _ in range(rounds)) for k in runs}
+        out[name] = (best["before"], best["after"])
+    return out
 
 
 def before_transform(train: bool) -> T.Compose:
@@ -72,7 +88,7 @@ def per_core(paths: list[str], rounds: int = 3) -> dict[str, tuple[float, float]
         for name, train in (("train", True), ("eval", False)):
             old, new = before_transform(train), build_transform("resnet50", "base", train)
             runs = {"before": lambda p: old(load_image(p)),
-                    "after": lambda p: new(*load_planned(p, new.plan))}
+                    "after": lambda p: new(*load_planned(p, new.plan, as_tensor=True))}
             best = {k: 0.0 for k in runs}
             for _ in range(rounds):
                 for key, run in runs.items():
@@ -109,19 +125,21 @@ def main() -> None:
             print(f"{label:<44}{before:>12.1f}{after:>12.1f}{after / before:>7.2f}x")
         if args.skip_loader:
             return
-        plain = images_per_second(FolderSource(root=root, workers=args.workers), args.workers)
+        loaders = loader_rates(root, args.workers)
+        w = max(args.workers, 1)
+        print(f"\n{args.images} JPEGs of {args.width}x{args.height} through a DataLoader, {args.workers} worker(s)")
+        print(f"{'pipeline':<10}{'before im/s':>13}{'after im/s':>12}{'per worker':>12}{'ratio':>8}")
+        for name in ("train", "eval"):
+            before, after = loaders[name]
+            print(f"{name:<10}{before:>13.1f}{after:>12.1f}{after / w:>12.1f}{after / before:>7.2f}x")
         start = time.perf_counter()
-        FolderSource(root=root, cache_resized=args.cache, workers=args.workers).tables()
+        cached_source = FolderSource(root=root, cache_resized=args.cache, workers=args.workers)
+        tables = list(cached_source.tables().values())
         build_s = time.perf_counter() - start
-        cached = images_per_second(FolderSource(root=root, cache_resized=args.cache,
-                                                workers=args.workers), args.workers)
-    print(f"\n{args.images} JPEGs of {args.width}x{args.height}, eval pipeline (Resize 256, CenterCrop 224), "
-          f"{args.workers} DataLoader worker(s)")
-    print(f"{'pipeline':<28}{'images/s':>10}")
-    print(f"{'original files':<28}{plain:>10.1f}")
-    print(f"{f'--cache_resized {args.cache}':<28}{cached:>10.1f}")
-    print(f"cache build (one-off): {build_s:.1f} s ({args.images / build_s:.1f} images/s)")
-    print(f"speed-up with the cache: {cached / plain:.2f}x")
+        cached = images_per_second([cached_source.to_dataset(t, train=False) for t in tables], args.workers)
+    print(f"\neval pipeline on the copies of --cache_resized {args.cache}: {cached:.1f} images/s "
+          f"({cached / loaders['eval'][1]:.2f}x the originals after); "
+          f"cache build (one-off): {build_s:.1f} s ({args.images / build_s:.1f} images/s)")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 and the image ``Dataset``."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import warnings
@@ -105,11 +106,43 @@ Planner = Callable[[tuple[int, int]], Any]
 size the transform needs (see :class:`datasets.transforms.Plan`)."""
 
 
-def decode(path: str, planner: Planner | None = None) -> tuple[Image.Image, Any]:
+def draft_scale(full: tuple[int, int], request: tuple[int, int]) -> int:
+    """The DCT scale ``Image.draft(None, request)`` decodes a ``full``-size JPEG at (1 = none)."""
+    scale = min(full[0] // max(request[0], 1), full[1] // max(request[1], 1))
+    return next((s for s in (8, 4, 2) if scale >= s), 1)
+
+
+@functools.cache
+def jpeg_decoder() -> Callable[..., torch.Tensor] | None:
+    """TorchCodec's ``decode_jpeg``, or ``None`` where TorchCodec is missing or cannot load its
+    native library (then PIL decodes every image, as fast as before this decoder was added)."""
+    try:
+        from torchcodec.decoders import decode_jpeg
+    except (ImportError, OSError, RuntimeError):
+        return None
+    return decode_jpeg
+
+
+def decode_jpeg_file(path: str) -> torch.Tensor:
+    """An RGB or grey JPEG as a uint8 ``[3, H, W]`` tensor, decoded by TorchCodec (libjpeg-turbo:
+    the same pixels as PIL, straight into the tensor, without PIL's 4-byte pixel buffer and copy;
+    torchvision's own decoder is deprecated in its favour); ``OSError`` if it does not decode."""
+    decode_jpeg = jpeg_decoder()
+    if decode_jpeg is None:
+        raise RuntimeError("TorchCodec is not available (pip install torchcodec==0.17.0)")
+    try:
+        return decode_jpeg(path, mode="RGB")
+    except RuntimeError as err:                          # "<function>, <source:line>, <why>"
+        raise OSError(str(err).rsplit(", ", 1)[-1]) from None
+
+
+def decode(path: str, planner: Planner | None = None, as_tensor: bool = False) -> tuple[Any, Any]:
     """Open and decode ``path`` as RGB, with the plan ``planner`` made from the full size (or None).
 
     A JPEG is decoded at the smallest 1/2, 1/4 or 1/8 scale that is still at least ``plan.request``
     (``Image.draft``: libjpeg's DCT scaling, much cheaper than decoding every pixel and resizing).
+    With ``as_tensor``, an RGB or grey JPEG that is not scaled so comes back as a uint8 ``[3, H, W]``
+    tensor (:func:`decode_jpeg_file`, where TorchCodec loads); otherwise the image is a PIL image.
     Raises ``OSError``/``ValueError`` (bombs as ``ValueError``)."""
     from PIL import Image
     with Image.open(path) as img:
@@ -117,8 +150,11 @@ def decode(path: str, planner: Planner | None = None) -> tuple[Image.Image, Any]
         if bomb:
             raise ValueError(bomb)
         plan = planner(img.size) if planner is not None else None
-        if plan is not None and img.format == "JPEG":
-            img.draft(None, plan.request)
+        if img.format == "JPEG":
+            if plan is not None and draft_scale(img.size, plan.request) > 1:
+                img.draft(None, plan.request)
+            elif as_tensor and img.mode in ("RGB", "L") and jpeg_decoder() is not None:
+                return decode_jpeg_file(path), plan
         return to_rgb(img), plan
 
 
@@ -127,10 +163,10 @@ def load_image(path: str, planner: Planner | None = None) -> Image.Image:
     return load_planned(path, planner)[0]
 
 
-def load_planned(path: str, planner: Planner | None = None) -> tuple[Image.Image, Any]:
+def load_planned(path: str, planner: Planner | None = None, as_tensor: bool = False) -> tuple[Any, Any]:
     """:func:`decode` with :class:`BadImageError` naming the file on failure."""
     try:
-        return decode(path, planner)
+        return decode(path, planner, as_tensor)
     except decode_errors() as err:
         raise BadImageError(f"unreadable image {path}: {err} (pass --skip_bad_images to skip such files)") from None
 
@@ -207,7 +243,7 @@ class ImageDataset(Dataset):
             planner = getattr(self.transform, "plan", None)      # decode smaller when it allows
             if planner is None:
                 return self.transform(load_image(self.paths[index])), int(self.labels[index])
-            image, plan = load_planned(self.paths[index], planner)
+            image, plan = load_planned(self.paths[index], planner, as_tensor=True)
             return self.transform(image, plan), int(self.labels[index])
 
     def eval_view(self) -> "ImageDataset":

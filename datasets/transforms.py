@@ -12,25 +12,35 @@ Training augmentations (``--augmentation``), with crop size ``c`` (224; 227 for 
 Evaluation: Resize(256), CenterCrop(c). Then ImageNet normalisation, or for BN-Inception its own
 input space: BGR channel order, 0-255 range, mean (104, 117, 128) in BGR and unit std.
 
-Cheaper decoding (same outputs up to decoder rounding). The first, geometric step of each pipeline
-(the crop or resize) is *planned* on the image's full size, read from the file header before any
-pixel is decoded: :meth:`PaperTransform.plan` draws its randomness (the RandomResizedCrop box, with
-torchvision's own ``get_params``, so the random stream is the one ``T.RandomResizedCrop`` draws) and
-names the smallest decoded size that still keeps the output at full resolution. The loader then lets
-libjpeg decode at 1/2, 1/4 or 1/8 scale (``Image.draft``, DCT scaling) when that size allows, and the
-step resamples only the pixels it keeps: ``Image.resize(box=...)`` maps the crop box onto the decoded
-image in one pass (no full-image resize followed by a crop). ``bench/data.py`` measures it.
+Cheaper decoding and resampling (same outputs up to decoder rounding). The first, geometric step
+of each pipeline (the crop or resize) is *planned* on the image's full size, read from the file
+header before any pixel is decoded: :meth:`PaperTransform.plan` draws its randomness (the
+RandomResizedCrop box, with torchvision's own ``get_params``, so the random stream is the one
+``T.RandomResizedCrop`` draws) and names the smallest decoded size that still keeps the output at
+full resolution. Then, per image (see :func:`datasets.images.decode`):
+
+* a JPEG that the plan lets libjpeg decode at 1/2, 1/4 or 1/8 scale (``Image.draft``, DCT
+  scaling; large photos) is decoded so by PIL, and ``Image.resize(box=...)`` resamples only the
+  kept box in one pass;
+* any other RGB or grey JPEG is decoded by TorchCodec (``decode_jpeg``, libjpeg-turbo straight
+  into a uint8 tensor: the same pixels as PIL) and resampled on the uint8 tensor with torch's
+  antialiased bilinear kernel (``T.Resize``/``T.RandomResizedCrop`` on tensors; within one grey
+  level of PIL's);
+* other files go through PIL as before.
+
+Every later step (flip, colour, crop) runs on the uint8 tensor, and the last one turns it into the
+normalised float tensor in one pass (:class:`NormalizeUint8`). ``bench/data.py`` measures it.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Union
 
 import torch
 
 if TYPE_CHECKING:       # PIL and torchvision load when a transform is built (fast --help / parsing)
-    from PIL import Image
+    from PIL.Image import Image as PILImage
     from torchvision import transforms as T
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -53,8 +63,22 @@ def resize_size(crop: int) -> int:
     return 256 if crop in (224, 227, 256) else round(crop * 256 / 224)
 
 
-def to_bgr_255(x: torch.Tensor) -> torch.Tensor:
-    return x.flip(0)
+class NormalizeUint8:
+    """uint8 ``[3, H, W]`` -> float32 ``(x / 255 - mean) / std``, computed as
+    ``(x - 255 mean) · 1 / (255 std)`` in one conversion and two in-place passes (``T.ToTensor``
+    followed by ``T.Normalize``, up to float rounding); ``bgr`` flips the channels last."""
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...], bgr: bool = False):
+        self.mean, self.std, self.bgr = mean, std, bgr
+        self.shift = torch.tensor(mean, dtype=torch.float64).view(-1, 1, 1).mul(255).float()
+        self.scale = torch.tensor(std, dtype=torch.float64).view(-1, 1, 1).mul(255).reciprocal().float()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        out = x.to(torch.float32).sub_(self.shift).mul_(self.scale)
+        return out.flip(0) if self.bgr else out
+
+    def __repr__(self) -> str:
+        return f"NormalizeUint8(mean={self.mean}, std={self.std}, bgr={self.bgr})"
 
 
 Size = tuple[int, int]          # (width, height), PIL's order
@@ -91,6 +115,10 @@ class ResizeCenterCrop:
         box = (left * sx, top * sy, (left + self.crop) * sx, (top + self.crop) * sy)
         return Plan(full, box, (self.crop, self.crop), (rw, rh))
 
+    def tensor(self, x: torch.Tensor, plan: Plan) -> torch.Tensor:
+        from torchvision.transforms import functional as F
+        return F.center_crop(F.resize(x, [self.resize], antialias=True), [self.crop])
+
 
 class ResizedCrop:
     """RandomResizedCrop(crop): the box drawn on the full-size image by ``T.RandomResizedCrop.get_params``."""
@@ -106,6 +134,11 @@ class ResizedCrop:
         request = (math.ceil(full[0] * self.crop / w), math.ceil(full[1] * self.crop / h))
         return Plan(full, (left, top, left + w, top + h), (self.crop, self.crop), request)
 
+    def tensor(self, x: torch.Tensor, plan: Plan) -> torch.Tensor:
+        from torchvision.transforms import functional as F
+        left, top, right, bottom = (int(v) for v in plan.box)
+        return F.resized_crop(x, top, left, bottom - top, right - left, [self.crop, self.crop], antialias=True)
+
 
 class ResizeOnly:
     """Resize(resize) (the ``red`` augmentation's first step; its RandomCrop follows)."""
@@ -117,8 +150,12 @@ class ResizeOnly:
         size = resize_shorter(full, self.resize)
         return Plan(full, (0.0, 0.0, float(full[0]), float(full[1])), size, size)
 
+    def tensor(self, x: torch.Tensor, plan: Plan) -> torch.Tensor:
+        from torchvision.transforms import functional as F
+        return F.resize(x, [self.resize], antialias=True)
 
-def apply_plan(image: Image.Image, plan: Plan) -> Image.Image:
+
+def apply_plan(image: PILImage, plan: Plan) -> PILImage:
     """Resample ``plan.box`` of ``image`` (full size, or the smaller decoded one) to ``plan.size``.
 
     Bilinear with PIL's antialiasing, as ``T.Resize``/``T.RandomResizedCrop`` on PIL images."""
@@ -128,10 +165,20 @@ def apply_plan(image: Image.Image, plan: Plan) -> Image.Image:
     return image.resize(plan.size, Image.BILINEAR, box=(left * sx, top * sy, right * sx, bottom * sy))
 
 
-class PaperTransform:
-    """PIL image -> tensor: a planned geometric step (:class:`Plan`) then ``rest`` (a ``T.Compose``).
+AnyImage = Union["PILImage", torch.Tensor]
 
-    ``transform(image)`` plans on ``image.size``; the loader instead calls ``plan(full_size)``
+
+def size_of(image: AnyImage) -> Size:
+    """(width, height) of a PIL image or of a ``[C, H, W]`` tensor."""
+    return (image.shape[-1], image.shape[-2]) if isinstance(image, torch.Tensor) else image.size
+
+
+class PaperTransform:
+    """PIL image or uint8 ``[3, H, W]`` tensor -> normalised float tensor: a planned geometric
+    step (:class:`Plan`; on the tensor with torch's resampling, on a PIL image with PIL's box
+    resampling), then ``rest`` (a ``T.Compose`` on the uint8 tensor, ending in :class:`NormalizeUint8`).
+
+    ``transform(image)`` plans on the image's size; the loader instead calls ``plan(full_size)``
     before decoding (to decode smaller) and then ``transform(image, plan)``. Either way the random
     draws come in the same order: the crop box first, then the rest (flip, colour)."""
 
@@ -141,16 +188,20 @@ class PaperTransform:
     def plan(self, full: Size) -> Plan:
         return self.geometry.plan(full)
 
-    def __call__(self, image: Image.Image, plan: Plan | None = None) -> torch.Tensor:
-        return self.rest(apply_plan(image, plan if plan is not None else self.plan(image.size)))
+    def __call__(self, image: AnyImage, plan: Plan | None = None) -> torch.Tensor:
+        plan = plan if plan is not None else self.plan(size_of(image))
+        if isinstance(image, torch.Tensor):
+            return self.rest(self.geometry.tensor(image, plan))
+        from torchvision.transforms import functional as F
+        return self.rest(F.pil_to_tensor(apply_plan(image, plan)))
 
     def __repr__(self) -> str:
         return f"PaperTransform({type(self.geometry).__name__}{vars(self.geometry)}, {self.rest})"
 
 
 def build_transform(arch: str, augmentation: str, train: bool, image_size: int = 0) -> Callable:
-    """PIL image -> normalised FloatTensor[3, c, c] for ``arch`` (see the module docstring); a
-    :class:`PaperTransform`, whose ``plan`` lets the loader decode JPEGs at a reduced scale."""
+    """PIL image or uint8 tensor -> normalised FloatTensor[3, c, c] for ``arch`` (see the module
+    docstring); a :class:`PaperTransform`, whose ``plan`` lets the loader decode JPEGs at a reduced scale."""
     if augmentation not in AUGMENTATIONS:
         raise ValueError(f"--augmentation {augmentation!r} is not one of {list(AUGMENTATIONS)}")
     crop = crop_size(arch, augmentation, image_size, train)
@@ -165,9 +216,8 @@ def build_transform(arch: str, augmentation: str, train: bool, image_size: int =
         geometry, steps = ResizedCrop(crop), [T.RandomGrayscale(p=0.2), T.ColorJitter(0.2, 0.2, 0.2, 0.2), flip]
     else:  # red
         geometry, steps = ResizeOnly(resize_size(crop)), [T.RandomCrop(crop), flip]
-    steps.append(T.ToTensor())
     if arch.split("_")[0] == "bninception":
-        steps += [T.Normalize(BNINCEPTION_MEAN_RGB, BNINCEPTION_STD), T.Lambda(to_bgr_255)]
+        steps.append(NormalizeUint8(BNINCEPTION_MEAN_RGB, BNINCEPTION_STD, bgr=True))
     else:
-        steps.append(T.Normalize(IMAGENET_MEAN, IMAGENET_STD, inplace=True))   # ToTensor's fresh tensor
+        steps.append(NormalizeUint8(IMAGENET_MEAN, IMAGENET_STD))
     return PaperTransform(geometry, T.Compose(steps))

@@ -39,9 +39,17 @@ def package_versions() -> dict[str, str]:
     import sklearn
     import torch
     import torchvision
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:          # the image decoders, read without importing them
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
     return {"python": platform.python_version(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "numpy": numpy.__version__,
-            "faiss": getattr(faiss, "__version__", "?"), "scikit-learn": sklearn.__version__}
+            "faiss": getattr(faiss, "__version__", "?"), "scikit-learn": sklearn.__version__,
+            "pillow": installed("pillow"), "torchcodec": installed("torchcodec")}
 
 
 def git_commit() -> str | None:

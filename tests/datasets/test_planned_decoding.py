@@ -1,5 +1,6 @@
-"""The planned pipeline (JPEG draft + one box resampling) gives the paper transforms' inputs up to
-decoder rounding, with the same random crops, and decodes large JPEGs at a reduced scale."""
+"""The planned pipeline (JPEG draft + one box resampling, or TorchCodec decoding + torch resampling
+on uint8 tensors) gives the paper transforms' inputs up to decoder rounding, with the same random
+crops, and decodes large JPEGs at a reduced scale."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,9 @@ import torch
 from PIL import Image
 from torchvision import transforms as T
 
-from datasets.images import load_image, load_planned
-from datasets.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform
+from datasets.images import BadImageError, decode_jpeg_file, load_image, load_planned
+from datasets.transforms import (BNINCEPTION_MEAN_RGB, BNINCEPTION_STD, IMAGENET_MEAN, IMAGENET_STD,
+                                 NormalizeUint8, build_transform, size_of)
 from utilities.seeding import item_rng
 
 STD = torch.tensor(IMAGENET_STD).view(3, 1, 1)
@@ -29,32 +31,35 @@ def reference(train: bool) -> T.Compose:
     return T.Compose(geometry + [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
 
+@pytest.mark.parametrize("as_tensor", [False, True])
 @pytest.mark.parametrize("size,decoded", [((500, 375), (500, 375)), ((375, 500), (375, 500)),
                                           ((1200, 900), (600, 450)), ((2000, 1500), (500, 375))])
-def test_eval_inputs_match_the_reference_up_to_decoder_rounding(tmp_path, size, decoded):
+def test_eval_inputs_match_the_reference_up_to_decoder_rounding(tmp_path, size, decoded, as_tensor):
     path = photo(tmp_path / "a.jpg", *size)
     new = build_transform("resnet50", "base", train=False)
-    image, plan = load_planned(path, new.plan)
-    assert image.size == decoded                          # draft only where the output stays full size
-    assert min(image.size) >= 256
+    image, plan = load_planned(path, new.plan, as_tensor=as_tensor)
+    assert size_of(image) == decoded                      # draft only where the output stays full size
+    assert isinstance(image, torch.Tensor) == (as_tensor and decoded == size)   # TorchCodec when not drafted
+    assert min(size_of(image)) >= 256
     got, want = new(image, plan), reference(False)(load_image(path))
     assert got.shape == want.shape == (3, 224, 224)
     assert float(((got - want) * STD).abs().max()) < 0.02   # on the [0, 1] pixel scale
 
 
+@pytest.mark.parametrize("as_tensor", [False, True])
 @pytest.mark.parametrize("size", [(500, 375), (1600, 1200)])
-def test_train_crops_are_the_same_random_crops(tmp_path, size):
+def test_train_crops_are_the_same_random_crops(tmp_path, size, as_tensor):
     path = photo(tmp_path / "a.jpg", *size)
     new = build_transform("resnet50", "base", train=True)
     for index in range(4):
         with item_rng(3, 1, index):
             want = reference(True)(load_image(path))
         with item_rng(3, 1, index):
-            image, plan = load_planned(path, new.plan)
+            image, plan = load_planned(path, new.plan, as_tensor=as_tensor)
             got = new(image, plan)
         left, top, right, bottom = plan.box
-        if image.size != size:                             # drafted: the crop still spans >= 224 px
-            assert min(right - left, bottom - top) * image.width / size[0] >= 224 - 1e-6
+        if size_of(image) != size:                         # drafted: the crop still spans >= 224 px
+            assert min(right - left, bottom - top) * size_of(image)[0] / size[0] >= 224 - 1e-6
         assert float(((got - want) * STD).abs().max()) < 0.05
 
 
@@ -63,3 +68,43 @@ def test_transform_still_takes_a_decoded_image():
     for train in (False, True):
         assert build_transform("resnet50", "base", train)(image).shape == (3, 224, 224)
     assert build_transform("resnet50", "red", True, image_size=32)(image).shape == (3, 32, 32)
+
+
+def test_torchcodec_decodes_the_same_pixels_as_pil_grey_included(tmp_path):
+    path = photo(tmp_path / "a.jpg", 64, 48)
+    want = torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).permute(2, 0, 1)
+    assert torch.equal(decode_jpeg_file(path), want)
+    Image.open(path).convert("L").save(tmp_path / "grey.jpg")
+    grey = decode_jpeg_file(str(tmp_path / "grey.jpg"))
+    assert grey.shape == (3, 48, 64) and torch.equal(grey[0], grey[2])
+
+
+def test_a_truncated_jpeg_names_the_file(tmp_path):
+    path = photo(tmp_path / "a.jpg", 64, 48)
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[:len(data) // 2])
+    with pytest.raises(BadImageError, match="a.jpg: .*truncated"):
+        load_planned(path, build_transform("resnet50", "base", False).plan, as_tensor=True)
+
+
+@pytest.mark.parametrize("mean,std,bgr", [(IMAGENET_MEAN, IMAGENET_STD, False),
+                                          (BNINCEPTION_MEAN_RGB, BNINCEPTION_STD, True)])
+def test_uint8_normalisation_is_to_tensor_then_normalize(mean, std, bgr):
+    x = torch.randint(0, 256, (3, 5, 7), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    want = ((x.double() / 255 - torch.tensor(mean, dtype=torch.float64).view(3, 1, 1))
+            / torch.tensor(std, dtype=torch.float64).view(3, 1, 1))
+    want = want.flip(0) if bgr else want
+    got = NormalizeUint8(mean, std, bgr)(x)
+    assert got.dtype == torch.float32
+    assert torch.allclose(got.double(), want, rtol=1e-6, atol=1e-5 * float(want.abs().max()))
+
+
+def test_without_torchcodec_pil_decodes_the_same_inputs(tmp_path, monkeypatch):
+    import datasets.images as images
+    path = photo(tmp_path / "a.jpg", 500, 375)
+    new = build_transform("resnet50", "base", train=False)
+    fast = new(*load_planned(path, new.plan, as_tensor=True))
+    monkeypatch.setattr(images, "jpeg_decoder", lambda: None)
+    image, plan = load_planned(path, new.plan, as_tensor=True)
+    assert isinstance(image, Image.Image)
+    assert float(((new(image, plan) - fast) * STD).abs().max()) < 0.02

@@ -24,7 +24,7 @@ FLAG_TEMPLATE = "arch_{name}_{param}"
 
 from architectures.embedding_net import EmbeddingNet  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
-import_submodules(__name__, __path__, skip=("base", "embedding_net"))
+import_submodules(__name__, __path__, skip=("base", "embedding_net", "input_space"))
 
 
 def parse_arch(name: str) -> tuple[str, set[str]]:
@@ -50,7 +50,7 @@ def build(arch: str, embed_dim: int, in_channels: int = 3, pretrained: bool = Tr
     kwargs = kwargs_from(opt, cls, FLAG_TEMPLATE.replace("{name}", base)) if opt is not None else {}
     backbone = cls(in_channels=in_channels, pretrained=pretrained, weights_dir=weights_dir, **kwargs)
     return EmbeddingNet(backbone, backbone.feat_dim, embed_dim, normalize="normalize" in suffixes,
-                        double_pool="double" in suffixes, frozen_bn="frozen" in suffixes)
+                        double_pool="double" in suffixes, frozen_bn="frozen" in suffixes, in_channels=in_channels)
 
 
 def select(opt: Any, *, in_channels: int) -> nn.Module:

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from architectures import ARCHITECTURES
+from architectures.input_space import BNINCEPTION
 from architectures.weights import load_state_dict, require_rgb
 
 
@@ -12,10 +13,11 @@ from architectures.weights import load_state_dict, require_rgb
 class BNInception(nn.Module):
     """BN-Inception features (B, 1024, H/32, W/32) from ``pretrainedmodels`` (Cadene).
 
-    Its ImageNet weights expect BGR images in the 0-255 range minus the mean (104, 117, 128); the
-    input pipeline produces exactly that for any ``--arch bninception*`` (see datasets/transforms.py).
+    Its ImageNet weights expect BGR images in the 0-255 range minus the mean (104, 117, 128): its
+    ``input_space``, which the network's first step maps uint8 pixels into (architectures/input_space.py).
     """
 
+    input_space = BNINCEPTION
     wired_params = ("in_channels", "pretrained", "weights_dir")
 
     def __init__(self, in_channels: int = 3, pretrained: bool = True, weights_dir: str = ""):

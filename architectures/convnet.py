@@ -4,6 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from architectures import ARCHITECTURES
+from architectures.input_space import IMAGENET
 from utilities.flags import POSITIVE
 
 
@@ -23,6 +24,7 @@ class ConvNet(nn.Sequential):
         Channels of the first stage.
     """
 
+    input_space = IMAGENET            # uint8 images of a folder dataset; glyphs/digits are float
     wired_params = ("in_channels", "pretrained", "weights_dir")
     param_domains = {"width": POSITIVE}   # checked at parse time (utilities.flags)
 

@@ -1,13 +1,17 @@
-"""The embedding network: a backbone, global pooling, a linear head, optional L2 normalisation."""
+"""The embedding network: pixels to the input space, a backbone, global pooling, a linear head,
+optional L2 normalisation."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from architectures.input_space import FromPixels
+
 
 class EmbeddingNet(nn.Module):
-    """``f(x) = normalize(W · pool(backbone(x)) + b)``.
+    """``f(x) = normalize(W · pool(backbone(from_pixels(x))) + b)``; ``from_pixels`` maps a uint8
+    image batch into the backbone's declared ``input_space`` (see :mod:`architectures.input_space`).
 
     Parameters
     ----------
@@ -23,11 +27,14 @@ class EmbeddingNet(nn.Module):
         Global average plus global max pooling (the ``_double`` suffix).
     frozen_bn : bool
         Keep every BatchNorm in eval mode with fixed affine parameters (the ``_frozen`` suffix).
+    in_channels : int
+        Channels of the input images.
     """
 
     def __init__(self, backbone: nn.Module, feat_dim: int, embed_dim: int, normalize: bool = False,
-                 double_pool: bool = False, frozen_bn: bool = False):
+                 double_pool: bool = False, frozen_bn: bool = False, in_channels: int = 3):
         super().__init__()
+        self.from_pixels = FromPixels(backbone.input_space, in_channels)
         self.backbone, self.normalize = backbone, normalize
         self.double_pool, self.frozen_bn = double_pool, frozen_bn
         self.head = nn.Linear(feat_dim, embed_dim)
@@ -55,5 +62,5 @@ class EmbeddingNet(nn.Module):
         return pooled
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.head(self.pool(self.backbone(x)))
+        z = self.head(self.pool(self.backbone(self.from_pixels(x))))
         return F.normalize(z, dim=-1) if self.normalize else z

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from architectures import ARCHITECTURES
+from architectures.input_space import IMAGENET
 from architectures.weights import load_state_dict, require_rgb
 
 HEAD_LAYERS = ("aux1", "aux2", "avgpool", "dropout", "fc")
@@ -19,6 +20,7 @@ class GoogLeNet(nn.Module):
     re-normalisation (applied here only when pretrained).
     """
 
+    input_space = IMAGENET
     wired_params = ("in_channels", "pretrained", "weights_dir")
 
     def __init__(self, in_channels: int = 3, pretrained: bool = True, weights_dir: str = ""):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from architectures import ARCHITECTURES
+from architectures.input_space import IMAGENET
 from architectures.weights import load_state_dict, require_rgb
 
 
@@ -14,6 +15,7 @@ class ResNetBackbone(nn.Sequential):
     """
 
     depth = 50
+    input_space = IMAGENET
     wired_params = ("in_channels", "pretrained", "weights_dir")
 
     def __init__(self, in_channels: int = 3, pretrained: bool = True, weights_dir: str = ""):

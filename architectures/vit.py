@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from architectures import ARCHITECTURES
+from architectures.input_space import IMAGENET
 from architectures.weights import load_state_dict, require_rgb
 
 
@@ -17,6 +18,7 @@ class ViTB16(nn.Module):
     work: the patch-position embeddings are resized bicubically to the input's patch grid.
     """
 
+    input_space = IMAGENET
     wired_params = ("in_channels", "pretrained", "weights_dir")
 
     def __init__(self, in_channels: int = 3, pretrained: bool = True, weights_dir: str = ""):

@@ -37,7 +37,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datasets.folder import FolderSource  # noqa: E402
 from datasets.images import ImageDataset, list_images, load_image, load_planned  # noqa: E402
-from datasets.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform  # noqa: E402
+from architectures.input_space import IMAGENET  # noqa: E402
+from datasets.transforms import build_transform  # noqa: E402
 from utilities.seeding import item_rng  # noqa: E402
 
 
@@ -76,7 +77,7 @@ def loader_rates(root: str, workers: int, rounds: int = 2) -> dict[str, tuple[fl
 def before_transform(train: bool) -> T.Compose:
     """The paper pipeline as it was composed before :class:`~datasets.transforms.PaperTransform`."""
     geometry = [T.RandomResizedCrop(224), T.RandomHorizontalFlip(0.5)] if train else [T.Resize(256), T.CenterCrop(224)]
-    return T.Compose(geometry + [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    return T.Compose(geometry + [T.ToTensor(), T.Normalize(IMAGENET.mean, IMAGENET.std)])
 
 
 def per_core(paths: list[str], rounds: int = 3) -> dict[str, tuple[float, float]]:

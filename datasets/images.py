@@ -216,7 +216,8 @@ def bad_images_line(bad: dict[str, str]) -> str:
 
 
 class ImageDataset(Dataset):
-    """Items ``(image: FloatTensor[3, H, W], label: int)`` read from the paths of a :class:`Table`.
+    """Items ``(image: uint8 Tensor[3, H, W], label: int)`` read from the paths of a :class:`Table`
+    (raw RGB pixels of the transform's output size; the network normalises them on the device).
 
     Exposes ``labels``, ``paths``, and ``is_query``/``is_gallery``/``category`` from the table.
     Indexed with a sample key ``(index, epoch)`` (see :mod:`datasets.epoch_keys`), the transform's

@@ -9,8 +9,9 @@ Training augmentations (``--augmentation``), with crop size ``c`` (224; 227 for 
 * ``adv``: RandomResizedCrop(c), RandomGrayscale(0.2), ColorJitter(0.2, 0.2, 0.2, 0.2), flip;
 * ``red``: Resize(256), RandomCrop(c), flip.
 
-Evaluation: Resize(256), CenterCrop(c). Then ImageNet normalisation, or for BN-Inception its own
-input space: BGR channel order, 0-255 range, mean (104, 117, 128) in BGR and unit std.
+Evaluation: Resize(256), CenterCrop(c). Every pipeline ends in raw RGB pixels, a uint8 tensor
+``[3, c, c]``: the network maps them into its input space on the device (ImageNet normalisation,
+or BN-Inception's BGR 0-255 space; see :mod:`architectures.input_space`).
 
 Cheaper decoding and resampling (same outputs up to decoder rounding). The first, geometric step
 of each pipeline (the crop or resize) is *planned* on the image's full size, read from the file
@@ -28,8 +29,7 @@ full resolution. Then, per image (see :func:`datasets.images.decode`):
   level of PIL's);
 * other files go through PIL as before.
 
-Every later step (flip, colour, crop) runs on the uint8 tensor, and the last one turns it into the
-normalised float tensor in one pass (:class:`NormalizeUint8`). ``bench/data.py`` measures it.
+Every later step (flip, colour, crop) runs on the uint8 tensor. ``bench/data.py`` measures it.
 """
 from __future__ import annotations
 
@@ -43,9 +43,6 @@ if TYPE_CHECKING:       # PIL and torchvision load when a transform is built (fa
     from PIL.Image import Image as PILImage
     from torchvision import transforms as T
 
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-BNINCEPTION_MEAN_RGB = (128 / 255, 117 / 255, 104 / 255)       # (104, 117, 128) in BGR, 0-255
-BNINCEPTION_STD = (1 / 255, 1 / 255, 1 / 255)
 AUGMENTATIONS = ("base", "adv", "big", "red")
 
 
@@ -61,24 +58,6 @@ def crop_size(arch: str, augmentation: str, image_size: int, train: bool) -> int
 def resize_size(crop: int) -> int:
     """The evaluation resize: 256 for a 224 crop, scaled by the same ratio for other crops."""
     return 256 if crop in (224, 227, 256) else round(crop * 256 / 224)
-
-
-class NormalizeUint8:
-    """uint8 ``[3, H, W]`` -> float32 ``(x / 255 - mean) / std``, computed as
-    ``(x - 255 mean) · 1 / (255 std)`` in one conversion and two in-place passes (``T.ToTensor``
-    followed by ``T.Normalize``, up to float rounding); ``bgr`` flips the channels last."""
-
-    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...], bgr: bool = False):
-        self.mean, self.std, self.bgr = mean, std, bgr
-        self.shift = torch.tensor(mean, dtype=torch.float64).view(-1, 1, 1).mul(255).float()
-        self.scale = torch.tensor(std, dtype=torch.float64).view(-1, 1, 1).mul(255).reciprocal().float()
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        out = x.to(torch.float32).sub_(self.shift).mul_(self.scale)
-        return out.flip(0) if self.bgr else out
-
-    def __repr__(self) -> str:
-        return f"NormalizeUint8(mean={self.mean}, std={self.std}, bgr={self.bgr})"
 
 
 Size = tuple[int, int]          # (width, height), PIL's order
@@ -174,9 +153,9 @@ def size_of(image: AnyImage) -> Size:
 
 
 class PaperTransform:
-    """PIL image or uint8 ``[3, H, W]`` tensor -> normalised float tensor: a planned geometric
+    """PIL image or uint8 ``[3, H, W]`` tensor -> uint8 ``[3, c, c]`` tensor: a planned geometric
     step (:class:`Plan`; on the tensor with torch's resampling, on a PIL image with PIL's box
-    resampling), then ``rest`` (a ``T.Compose`` on the uint8 tensor, ending in :class:`NormalizeUint8`).
+    resampling), then ``rest`` (a ``T.Compose`` on the uint8 tensor).
 
     ``transform(image)`` plans on the image's size; the loader instead calls ``plan(full_size)``
     before decoding (to decode smaller) and then ``transform(image, plan)``. Either way the random
@@ -200,8 +179,9 @@ class PaperTransform:
 
 
 def build_transform(arch: str, augmentation: str, train: bool, image_size: int = 0) -> Callable:
-    """PIL image or uint8 tensor -> normalised FloatTensor[3, c, c] for ``arch`` (see the module
-    docstring); a :class:`PaperTransform`, whose ``plan`` lets the loader decode JPEGs at a reduced scale."""
+    """PIL image or uint8 tensor -> uint8 ``[3, c, c]`` pixels for ``arch`` (its crop size; see the
+    module docstring); a :class:`PaperTransform`, whose ``plan`` lets the loader decode JPEGs at a
+    reduced scale."""
     if augmentation not in AUGMENTATIONS:
         raise ValueError(f"--augmentation {augmentation!r} is not one of {list(AUGMENTATIONS)}")
     crop = crop_size(arch, augmentation, image_size, train)
@@ -216,8 +196,4 @@ def build_transform(arch: str, augmentation: str, train: bool, image_size: int =
         geometry, steps = ResizedCrop(crop), [T.RandomGrayscale(p=0.2), T.ColorJitter(0.2, 0.2, 0.2, 0.2), flip]
     else:  # red
         geometry, steps = ResizeOnly(resize_size(crop)), [T.RandomCrop(crop), flip]
-    if arch.split("_")[0] == "bninception":
-        steps.append(NormalizeUint8(BNINCEPTION_MEAN_RGB, BNINCEPTION_STD, bgr=True))
-    else:
-        steps.append(NormalizeUint8(IMAGENET_MEAN, IMAGENET_STD))
     return PaperTransform(geometry, T.Compose(steps))

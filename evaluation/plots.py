@@ -99,9 +99,10 @@ def plot_embeddings(embeddings: np.ndarray, labels: np.ndarray, path: str, seed:
 
 
 def as_picture(image: torch.Tensor) -> np.ndarray:
-    """(C, H, W) tensor -> (H, W[, 3]) array in [0, 1] (min-max, undoing any normalisation)."""
+    """(C, H, W) tensor -> (H, W[, 3]) array in [0, 1]: uint8 pixels / 255, float images min-max
+    (undoing any normalisation)."""
     x = image.detach().float().cpu()
-    x = (x - x.min()) / max(float(x.max() - x.min()), 1e-8)
+    x = x / 255.0 if image.dtype == torch.uint8 else (x - x.min()) / max(float(x.max() - x.min()), 1e-8)
     return x[0].numpy() if x.shape[0] == 1 else x[:3].permute(1, 2, 0).numpy()
 
 

@@ -348,7 +348,9 @@ def check_sampler(cls: type) -> None:
 def check_architecture(model: torch.nn.Module, embed_dim: int, normalize: bool, in_channels: int = 3,
                        size: int = 32, name: str = "") -> None:
     """A forward of a tiny (2, C, size, size) input gives finite (2, embed_dim) embeddings, of unit
-    norm when ``normalize``."""
+    norm when ``normalize``; a uint8 pixel batch gives the embeddings of its normalisation into
+    the backbone's declared ``input_space`` (the image datasets yield pixels)."""
+    from architectures.input_space import InputSpace
     name = name or type(model).__name__
     model = model.eval()
     with torch.no_grad():
@@ -358,6 +360,23 @@ def check_architecture(model: torch.nn.Module, embed_dim: int, normalize: bool, 
     assert torch.isfinite(out).all(), f"{name}: non-finite embeddings"
     if normalize:
         assert torch.allclose(out.norm(dim=1), torch.ones(2), atol=1e-5), f"{name}: '_normalize' output not unit norm"
+    backbone = getattr(model, "backbone", None)
+    if backbone is None:                                       # a bare module (tests of the check)
+        return
+    space = getattr(backbone, "input_space", None)
+    assert isinstance(space, InputSpace), f"{name}: the backbone declares no input_space (architectures.input_space)"
+    pixels = torch.randint(0, 256, (2, in_channels, size, size), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(1))
+    channels = in_channels if in_channels == 3 else 1
+    mean = torch.tensor(space.mean).view(1, 3, 1, 1).mean(1, keepdim=True) if channels == 1 else \
+        torch.tensor(space.mean).view(1, 3, 1, 1)
+    std = torch.tensor(space.std).view(1, 3, 1, 1).mean(1, keepdim=True) if channels == 1 else \
+        torch.tensor(space.std).view(1, 3, 1, 1)
+    floats = (pixels / 255.0 - mean) / std
+    with torch.no_grad():
+        from_pixels, from_floats = model(pixels), model(floats.flip(1) if space.bgr else floats)
+    assert torch.allclose(from_pixels, from_floats, atol=1e-4 * (1 + float(from_floats.abs().max()))), (
+        f"{name}: uint8 pixels do not give the embeddings of their {space} normalisation")
 
 
 # --------------------------------------------------------------------------- datasets
@@ -393,9 +412,10 @@ def check_dataset_splits(data: dict[str, Any], name: str = "") -> None:
             item = ds[i]
             assert isinstance(item, tuple) and len(item) == 2, f"{what}[{i}]: not an (image, label) pair"
             image, label = item
-            assert isinstance(image, torch.Tensor) and image.dtype == torch.float32 and image.dim() == 3, (
+            assert isinstance(image, torch.Tensor) and image.dim() == 3 and (
+                image.dtype == torch.float32 or (image.dtype == torch.uint8 and image.shape[0] == 3)), (
                 f"{what}[{i}]: image is {type(image).__name__} {getattr(image, 'dtype', '')} "
-                f"{tuple(getattr(image, 'shape', ()))}, not FloatTensor[C, H, W]")
+                f"{tuple(getattr(image, 'shape', ()))}, not FloatTensor[C, H, W] nor uint8 RGB pixels [3, H, W]")
             assert isinstance(label, int) and not isinstance(label, bool), f"{what}[{i}]: label is {type(label).__name__}"
             assert label == int(labels[i]), f"{what}[{i}]: label {label} but labels[{i}] = {labels[i]}"
         for mask in ("is_query", "is_gallery"):

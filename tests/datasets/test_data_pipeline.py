@@ -9,12 +9,14 @@ import pytest
 import torch
 from PIL import Image
 
+import architectures
 import datasets
+from architectures.input_space import IMAGENET
 from datasets.cache import cache_folder
 from datasets.folder import FolderSource
 from datasets.images import ImageDataset
 from datasets.table import Table
-from datasets.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform, crop_size
+from datasets.transforms import build_transform, crop_size
 from fixture_trees import class_tree, cub_tree, user_cache  # noqa: F401
 
 
@@ -34,13 +36,16 @@ def test_augmentations_and_eval_shapes(augmentation):
     assert evaluated.shape == (3, 227, 227)
 
 
-def test_normalisations_imagenet_and_bninception_bgr():
+def test_pipelines_yield_pixels_and_the_networks_normalise_them():
     image = Image.new("RGB", (40, 40), (255, 128, 0))
     x = build_transform("resnet50", "base", False, image_size=8)(image)
-    expected = (torch.tensor([255, 128, 0]) / 255 - torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)
-    assert torch.allclose(x[:, 4, 4], expected, atol=1e-5)
-    bgr = build_transform("bninception_frozen", "base", False, image_size=8)(image)
-    assert torch.allclose(bgr[:, 4, 4], torch.tensor([0 - 104.0, 128 - 117.0, 255 - 128.0]), atol=1e-3)
+    assert x.dtype == torch.uint8 and x[:, 4, 4].tolist() == [255, 128, 0]
+    resnet = architectures.build("resnet18", 8, pretrained=False)
+    expected = (torch.tensor([255, 128, 0]) / 255 - torch.tensor(IMAGENET.mean)) / torch.tensor(IMAGENET.std)
+    assert torch.allclose(resnet.from_pixels(x[None])[0, :, 4, 4], expected, atol=1e-5)
+    bninception = architectures.build("bninception_frozen", 8, pretrained=False)
+    assert torch.allclose(bninception.from_pixels(x[None])[0, :, 4, 4],
+                          torch.tensor([0 - 104.0, 128 - 117.0, 255 - 128.0]), atol=1e-3)
 
 
 def test_eval_view_uses_eval_transforms(tmp_path):
@@ -103,4 +108,5 @@ def test_image_dataset_items_and_masks(tmp_path):
                   is_gallery=np.array([False, True]))
     ds = ImageDataset(table, build_transform("resnet18", "base", False, 8))
     image, label = ds[1]
-    assert image.dtype == torch.float32 and label == 0 and ds.is_query.tolist() == [True, False]
+    assert image.dtype == torch.uint8 and image.shape == (3, 8, 8) and label == 0
+    assert ds.is_query.tolist() == [True, False]

@@ -9,12 +9,18 @@ import torch
 from PIL import Image
 from torchvision import transforms as T
 
+from architectures.input_space import BNINCEPTION, IMAGENET, FromPixels
 from datasets.images import BadImageError, decode_jpeg_file, load_image, load_planned
-from datasets.transforms import (BNINCEPTION_MEAN_RGB, BNINCEPTION_STD, IMAGENET_MEAN, IMAGENET_STD,
-                                 NormalizeUint8, build_transform, size_of)
+from datasets.transforms import build_transform, size_of
 from utilities.seeding import item_rng
 
-STD = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+STD = torch.tensor(IMAGENET.std).view(3, 1, 1)
+
+
+def normalised(pixels: torch.Tensor) -> torch.Tensor:
+    """The network's first step on one image (uint8 -> ImageNet-normalised float)."""
+    assert pixels.dtype == torch.uint8
+    return FromPixels(IMAGENET)(pixels[None])[0]
 
 
 def photo(path, width: int, height: int) -> str:
@@ -28,7 +34,7 @@ def photo(path, width: int, height: int) -> str:
 
 def reference(train: bool) -> T.Compose:
     geometry = [T.RandomResizedCrop(224), T.RandomHorizontalFlip(0.5)] if train else [T.Resize(256), T.CenterCrop(224)]
-    return T.Compose(geometry + [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    return T.Compose(geometry + [T.ToTensor(), T.Normalize(IMAGENET.mean, IMAGENET.std)])
 
 
 @pytest.mark.parametrize("as_tensor", [False, True])
@@ -41,7 +47,7 @@ def test_eval_inputs_match_the_reference_up_to_decoder_rounding(tmp_path, size, 
     assert size_of(image) == decoded                      # draft only where the output stays full size
     assert isinstance(image, torch.Tensor) == (as_tensor and decoded == size)   # TorchCodec when not drafted
     assert min(size_of(image)) >= 256
-    got, want = new(image, plan), reference(False)(load_image(path))
+    got, want = normalised(new(image, plan)), reference(False)(load_image(path))
     assert got.shape == want.shape == (3, 224, 224)
     assert float(((got - want) * STD).abs().max()) < 0.02   # on the [0, 1] pixel scale
 
@@ -56,7 +62,7 @@ def test_train_crops_are_the_same_random_crops(tmp_path, size, as_tensor):
             want = reference(True)(load_image(path))
         with item_rng(3, 1, index):
             image, plan = load_planned(path, new.plan, as_tensor=as_tensor)
-            got = new(image, plan)
+            got = normalised(new(image, plan))
         left, top, right, bottom = plan.box
         if size_of(image) != size:                         # drafted: the crop still spans >= 224 px
             assert min(right - left, bottom - top) * size_of(image)[0] / size[0] >= 224 - 1e-6
@@ -87,24 +93,25 @@ def test_a_truncated_jpeg_names_the_file(tmp_path):
         load_planned(path, build_transform("resnet50", "base", False).plan, as_tensor=True)
 
 
-@pytest.mark.parametrize("mean,std,bgr", [(IMAGENET_MEAN, IMAGENET_STD, False),
-                                          (BNINCEPTION_MEAN_RGB, BNINCEPTION_STD, True)])
-def test_uint8_normalisation_is_to_tensor_then_normalize(mean, std, bgr):
-    x = torch.randint(0, 256, (3, 5, 7), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    want = ((x.double() / 255 - torch.tensor(mean, dtype=torch.float64).view(3, 1, 1))
-            / torch.tensor(std, dtype=torch.float64).view(3, 1, 1))
-    want = want.flip(0) if bgr else want
-    got = NormalizeUint8(mean, std, bgr)(x)
+@pytest.mark.parametrize("space", [IMAGENET, BNINCEPTION])
+def test_from_pixels_is_to_tensor_then_normalize(space):
+    x = torch.randint(0, 256, (2, 3, 5, 7), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    want = ((x.double() / 255 - torch.tensor(space.mean, dtype=torch.float64).view(3, 1, 1))
+            / torch.tensor(space.std, dtype=torch.float64).view(3, 1, 1))
+    want = want.flip(1) if space.bgr else want
+    got = FromPixels(space)(x)
     assert got.dtype == torch.float32
     assert torch.allclose(got.double(), want, rtol=1e-6, atol=1e-5 * float(want.abs().max()))
+    floats = torch.randn(2, 3, 5, 7)
+    assert FromPixels(space)(floats) is floats                 # float input is in the space already
 
 
 def test_without_torchcodec_pil_decodes_the_same_inputs(tmp_path, monkeypatch):
     import datasets.images as images
     path = photo(tmp_path / "a.jpg", 500, 375)
     new = build_transform("resnet50", "base", train=False)
-    fast = new(*load_planned(path, new.plan, as_tensor=True))
+    fast = normalised(new(*load_planned(path, new.plan, as_tensor=True)))
     monkeypatch.setattr(images, "jpeg_decoder", lambda: None)
     image, plan = load_planned(path, new.plan, as_tensor=True)
     assert isinstance(image, Image.Image)
-    assert float(((new(image, plan) - fast) * STD).abs().max()) < 0.02
+    assert float(((normalised(new(image, plan)) - fast) * STD).abs().max()) < 0.02

@@ -185,6 +185,13 @@ def nca_float64(x: torch.Tensor, labels: torch.Tensor, scale: float, pairs=None)
     return (lse(pos | neg) - lse(pos))[valid].mean()
 
 
+@pytest.mark.parametrize("kind", ["euclidean", "cosine", "dot"])
+def test_nca_batch_of_one_has_zero_gradient(kind):
+    x = torch.randn(1, 6, requires_grad=True)
+    make("nca", kind)(x, torch.tensor([0])).backward()
+    assert torch.equal(x.grad, torch.zeros_like(x))
+
+
 @pytest.mark.parametrize("mined", [False, True])
 def test_nca_extreme_scale_matches_float64(mined):
     """At softmax_scale 100 every positive of some anchors underflows float32's softmax (PML

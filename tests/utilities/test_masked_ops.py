@@ -12,7 +12,7 @@ def loop_reference(x: torch.Tensor, part: torch.Tensor, among: torch.Tensor) -> 
     rows = []
     for i in range(x.shape[0]):
         p, a = part[i] & among[i] & (x[i] > -torch.inf), among[i] & (x[i] > -torch.inf)
-        rows.append(torch.logsumexp(x[i][p], 0) - torch.logsumexp(x[i][a], 0) if p.any() else x[i].sum() * 0)
+        rows.append(torch.logsumexp(x[i][p], 0) - torch.logsumexp(x[i][a], 0) if p.any() else x.new_zeros(()))
     return torch.stack(rows)
 
 
@@ -55,3 +55,14 @@ def test_masked_log_share_float_mask_and_broadcast():
     got = masked_log_share(x, part[3:4].float(), among[3:4] | part[3:4])
     want = loop_reference(x.double(), part[3:4].expand_as(x), (among[3:4] | part[3:4]).expand_as(x))
     torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_masked_log_share_row_without_candidates_has_zero_gradient():
+    """A row entirely at -inf (not from a masking op: the batch of one, self-pair excluded)."""
+    x = torch.tensor([[-torch.inf, 1.0, 2.0], [-torch.inf] * 3]).requires_grad_()
+    part = torch.tensor([[False, True, False], [True, False, False]])
+    out = masked_log_share(x, part)
+    out.sum().backward()
+    want = loop_reference(x.detach().double(), part, torch.ones_like(part))
+    torch.testing.assert_close(out.double(), want, rtol=1e-6, atol=1e-7)
+    assert torch.isfinite(x.grad).all() and not x.grad[1].any()

@@ -79,9 +79,10 @@ def on_unit_sphere(distance: BaseDistance, embeddings: torch.Tensor) -> torch.Te
     return distance(embeddings if distance.normalize_embeddings else F.normalize(embeddings, dim=-1))
 
 
-def similarities(distance: BaseDistance, embeddings: torch.Tensor) -> torch.Tensor:
-    """The (B, B) score matrix of ``distance``, larger meaning closer (``-d`` for a distance)."""
-    return -distance.closest_first(upcast(distance(embeddings)))
+def similarities(distance: BaseDistance, embeddings: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """The (B, B) score matrix of ``distance``, larger meaning closer (``-d`` for a distance),
+    times ``scale`` in the same pass; always a new tensor (a caller may edit it in place)."""
+    return distance.closest_first(upcast(distance(embeddings))) * -scale
 
 
 def _sigmoid_blocks(scores: torch.Tensor, temperature: float, chunk_elements: int):

@@ -9,7 +9,7 @@ from criteria import LOSSES
 from criteria.base import BaseLoss
 from criteria.functional import similarities, tuple_masks
 from criteria.terms import LossTerm
-from utilities.masked_ops import masked_logsumexp
+from utilities.masked_ops import masked_log_share
 
 
 @LOSSES.register("nca")
@@ -27,6 +27,10 @@ class NCALoss(BaseLoss):
     distance (``--distance_squared``); on a similarity, ``d`` is ``-s``. A mined pair/triplet
     set given as ``indices_tuple`` restricts P(i) and N(i) to the mined pairs.
 
+    Computed as ``-log Σ_{p ∈ P(i)} softmax_i(-λ d)_p`` (one softmax over the candidates, the
+    self-pair at ``-inf``; :func:`utilities.masked_ops.masked_log_share`), exact also where every
+    positive's probability underflows (PML drops such rows as ``log 0``).
+
     Parameters
     ----------
     softmax_scale : float
@@ -43,8 +47,18 @@ class NCALoss(BaseLoss):
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
-        logits = self.softmax_scale * similarities(self.distance, embeddings)
-        pos, neg = tuple_masks(labels, indices_tuple)
-        values = masked_logsumexp(logits, pos | neg) - masked_logsumexp(logits, pos)
-        valid = pos.any(1)
-        return {"loss": LossTerm(values[valid], "element", torch.nonzero(valid).flatten())}
+        logits = similarities(self.distance, embeddings, self.softmax_scale)
+        if indices_tuple is None:              # every pair: all k ≠ i compete, P(i) = same label
+            with torch.no_grad():              # p_ii = 0, so the softmax already gives the self-pair
+                logits.fill_diagonal_(-torch.inf)   # a zero gradient: no CopySlices pass needed
+            same = torch.eq(labels.view(-1, 1), labels.view(1, -1), out=logits.new_empty(logits.shape))
+            share = masked_log_share(logits, same)  # the diagonal of ``same`` adds p_ii = 0
+            valid = same.sum(1) > 1
+        else:
+            pos, neg = tuple_masks(labels, indices_tuple)
+            share = masked_log_share(logits, pos, pos | neg)
+            valid = pos.any(1)
+        if bool(valid.all()):
+            return {"loss": LossTerm(-share, "element", torch.arange(share.numel(), device=share.device))}
+        rows = valid.nonzero().flatten()
+        return {"loss": LossTerm(-share[rows], "element", rows)}

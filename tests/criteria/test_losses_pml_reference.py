@@ -172,6 +172,50 @@ def test_nca(seed, kind):
     close(value(make("nca", kind, softmax_scale=2.0), x, y), refs.nca(x, y.tolist(), kind, 2.0))
 
 
+def nca_float64(x: torch.Tensor, labels: torch.Tensor, scale: float, pairs=None) -> torch.Tensor:
+    """NCA as two logsumexp per row, in float64 (no underflow at these scales)."""
+    pos = (labels[:, None] == labels[None, :]) & ~torch.eye(labels.numel(), dtype=torch.bool)
+    neg = labels[:, None] != labels[None, :]
+    if pairs is not None:
+        pos, neg = torch.zeros_like(pos), torch.zeros_like(neg)
+        pos[pairs[0], pairs[1]], neg[pairs[2], pairs[3]] = True, True
+    logits = -scale * torch.cdist(x, x)
+    lse = lambda mask: torch.logsumexp(logits.masked_fill(~mask, -torch.inf), 1)  # noqa: E731
+    valid = pos.any(1)
+    return (lse(pos | neg) - lse(pos))[valid].mean()
+
+
+@pytest.mark.parametrize("kind", ["euclidean", "cosine", "dot"])
+def test_nca_batch_of_one_has_zero_gradient(kind):
+    x = torch.randn(1, 6, requires_grad=True)
+    make("nca", kind)(x, torch.tensor([0])).backward()
+    assert torch.equal(x.grad, torch.zeros_like(x))
+
+
+@pytest.mark.parametrize("mined", [False, True])
+def test_nca_extreme_scale_matches_float64(mined):
+    """At softmax_scale 100 every positive of some anchors underflows float32's softmax (PML
+    drops such rows as log 0); the loss and gradient stay finite and equal the float64 formula."""
+    x, y = batch(3)
+    pairs = None
+    if mined:                                      # a subset: some anchors get no pair at all
+        a1, p, a2, n = all_pairs(y)
+        keep_p, keep_n = a1 % 3 != 0, a2 % 2 == 0
+        pairs = Pairs(a1[keep_p], p[keep_p], a2[keep_n], n[keep_n])
+    x32 = x.float().requires_grad_()
+    got = make("nca", softmax_scale=100.0)(x32, y, pairs)
+    got.backward()
+    x64 = x32.detach().double().requires_grad_()
+    want = nca_float64(x64, y, 100.0, pairs)
+    want.backward()
+    assert torch.isfinite(got) and torch.isfinite(x32.grad).all()
+    close(got.item(), want.item())
+    torch.testing.assert_close(x32.grad.double(), x64.grad, rtol=1e-4, atol=1e-6)
+    d = torch.cdist(x32.detach(), x32.detach()).fill_diagonal_(torch.inf)
+    same = (y[:, None] == y[None, :]).float()
+    assert ((torch.softmax(-100.0 * d, 1) * same).sum(1) == 0).any()   # the exact path ran
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_dynamic_soft_margin_running_histogram(seed):
     loss, ref = make("dynamic_soft_margin", momentum=0.3), refs.DynamicSoftMarginRef(-2.0, 10, 0.3)

@@ -111,7 +111,8 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
                         wall_time=run.wall_time(), config=public_config(opt), logs=run.logs())
 
     if sampler.requires_storage and sampler.storage is None:   # embedding-storage samplers
-        sampler.set_storage(embed(model, eval_data["train"], max(opt.bs, 256), device, opt.kernels, desc="storage")[0])
+        sampler.set_storage(embed(model, eval_data["train"], evaluation.embedding_batch_size(opt), device,
+                                  opt.kernels, desc="storage")[0])
     for epoch in range(start_epoch + 1, opt.n_epochs + 1):
         sampler.set_epoch(epoch)
         row = train_epoch(model, step, loader, optimizer, device, epoch,
@@ -132,7 +133,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
         run.write_summary("running", epoch, opt.selection, selector.best_epoch, selector.test_metrics)
     logger.finish()
     plot_test_figures(model, data["test"], run.path, tsne=opt.plot_embeddings, retrievals=opt.plot_retrievals,
-                      device=opt.device, seed=opt.seed)
+                      device=opt.device, batch_size=evaluation.embedding_batch_size(opt), seed=opt.seed)
     return last_results, selector
 
 

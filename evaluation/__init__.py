@@ -6,4 +6,4 @@ figures.
 """
 from evaluation.artifacts import save_arrays  # noqa: F401
 from metrics.evidence import MetricResults, compute  # noqa: F401
-from evaluation.engine import embed, evaluate_splits, options  # noqa: F401
+from evaluation.engine import embed, embedding_batch_size, evaluate_splits, options  # noqa: F401

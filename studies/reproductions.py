@@ -45,7 +45,7 @@ def test_embeddings(folder: str, trained: bool, device: str = "cpu") -> tuple[np
     network untrained (seeded as the run; pretrained backbone if the run had one)."""
     import architectures
     import datasets
-    from evaluation import embed
+    from evaluation import embed, embedding_batch_size
     from evaluation.cli import restore_run
     from utilities.seeding import seed_everything
     args = argparse.Namespace(checkpoint=os.path.join(folder, "checkpoint_best.pt"), dataset=None,
@@ -57,7 +57,7 @@ def test_embeddings(folder: str, trained: bool, device: str = "cpu") -> tuple[np
         with open(os.path.join(folder, "config.json"), encoding="utf-8") as fh:
             pretrained_as_run = {"not_pretrained": json.load(fh)["flags"].get("not_pretrained", False)}
         model = architectures.select(argparse.Namespace(**{**vars(opt), **pretrained_as_run}), in_channels=datasets.channels(dataset)).to(device)
-    embeddings, _ = embed(model, dataset, max(opt.bs, 256), device, 0, desc="test")
+    embeddings, _ = embed(model, dataset, embedding_batch_size(opt), device, 0, desc="test")
     return embeddings, dataset
 
 

@@ -19,7 +19,7 @@ BAD_VALUES = [
     ("--fc_lr", "0"), ("--fc_lr", "-2"), ("--fc_lr", "nan"),
     ("--gamma", "-0.3"), ("--gamma", "0"), ("--tau", "-1"), ("--tau", "5", "-2"),
     ("--decay", "-0.1"), ("--decay", "nan"),
-    ("--train_eval_subset", "-1"), ("--plot_retrievals", "-1"), ("--skip_nonfinite", "-1"),
+    ("--train_eval_subset", "-1"), ("--eval_bs", "-1"), ("--plot_retrievals", "-1"), ("--skip_nonfinite", "-1"),
     ("--cache_resized", "-1"),
     ("--tv_split_perc", "0"), ("--tv_split_perc", "1"), ("--tv_split_perc", "1.5"), ("--tv_split_perc", "nan"),
     ("--glyphs_n_classes", "2"), ("--glyphs_samples", "1"), ("--glyphs_image_size", "4"),

@@ -1,9 +1,10 @@
 """N-pair loss."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
@@ -11,39 +12,64 @@ from criteria.functional import upcast
 from criteria.regularizers.lp import mean_lp_norm
 from criteria.terms import LossTerm
 from distances.base import BaseDistance
-from utilities.masked_ops import masked_logsumexp
-from utilities.tuples import NPairSets, npair_sets
+from utilities.tuples import NPairSets, mask_any, npair_sets
 
 
-def used_columns(sets: NPairSets) -> torch.Tensor:
+class SetColumns(NamedTuple):
+    """:class:`NPairSets` restricted to the columns they use (:func:`set_columns`)."""
+    columns: torch.Tensor       # (C,) the batch items used, ascending
+    positives: torch.Tensor     # (P,) each row's positive, as a position in ``columns``
+    negatives: torch.Tensor     # (P, C) boolean: each row's negatives among ``columns``
+
+
+def set_columns(sets: NPairSets, batch_size: int) -> SetColumns:
     """The items that occur as a positive or a negative of some row, ascending: the only
-    columns a set loss needs (with PML's one pair per class, N of the B items)."""
-    used = sets.negatives.any(0)
-    used[sets.positives] = True
-    return torch.nonzero(used).flatten()
+    columns a set loss needs (with PML's one pair per class, N of the B items), with the sets
+    re-indexed to them. When every item is used the sets are returned as they are."""
+    used = mask_any(sets.negatives, 0).index_fill_(0, sets.positives, True)
+    if bool(used.all()):
+        return SetColumns(torch.arange(batch_size, device=used.device), sets.positives, sets.negatives)
+    columns = torch.nonzero(used).flatten()
+    position = torch.cumsum(used, 0) - 1                     # position of each used item in columns
+    return SetColumns(columns, position.index_select(0, sets.positives), sets.negatives.index_select(1, columns))
 
 
-def local_index(cols: torch.Tensor, items: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """The position of each of ``items`` within ``cols`` (all of them must occur there)."""
-    where = torch.full((batch_size,), -1, dtype=torch.long, device=cols.device)
-    where[cols] = torch.arange(cols.numel(), device=cols.device)
-    return where[items]
+def rows_and_columns(embeddings: torch.Tensor, anchors: torch.Tensor,
+                     columns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(embeddings[anchors], embeddings[columns])`` in one gather (one scatter backward)."""
+    rows, cols = embeddings.index_select(0, torch.cat([anchors, columns])).split([anchors.numel(), columns.numel()])
+    return rows, cols
 
 
 def npair_values(embeddings: torch.Tensor, sets: NPairSets, distance: BaseDistance) -> torch.Tensor:
     """``log(1 + Σ_{n ∈ N_k} exp(s(a_k, n) - s(a_k, p_k)))`` for every row k of the sets
     (with ``gap``, so a distance gives ``d(a, p) - d(a, n)``).
 
-    Only the similarities used are computed: the rows' anchors against :func:`used_columns`
+    Only the similarities used are computed: the rows' anchors against :func:`set_columns`
     (with PML's one pair per class, an (N, N) matrix instead of (B, B)).
     """
-    cols = used_columns(sets)
+    cols = set_columns(sets, embeddings.shape[0])
     if sets.anchors.numel() > embeddings.shape[0]:             # repeated anchors: rows once, then gathered
-        sim = upcast(distance(embeddings, embeddings[cols]))[sets.anchors]
+        sim = upcast(distance(embeddings, embeddings.index_select(0, cols.columns))).index_select(0, sets.anchors)
     else:
-        sim = upcast(distance(embeddings[sets.anchors], embeddings[cols]))      # (P, |cols|)
-    pos = sim.gather(1, local_index(cols, sets.positives, embeddings.shape[0]).unsqueeze(1))
-    return masked_logsumexp(distance.gap(pos, sim), sets.negatives[:, cols], dim=1, add_one=True)
+        sim = upcast(distance(*rows_and_columns(embeddings, sets.anchors, cols.columns)))   # (P, C)
+    return npair_log_loss(-distance.closest_first(sim), cols.positives, cols.negatives)
+
+
+def npair_log_loss(logits: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
+    """``log(1 + Σ_{n ∈ N_k} exp(z_kn - z_kp))`` for every row k of the (..., P, C) ``logits``,
+    whose row k has its positive in column ``positives[k]`` and its negatives where the (P, C)
+    ``negatives`` is true (shared by the leading dimensions); shape (..., P).
+
+    It is the cross entropy of column ``p_k`` among the columns ``{p_k} ∪ N_k``, the form in
+    which Sohn wrote the loss: one fused log-softmax, about half the time of a masked
+    log-sum-exp with ``add_one``. A row's positive must not also be one of its negatives.
+    """
+    keep = negatives.scatter(1, positives.unsqueeze(1), True)
+    masked = torch.where(keep, logits, -torch.inf)
+    rows = logits.shape[:-1]
+    target = positives.expand(rows).reshape(-1)
+    return F.cross_entropy(masked.reshape(rows.numel(), logits.shape[-1]), target, reduction="none").view(rows)
 
 
 def l2_term(embeddings: torch.Tensor, weight: float) -> dict[str, LossTerm]:

@@ -275,6 +275,14 @@ def tuple_masks(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | 
     return pos_w > 0, neg_w > 0
 
 
+def mask_any(mask: torch.Tensor, dim: int) -> torch.Tensor:
+    """``mask.any(dim)`` of a boolean mask. Taken as the ``amax`` of its uint8 view: on CPU the
+    boolean reduction is some ten times slower (PyTorch 2.x, a (128, 512) mask: 48 µs vs 3 µs)."""
+    if mask.shape[dim] == 0:
+        return mask.any(dim)
+    return mask.view(torch.uint8).amax(dim) != 0
+
+
 def npair_sets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | None = None,
                ref_labels: torch.Tensor | None = None, exclude_self: bool = True) -> NPairSets:
     """Group tuples into :class:`NPairSets`.
@@ -291,11 +299,12 @@ def npair_sets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | N
     if indices_tuple is None:
         pos, neg = label_masks(labels, ref_labels, exclude_self)
         a, p = torch.nonzero(pos, as_tuple=True)
-        negatives = neg[a]
+        negatives = neg.index_select(0, a)
     elif tuple_kind(indices_tuple) == "sets":
         anchors, pos_mask, neg_mask = indices_tuple
-        rows, p = torch.nonzero(pos_mask, as_tuple=True)
-        a, negatives = anchors[rows], neg_mask[rows]
+        holders = torch.nonzero(mask_any(pos_mask, 0)).flatten()          # the columns holding a positive
+        rows, which = torch.nonzero(pos_mask.index_select(1, holders), as_tuple=True)   # nonzero is slow: on those only
+        a, p, negatives = anchors.index_select(0, rows), holders.index_select(0, which), neg_mask.index_select(0, rows)
     elif tuple_kind(indices_tuple) == "triplets":
         ta, tp, tn = indices_tuple
         keys, inverse = torch.unique(ta * ref_size + tp, return_inverse=True)
@@ -306,8 +315,10 @@ def npair_sets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | N
         a, p, a2, n = indices_tuple
         neg = torch.zeros(labels.numel(), ref_size, dtype=torch.bool, device=labels.device)
         neg[a2, n] = True
-        negatives = neg[a]
-    keep = negatives.any(1)
+        negatives = neg.index_select(0, a)
+    keep = mask_any(negatives, 1)
+    if bool(keep.all()):                                     # the usual case: no row to drop
+        return NPairSets(a, p, negatives)
     return NPairSets(a[keep], p[keep], negatives[keep])
 
 

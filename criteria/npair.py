@@ -12,7 +12,7 @@ from criteria.functional import upcast
 from criteria.regularizers.lp import mean_lp_norm
 from criteria.terms import LossTerm
 from distances.base import BaseDistance
-from utilities.tuples import NPairSets, mask_any, npair_sets
+from utilities.tuples import NPairSets, mask_any, mask_columns, npair_sets
 
 
 class SetColumns(NamedTuple):
@@ -31,7 +31,7 @@ def set_columns(sets: NPairSets, batch_size: int) -> SetColumns:
         return SetColumns(torch.arange(batch_size, device=used.device), sets.positives, sets.negatives)
     columns = torch.nonzero(used).flatten()
     position = torch.cumsum(used, 0) - 1                     # position of each used item in columns
-    return SetColumns(columns, position.index_select(0, sets.positives), sets.negatives.index_select(1, columns))
+    return SetColumns(columns, position.index_select(0, sets.positives), mask_columns(sets.negatives, columns))
 
 
 def rows_and_columns(embeddings: torch.Tensor, anchors: torch.Tensor,
@@ -53,7 +53,7 @@ def npair_values(embeddings: torch.Tensor, sets: NPairSets, distance: BaseDistan
         sim = upcast(distance(embeddings, embeddings.index_select(0, cols.columns))).index_select(0, sets.anchors)
     else:
         sim = upcast(distance(*rows_and_columns(embeddings, sets.anchors, cols.columns)))   # (P, C)
-    return npair_log_loss(-distance.closest_first(sim), cols.positives, cols.negatives)
+    return npair_log_loss(distance.gap(0.0, sim), cols.positives, cols.negatives)    # z_n - z_p = gap(v_p, v_n)
 
 
 def npair_log_loss(logits: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
@@ -65,11 +65,14 @@ def npair_log_loss(logits: torch.Tensor, positives: torch.Tensor, negatives: tor
     which Sohn wrote the loss: one fused log-softmax, about half the time of a masked
     log-sum-exp with ``add_one``. A row's positive must not also be one of its negatives.
     """
-    keep = negatives.scatter(1, positives.unsqueeze(1), True)
-    masked = torch.where(keep, logits, -torch.inf)
-    rows = logits.shape[:-1]
-    target = positives.expand(rows).reshape(-1)
-    return F.cross_entropy(masked.reshape(rows.numel(), logits.shape[-1]), target, reduction="none").view(rows)
+    n_rows, n_cols = negatives.shape
+    if int(negatives.view(torch.uint8).sum()) != n_rows * (n_cols - 1):   # else Sohn's batch: no mask
+        logits = torch.where(negatives.scatter(1, positives.unsqueeze(1), True), logits, -torch.inf)
+    if logits.dim() == 2:
+        return F.cross_entropy(logits, positives, reduction="none")
+    lead = logits.shape[:-1]
+    flat = F.cross_entropy(logits.reshape(lead.numel(), n_cols), positives.repeat(lead[:-1].numel()), reduction="none")
+    return flat.view(lead)
 
 
 def l2_term(embeddings: torch.Tensor, weight: float) -> dict[str, LossTerm]:

@@ -12,7 +12,7 @@ from criteria.functional import upcast
 from criteria.regularizers.lp import mean_lp_norm
 from criteria.terms import LossTerm
 from distances.base import BaseDistance
-from utilities.tuples import NPairSets, mask_any, mask_columns, npair_sets
+from utilities.tuples import NPairSets, mask_columns, npair_sets
 
 
 class SetColumns(NamedTuple):
@@ -26,8 +26,10 @@ def set_columns(sets: NPairSets, batch_size: int) -> SetColumns:
     """The items that occur as a positive or a negative of some row, ascending: the only
     columns a set loss needs (with PML's one pair per class, N of the B items), with the sets
     re-indexed to them. When every item is used the sets are returned as they are."""
-    used = mask_any(sets.negatives, 0).index_fill_(0, sets.positives, True)
-    if bool(used.all()):
+    if sets.negatives.shape[0] == 0:
+        return SetColumns(sets.positives, sets.positives, sets.negatives[:, :0])
+    used = sets.negatives.view(torch.uint8).amax(0).index_fill_(0, sets.positives, 1)    # uint8: see mask_any
+    if bool(used.amin() != 0):
         return SetColumns(torch.arange(batch_size, device=used.device), sets.positives, sets.negatives)
     columns = torch.nonzero(used).flatten()
     position = torch.cumsum(used, 0) - 1                     # position of each used item in columns

@@ -323,7 +323,7 @@ def npair_sets(labels: torch.Tensor, indices_tuple: tuple[torch.Tensor, ...] | N
         neg[a2, n] = True
         negatives = neg.index_select(0, a)
     keep = mask_any(negatives, 1)
-    if bool(keep.all()):                                     # the usual case: no row to drop
+    if keep.numel() == 0 or bool(keep.amin()):               # the usual case: no row to drop
         return NPairSets(a, p, negatives)
     return NPairSets(a[keep], p[keep], negatives[keep])
 

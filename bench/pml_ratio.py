@@ -11,7 +11,8 @@ medians. Settings are matched as in tests/criteria (pml_loop_refs.py, the Revisi
 references): the same distance (and normalisation), margins, temperatures, scales, bins and
 reducer; where dmlbench's loss is defined on mined tuples (``npair``), both get the same tuples
 (PML's one positive pair per class; ``npair`` and ``angular``). A case one library cannot
-run is shown as n/a.
+run is shown as n/a. Ratios below 1 mean dmlbench is faster. The table is printed as
+markdown (for docs/benchmarks_pml.md).
 
 ``npair`` and ``angular`` compute the same quantity on the same tuples: the N = B / K pairs
 ``(a_k, p_k)`` of PML's ``convert_to_pos_pairs_with_unique_labels`` (first anchor and first
@@ -24,9 +25,8 @@ reducer), the latter given the positives as its reference set (``ref_emb = x[p]`
 its negatives are the same other-pair positives and not every other-class item of the batch.
 (PML's ``AngularLoss`` returns zero without work when the given pairs hold no negative pair, so
 a nonempty negative half is passed; its values are not used.) The inputs are unit-norm, where
-PML's partly normalised angular term and our fully normalised one agree in value. The first
-call of each checks that the two losses agree (a mismatch is reported on stderr). Ratios below 1 mean dmlbench is faster. The table is
-printed as markdown (for docs/benchmarks_pml.md).
+PML's partly normalised angular term and our fully normalised one agree in value. The
+warm-up call of each checks that the two losses agree (a mismatch is reported on stderr).
 """
 from __future__ import annotations
 
@@ -145,13 +145,14 @@ def unique_label_pairs(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     return lmu.convert_to_pos_pairs_with_unique_labels(None, labels)
 
 
-def pml_pairs(labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """PML's pairs tuple for ``npair`` and ``angular``: the unique-label positive pairs, and as
-    negative half every (anchor, other pair's positive) (only NPairs' pairs are read)."""
+def pml_pairs(labels: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    """PML's pairs tuples for ``npair`` and ``angular``: the unique-label positive pairs ``(a, p)``
+    with, as negative half, every (anchor, other pair's positive); and the same pairs with the
+    positives as indices into ``x[p]`` (the angular term's reference set). Only ``NPairsLoss``
+    reads the pairs; ``AngularLoss`` only needs a nonempty negative half."""
     a, p = unique_label_pairs(labels)
-    other = labels[a].view(-1, 1) != labels[p].view(1, -1)
-    rows, cols = torch.nonzero(other, as_tuple=True)
-    return a, p, a[rows], p[cols]
+    rows, cols = torch.nonzero(labels[a].view(-1, 1) != labels[p].view(1, -1), as_tuple=True)
+    return (a, p, a[rows], p[cols]), (a, torch.arange(p.numel()), a[rows], cols)
 
 
 class PMLNPairPlusAngular(torch.nn.Module):
@@ -163,12 +164,10 @@ class PMLNPairPlusAngular(torch.nn.Module):
         super().__init__()
         self.npair, self.angular = npair, angular
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor, pairs: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        a, p, a2, n = pairs
-        local = torch.arange(p.numel())
-        n_local = torch.searchsorted(p, n) if n.numel() else n   # p is ascending (first of each class)
-        return self.npair(x, labels, pairs) + self.angular(x, labels, (a, local, a2, n_local),
-                                                           ref_emb=x[p], ref_labels=labels[p])
+    def forward(self, x: torch.Tensor, labels: torch.Tensor, pairs: tuple[torch.Tensor, ...],
+                local_pairs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        p = pairs[1]
+        return self.npair(x, labels, pairs) + self.angular(x, labels, local_pairs, ref_emb=x[p], ref_labels=labels[p])
 
 
 def npair_sets(labels: torch.Tensor) -> TupleSets:
@@ -187,7 +186,7 @@ def runner(name: str, module: torch.nn.Module, emb: torch.Tensor, labels: torch.
         return lambda: module(emb, labels)
     extra = ()
     if name in ("npair", "angular"):
-        extra = (pml_pairs(labels),) if pml else (npair_sets(labels),)
+        extra = (pml_pairs(labels)[:1 if name == "npair" else 2]) if pml else (npair_sets(labels),)
 
     def step() -> torch.Tensor:
         x = emb.clone().requires_grad_(True)

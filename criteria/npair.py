@@ -64,8 +64,9 @@ def npair_log_loss(logits: torch.Tensor, positives: torch.Tensor, negatives: tor
     ``negatives`` is true (shared by the leading dimensions); shape (..., P).
 
     It is the cross entropy of column ``p_k`` among the columns ``{p_k} ∪ N_k``, the form in
-    which Sohn wrote the loss: one fused log-softmax, about half the time of a masked
-    log-sum-exp with ``add_one``. A row's positive must not also be one of its negatives.
+    which Sohn wrote the loss: one fused log-softmax, cheaper than a masked log-sum-exp with
+    ``add_one``. Where every row's negatives are all the other columns (Sohn's n-pair batch)
+    no mask is applied. A row's positive must not also be one of its negatives.
     """
     n_rows, n_cols = negatives.shape
     if int(negatives.view(torch.uint8).sum()) != n_rows * (n_cols - 1):   # else Sohn's batch: no mask

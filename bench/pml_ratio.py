@@ -11,8 +11,22 @@ medians. Settings are matched as in tests/criteria (pml_loop_refs.py, the Revisi
 references): the same distance (and normalisation), margins, temperatures, scales, bins and
 reducer; where dmlbench's loss is defined on mined tuples (``npair``), both get the same tuples
 (PML's one positive pair per class; ``npair`` and ``angular``). A case one library cannot
-run is shown as n/a. Ratios below 1 mean dmlbench is faster. The table is
-printed as markdown (for docs/benchmarks_pml.md).
+run is shown as n/a. Ratios below 1 mean dmlbench is faster. The table is printed as
+markdown (for docs/benchmarks_pml.md).
+
+``npair`` and ``angular`` compute the same quantity on the same tuples: the N = B / K pairs
+``(a_k, p_k)`` of PML's ``convert_to_pos_pairs_with_unique_labels`` (first anchor and first
+positive of each class), each contrasted with the other pairs' positives ``p_j``, j != k (Sohn's
+n-pair batch). ``npair``: ours with ``l2 = 0`` against PML's ``NPairsLoss``, both
+``mean_k log(1 + Σ_j exp(x_a·x_pj - x_a·x_pk))``. ``angular``: ours is the paper's combined
+objective (n-pair term + λ · angular term), so with ``npair_ang_weight = 1, npair_l2 = 0``
+it is compared with the *sum* of PML's ``NPairsLoss`` and ``AngularLoss(alpha=40)`` (mean
+reducer), the latter given the positives as its reference set (``ref_emb = x[p]``), so that
+its negatives are the same other-pair positives and not every other-class item of the batch.
+(PML's ``AngularLoss`` returns zero without work when the given pairs hold no negative pair, so
+a nonempty negative half is passed; its values are not used.) The inputs are unit-norm, where
+PML's partly normalised angular term and our fully normalised one agree in value. The
+warm-up call of each checks that the two losses agree (a mismatch is reported on stderr).
 """
 from __future__ import annotations
 
@@ -33,6 +47,8 @@ import distances  # noqa: E402
 from utilities.tuples import TupleSets  # noqa: E402
 
 INSTALL = "pip install pytorch-metric-learning==2.9.0 --no-deps"
+#: Cases whose two losses compute the same value on the benchmark's input (checked on warm-up).
+SAME_VALUE = ("npair", "angular")
 
 
 def import_pml():
@@ -54,7 +70,7 @@ def cases(pd, pl, pm, pr, n_classes: int, dim: int) -> dict[str, tuple[Callable,
     pprox = {"num_classes": n_classes, "embedding_size": dim}
     losses = {
         "angular": (ours("angular", alpha=40.0, npair_ang_weight=1.0, npair_l2=0.0),
-                    lambda: pl.AngularLoss(alpha=40, reducer=mean())),
+                    lambda: PMLNPairPlusAngular(pl.NPairsLoss(), pl.AngularLoss(alpha=40, reducer=mean()))),
         "arcface": (ours("arcface", angular_margin=0.5, feature_scale=64.0, **prox),
                     lambda: pl.ArcFaceLoss(margin=28.6, scale=64, **pprox)),
         "circle": (ours("circle", m=0.4, gamma=80.0), lambda: pl.CircleLoss(m=0.4, gamma=80)),
@@ -129,6 +145,31 @@ def unique_label_pairs(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     return lmu.convert_to_pos_pairs_with_unique_labels(None, labels)
 
 
+def pml_pairs(labels: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    """PML's pairs tuples for ``npair`` and ``angular``: the unique-label positive pairs ``(a, p)``
+    with, as negative half, every (anchor, other pair's positive); and the same pairs with the
+    positives as indices into ``x[p]`` (the angular term's reference set). Only ``NPairsLoss``
+    reads the pairs; ``AngularLoss`` only needs a nonempty negative half."""
+    a, p = unique_label_pairs(labels)
+    rows, cols = torch.nonzero(labels[a].view(-1, 1) != labels[p].view(1, -1), as_tuple=True)
+    return (a, p, a[rows], p[cols]), (a, torch.arange(p.numel()), a[rows], cols)
+
+
+class PMLNPairPlusAngular(torch.nn.Module):
+    """PML's ``NPairsLoss + AngularLoss`` on the same n-pair tuples: the angular term's
+    reference set is the pairs' positives, so both terms contrast a pair with the other pairs'
+    positives (as dmlbench's ``angular`` does)."""
+
+    def __init__(self, npair: torch.nn.Module, angular: torch.nn.Module):
+        super().__init__()
+        self.npair, self.angular = npair, angular
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor, pairs: tuple[torch.Tensor, ...],
+                local_pairs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        p = pairs[1]
+        return self.npair(x, labels, pairs) + self.angular(x, labels, local_pairs, ref_emb=x[p], ref_labels=labels[p])
+
+
 def npair_sets(labels: torch.Tensor) -> TupleSets:
     """The same tuples for dmlbench's n-pair loss: per pair, the other classes' positives are the negatives."""
     a, p = unique_label_pairs(labels)
@@ -145,12 +186,14 @@ def runner(name: str, module: torch.nn.Module, emb: torch.Tensor, labels: torch.
         return lambda: module(emb, labels)
     extra = ()
     if name in ("npair", "angular"):
-        extra = (unique_label_pairs(labels) + (torch.empty(0, dtype=torch.long),) * 2,) if pml else (npair_sets(labels),)
+        extra = (pml_pairs(labels)[:1 if name == "npair" else 2]) if pml else (npair_sets(labels),)
 
-    def step() -> None:
+    def step() -> torch.Tensor:
         x = emb.clone().requires_grad_(True)
         module.zero_grad(set_to_none=True)
-        module(x, labels, *extra).backward()
+        loss = module(x, labels, *extra)
+        loss.backward()
+        return loss.detach()
     return step
 
 
@@ -162,8 +205,10 @@ def ratio(name: str, ours: Callable, pml: Callable, batch_size: int, per_class: 
     emb = F.normalize(torch.randn(batch_size, dim, generator=gen), dim=1)
     torch.manual_seed(0)
     calls = [runner(name, ours(), emb, labels, False), runner(name, pml(), emb, labels, True)]
-    for call in calls:
-        call()                                               # warm-up
+    values = [call() for call in calls]                      # warm-up
+    if name in SAME_VALUE and not torch.allclose(values[0], values[1], rtol=1e-4, atol=1e-5):
+        print(f"<!-- {name} B={batch_size}: the losses differ: {values[0].item():.6g} vs {values[1].item():.6g} -->",
+              file=sys.stderr)
     times: list[list[float]] = [[], []]
     for _ in range(repeats):
         for which, call in enumerate(calls):

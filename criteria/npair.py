@@ -1,9 +1,10 @@
 """N-pair loss."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
@@ -11,39 +12,70 @@ from criteria.functional import upcast
 from criteria.regularizers.lp import mean_lp_norm
 from criteria.terms import LossTerm
 from distances.base import BaseDistance
-from utilities.masked_ops import masked_logsumexp
-from utilities.tuples import NPairSets, npair_sets
+from utilities.tuples import NPairSets, mask_columns, npair_sets
 
 
-def used_columns(sets: NPairSets) -> torch.Tensor:
+class SetColumns(NamedTuple):
+    """:class:`NPairSets` restricted to the columns they use (:func:`set_columns`)."""
+    columns: torch.Tensor       # (C,) the batch items used, ascending
+    positives: torch.Tensor     # (P,) each row's positive, as a position in ``columns``
+    negatives: torch.Tensor     # (P, C) boolean: each row's negatives among ``columns``
+
+
+def set_columns(sets: NPairSets, batch_size: int) -> SetColumns:
     """The items that occur as a positive or a negative of some row, ascending: the only
-    columns a set loss needs (with PML's one pair per class, N of the B items)."""
-    used = sets.negatives.any(0)
-    used[sets.positives] = True
-    return torch.nonzero(used).flatten()
+    columns a set loss needs (with PML's one pair per class, N of the B items), with the sets
+    re-indexed to them. When every item is used the sets are returned as they are."""
+    if sets.negatives.shape[0] == 0:
+        return SetColumns(sets.positives, sets.positives, sets.negatives[:, :0])
+    used = sets.negatives.view(torch.uint8).amax(0).index_fill_(0, sets.positives, 1)    # uint8: see mask_any
+    if bool(used.amin() != 0):
+        return SetColumns(torch.arange(batch_size, device=used.device), sets.positives, sets.negatives)
+    columns = torch.nonzero(used).flatten()
+    position = torch.cumsum(used, 0) - 1                     # position of each used item in columns
+    return SetColumns(columns, position.index_select(0, sets.positives), mask_columns(sets.negatives, columns))
 
 
-def local_index(cols: torch.Tensor, items: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """The position of each of ``items`` within ``cols`` (all of them must occur there)."""
-    where = torch.full((batch_size,), -1, dtype=torch.long, device=cols.device)
-    where[cols] = torch.arange(cols.numel(), device=cols.device)
-    return where[items]
+def rows_and_columns(embeddings: torch.Tensor, anchors: torch.Tensor,
+                     columns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(embeddings[anchors], embeddings[columns])`` in one gather (one scatter backward)."""
+    rows, cols = embeddings.index_select(0, torch.cat([anchors, columns])).split([anchors.numel(), columns.numel()])
+    return rows, cols
 
 
 def npair_values(embeddings: torch.Tensor, sets: NPairSets, distance: BaseDistance) -> torch.Tensor:
     """``log(1 + Σ_{n ∈ N_k} exp(s(a_k, n) - s(a_k, p_k)))`` for every row k of the sets
     (with ``gap``, so a distance gives ``d(a, p) - d(a, n)``).
 
-    Only the similarities used are computed: the rows' anchors against :func:`used_columns`
+    Only the similarities used are computed: the rows' anchors against :func:`set_columns`
     (with PML's one pair per class, an (N, N) matrix instead of (B, B)).
     """
-    cols = used_columns(sets)
+    cols = set_columns(sets, embeddings.shape[0])
     if sets.anchors.numel() > embeddings.shape[0]:             # repeated anchors: rows once, then gathered
-        sim = upcast(distance(embeddings, embeddings[cols]))[sets.anchors]
+        sim = upcast(distance(embeddings, embeddings.index_select(0, cols.columns))).index_select(0, sets.anchors)
     else:
-        sim = upcast(distance(embeddings[sets.anchors], embeddings[cols]))      # (P, |cols|)
-    pos = sim.gather(1, local_index(cols, sets.positives, embeddings.shape[0]).unsqueeze(1))
-    return masked_logsumexp(distance.gap(pos, sim), sets.negatives[:, cols], dim=1, add_one=True)
+        sim = upcast(distance(*rows_and_columns(embeddings, sets.anchors, cols.columns)))   # (P, C)
+    return npair_log_loss(distance.gap(0.0, sim), cols.positives, cols.negatives)    # z_n - z_p = gap(v_p, v_n)
+
+
+def npair_log_loss(logits: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
+    """``log(1 + Σ_{n ∈ N_k} exp(z_kn - z_kp))`` for every row k of the (..., P, C) ``logits``,
+    whose row k has its positive in column ``positives[k]`` and its negatives where the (P, C)
+    ``negatives`` is true (shared by the leading dimensions); shape (..., P).
+
+    It is the cross entropy of column ``p_k`` among the columns ``{p_k} ∪ N_k``, the form in
+    which Sohn wrote the loss: one fused log-softmax, cheaper than a masked log-sum-exp with
+    ``add_one``. Where every row's negatives are all the other columns (Sohn's n-pair batch)
+    no mask is applied. A row's positive must not also be one of its negatives.
+    """
+    n_rows, n_cols = negatives.shape
+    if int(negatives.view(torch.uint8).sum()) != n_rows * (n_cols - 1):   # else Sohn's batch: no mask
+        logits = torch.where(negatives.scatter(1, positives.unsqueeze(1), True), logits, -torch.inf)
+    if logits.dim() == 2:
+        return F.cross_entropy(logits, positives, reduction="none")
+    lead = logits.shape[:-1]
+    flat = F.cross_entropy(logits.reshape(lead.numel(), n_cols), positives.repeat(lead[:-1].numel()), reduction="none")
+    return flat.view(lead)
 
 
 def l2_term(embeddings: torch.Tensor, weight: float) -> dict[str, LossTerm]:

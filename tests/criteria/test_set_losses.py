@@ -53,6 +53,20 @@ def restricted(sets: TupleSets) -> TupleSets:
     return TupleSets(sets.anchors[keep], sets.positive_mask[keep], neg)
 
 
+def sohn_batch(labels: torch.Tensor) -> TupleSets:
+    """Sohn's n-pair batch: the first two items of each class as a pair (a, p), contrasted with
+    the other pairs' positives (every used column but its own positive is a negative)."""
+    pairs = [torch.nonzero(labels == c).flatten()[:2].tolist() for c in labels.unique().tolist()]
+    pairs = [pair for pair in pairs if len(pair) == 2]
+    n = labels.numel()
+    pos = torch.zeros(len(pairs), n, dtype=torch.bool)
+    neg = pos.clone()
+    for k, (_, p) in enumerate(pairs):
+        pos[k, p] = True
+        neg[[j for j in range(len(pairs)) if j != k], p] = True
+    return TupleSets(torch.tensor([a for a, _ in pairs]), pos, neg)
+
+
 # ---------------------------------------------------------------- loops over the sets' anchors
 def ref_npair(x, sets, measure, l2):
     f, _ = MEASURES[measure]
@@ -114,10 +128,13 @@ def test_set_losses_declare_sets():
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", SET_LOSSES)
-@pytest.mark.parametrize("miner", ["npair", "lifted", "restricted"])
+@pytest.mark.parametrize("miner", ["npair", "lifted", "restricted", "sohn"])
 def test_given_sets_match_loop_over_their_anchors(name, miner, seed):
     x, labels = batch(seed)
-    sets = restricted(mined("lifted", x, labels)) if miner == "restricted" else mined(miner, x, labels, seed)
+    if miner in ("restricted", "sohn"):
+        sets = restricted(mined("lifted", x, labels)) if miner == "restricted" else sohn_batch(labels)
+    else:
+        sets = mined(miner, x, labels, seed)
     build, reference = CASES[name]
     assert value(build(), x, labels, sets) == pytest.approx(reference(x, sets), rel=1e-9)
 
@@ -147,3 +164,13 @@ def test_sets_as_plain_tuple_and_empty_sets(name):
     assert torch.isfinite(loss) and torch.isfinite(emb.grad).all()
     extra = {"npair": 0.01, "angular": 0.01, "lifted": 0.01}.get(name, 0.0)
     assert float(loss.detach()) == pytest.approx(extra * mean_norm(x), abs=1e-12)  # only the l2 term
+
+
+@pytest.mark.parametrize("name", ["npair", "angular"])
+@pytest.mark.parametrize("sets_of", ["npair", "sohn"])
+def test_npair_and_angular_gradients_match_finite_differences(name, sets_of):
+    # "sohn" takes the unmasked cross entropy, "npair" (the miner's sets) the masked one
+    x, labels = batch(1, dim=4)
+    sets = sohn_batch(labels) if sets_of == "sohn" else mined("npair", x, labels)
+    loss = CASES[name][0]()
+    assert torch.autograd.gradcheck(lambda emb: loss(emb, labels, sets), (x.clone().requires_grad_(True),))

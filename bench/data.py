@@ -118,7 +118,8 @@ def main() -> None:
         write_tree(root, args.images, args.width, args.height)
         paths = [p for c in sorted(os.listdir(root)) for p in list_images(os.path.join(root, c))]
         rates = per_core(paths[:args.per_core_images])
-        print(f"\nper worker core, {args.width}x{args.height} JPEGs (decode -> normalised 224x224 tensor)")
+        print(f"\nper worker core, {args.width}x{args.height} JPEGs, decode -> the model's 224x224 input "
+              "(before: normalised float; after: uint8 pixels, which the network normalises on the device)")
         print(f"{'pipeline':<44}{'before im/s':>12}{'after im/s':>12}{'ratio':>8}")
         for name, label in (("train", "train: RandomResizedCrop(224) + flip"),
                             ("eval", "eval: Resize(256) + CenterCrop(224)")):

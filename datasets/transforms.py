@@ -95,7 +95,7 @@ class ResizeCenterCrop:
         return Plan(full, box, (self.crop, self.crop), (rw, rh))
 
     def tensor(self, x: torch.Tensor, plan: Plan) -> torch.Tensor:
-        from torchvision.transforms import functional as F
+        from torchvision.transforms.v2 import functional as F   # uint8 resampling without a float round trip
         return F.center_crop(F.resize(x, [self.resize], antialias=True), [self.crop])
 
 
@@ -114,7 +114,7 @@ class ResizedCrop:
         return Plan(full, (left, top, left + w, top + h), (self.crop, self.crop), request)
 
     def tensor(self, x: torch.Tensor, plan: Plan) -> torch.Tensor:
-        from torchvision.transforms import functional as F
+        from torchvision.transforms.v2 import functional as F   # uint8 resampling without a float round trip
         left, top, right, bottom = (int(v) for v in plan.box)
         return F.resized_crop(x, top, left, bottom - top, right - left, [self.crop, self.crop], antialias=True)
 
@@ -130,7 +130,7 @@ class ResizeOnly:
         return Plan(full, (0.0, 0.0, float(full[0]), float(full[1])), size, size)
 
     def tensor(self, x: torch.Tensor, plan: Plan) -> torch.Tensor:
-        from torchvision.transforms import functional as F
+        from torchvision.transforms.v2 import functional as F   # uint8 resampling without a float round trip
         return F.resize(x, [self.resize], antialias=True)
 
 
@@ -171,7 +171,7 @@ class PaperTransform:
         plan = plan if plan is not None else self.plan(size_of(image))
         if isinstance(image, torch.Tensor):
             return self.rest(self.geometry.tensor(image, plan))
-        from torchvision.transforms import functional as F
+        from torchvision.transforms.v2 import functional as F   # uint8 resampling without a float round trip
         return self.rest(F.pil_to_tensor(apply_plan(image, plan)))
 
     def __repr__(self) -> str:

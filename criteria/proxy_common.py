@@ -72,14 +72,14 @@ class _UnitRows(torch.autograd.Function):
         norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
         inv = norm.clamp_min(eps).reciprocal_()
         y = x * inv
-        ctx.save_for_backward(y, inv, norm > eps)
+        ctx.save_for_backward(y, inv, (norm > eps).to(y.dtype))
         return y
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        y, inv, unclamped = ctx.saved_tensors
-        along = ((grad * y).sum(dim=-1, keepdim=True) * unclamped)
-        return (grad - y * along) * inv, None
+        y, inv, unclamped = ctx.saved_tensors           # unclamped: 1.0, or 0.0 on a clamped row
+        along = torch.linalg.vecdot(grad, y).unsqueeze(-1).mul_(unclamped)
+        return grad.addcmul(y, along, value=-1.0).mul_(inv), None
 
 
 def unit_rows(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:

@@ -46,8 +46,6 @@ def masked_extreme(x: torch.Tensor, mask: torch.Tensor, dim: int = -1,
     return filled.amax(dim) if largest else filled.amin(dim)
 
 
-
-
 def masked_log_share(x: torch.Tensor, part: torch.Tensor, among: torch.Tensor | None = None) -> torch.Tensor:
     """``log( Σ_{j: part_j} exp(x_j) / Σ_{j: among_j} exp(x_j) )`` along the last dimension: the
     log of the softmax probability mass of ``part`` within ``among`` (``part`` ⊆ ``among``),

@@ -78,7 +78,7 @@ def test_transform_still_takes_a_decoded_image():
 
 def test_torchcodec_decodes_the_same_pixels_as_pil_grey_included(tmp_path):
     path = photo(tmp_path / "a.jpg", 64, 48)
-    want = torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).permute(2, 0, 1)
+    want = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)
     assert torch.equal(decode_jpeg_file(path), want)
     Image.open(path).convert("L").save(tmp_path / "grey.jpg")
     grey = decode_jpeg_file(str(tmp_path / "grey.jpg"))

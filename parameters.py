@@ -214,7 +214,7 @@ def run_parameters(parser: argparse.ArgumentParser) -> None:
     add_checked(g, "--train_eval_subset", domain=NON_NEGATIVE, default=0, type=int,
                 help="Evaluate train on a fixed random subset of N items (0: all).")
     add_checked(g, "--eval_bs", domain=NON_NEGATIVE, default=0, type=int,
-                help="Embedding batch size of evaluation and storage passes (0: max(--bs, 256)).")
+                help="Embedding batch size of evaluation and storage passes (0: 128 on the CPU, max(--bs, 256) on CUDA).")
     g.add_argument("--plot_embeddings", action="store_true", help="Save a t-SNE plot of test embeddings.")
     add_checked(g, "--plot_retrievals", domain=NON_NEGATIVE, default=0, type=int,
                 help="Save a grid of N queries and their top-8 neighbours.")

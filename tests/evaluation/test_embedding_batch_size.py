@@ -7,18 +7,21 @@ import argparse
 import pytest
 
 import evaluation
-from evaluation.engine import AUTO_BATCH
+from evaluation.engine import CPU_BATCH, CUDA_BATCH
 
 
-@pytest.mark.parametrize("bs, eval_bs, want", [(128, 0, AUTO_BATCH), (16, 0, AUTO_BATCH), (512, 0, 512),
-                                               (128, 64, 64), (16, 1000, 1000)])
-def test_automatic_batch_size_is_the_training_batch_but_at_least_256(bs, eval_bs, want):
-    opt = argparse.Namespace(bs=bs, eval_bs=eval_bs)
+@pytest.mark.parametrize("device, bs, eval_bs, want", [
+    ("cpu", 112, 0, CPU_BATCH), ("cpu", 512, 0, CPU_BATCH), ("cuda", 16, 0, CUDA_BATCH), ("cuda", 512, 0, 512),
+    ("cpu", 128, 64, 64), ("cuda", 16, 1000, 1000)])
+def test_automatic_batch_size_is_128_on_the_cpu_and_the_training_batch_but_at_least_256_on_cuda(
+        device, bs, eval_bs, want):
+    opt = argparse.Namespace(device=device, bs=bs, eval_bs=eval_bs)
     assert evaluation.embedding_batch_size(opt) == want
 
 
 def test_eval_bs_reaches_the_evaluation_options(tiny_opt):
-    assert evaluation.options(tiny_opt)["batch_size"] == max(tiny_opt.bs, AUTO_BATCH)
+    assert tiny_opt.device == "cpu"
+    assert evaluation.options(tiny_opt)["batch_size"] == CPU_BATCH
     tiny_opt.eval_bs = 7
     assert evaluation.options(tiny_opt)["batch_size"] == 7
 

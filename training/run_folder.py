@@ -250,6 +250,8 @@ class RunFolder:
                 if key not in ("epoch", "split") and key not in self.metric_columns:
                     self.metric_columns.append(key)
         self.elapsed_before = elapsed
+        if not is_main():        # only rank 0 writes; another rank here could remove its live temporary files
+            return
         for name in os.listdir(self.path):      # temporary files of writes cut short by a kill
             if name.startswith(".tmp_"):
                 os.unlink(self.file(name))

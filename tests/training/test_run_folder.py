@@ -140,3 +140,17 @@ def test_selection_direction_follows_the_metric():
     for epoch, value in ((1, 0.5), (2, 0.3), (3, 0.4)):
         sel.update(epoch, {"test": {"dists@intra": value}})
     assert sel.best_epoch == 2
+
+
+def test_only_rank_0_removes_leftover_temporary_files_on_resume(tmp_path, monkeypatch):
+    """Under torchrun every rank restores the logs, but only rank 0 writes: another rank removing
+    the ``.tmp_*`` files would delete rank 0's write in progress (a resume then failed at random)."""
+    import training.run_folder as run_folder
+    leftover = tmp_path / ".tmp_abc_config.json"
+    leftover.write_text("{}")
+    monkeypatch.setattr(run_folder, "is_main", lambda: False)
+    run_folder.RunFolder(str(tmp_path)).restore_logs(0, 0.0, {"train": [], "metrics": []})
+    assert leftover.exists()
+    monkeypatch.setattr(run_folder, "is_main", lambda: True)
+    run_folder.RunFolder(str(tmp_path)).restore_logs(0, 0.0, {"train": [], "metrics": []})
+    assert not leftover.exists()

@@ -367,11 +367,9 @@ def check_architecture(model: torch.nn.Module, embed_dim: int, normalize: bool, 
     assert isinstance(space, InputSpace), f"{name}: the backbone declares no input_space (architectures.input_space)"
     pixels = torch.randint(0, 256, (2, in_channels, size, size), dtype=torch.uint8,
                            generator=torch.Generator().manual_seed(1))
-    channels = in_channels if in_channels == 3 else 1
-    mean = torch.tensor(space.mean).view(1, 3, 1, 1).mean(1, keepdim=True) if channels == 1 else \
-        torch.tensor(space.mean).view(1, 3, 1, 1)
-    std = torch.tensor(space.std).view(1, 3, 1, 1).mean(1, keepdim=True) if channels == 1 else \
-        torch.tensor(space.std).view(1, 3, 1, 1)
+    mean, std = torch.tensor(space.mean).view(1, 3, 1, 1), torch.tensor(space.std).view(1, 3, 1, 1)
+    if in_channels != 3:                                       # a grey network: the channel means
+        mean, std = mean.mean(1, keepdim=True), std.mean(1, keepdim=True)
     floats = (pixels / 255.0 - mean) / std
     with torch.no_grad():
         from_pixels, from_floats = model(pixels), model(floats.flip(1) if space.bgr else floats)

@@ -6,7 +6,7 @@ import math
 from typing import Any, Iterable
 
 import metrics as metric_registry
-from utilities.registry import UnknownNameError, rank_by_similarity
+from utilities.registry import UnknownNameError, closest_names_hint
 
 DEFAULT_METRICS = ("e_recall@1", "e_recall@2", "f1", "map_at_r", "nmi", "rho_spectrum@2")
 DISPLAY = {
@@ -68,8 +68,7 @@ def metric_problem(names: list[str], recorded: set[str]) -> str | None:
             metric_registry.parse(name)
         except UnknownNameError:
             valid = sorted(recorded | set(metric_registry.names()))
-            return (f"--metrics: unknown metric '{name}'. Valid names (closest first): "
-                    f"{', '.join(rank_by_similarity(name, valid))}")
+            return f"--metrics: unknown metric '{name}'. {closest_names_hint(name, valid)}"
         except ValueError as err:
             return str(err).replace("--evaluation_metrics", "--metrics")
     return None

@@ -2,8 +2,8 @@
 
 Every component folder (``criteria``, ``batch_mining``, ``datasampler``, ...) owns one
 :class:`Registry`. Names are matched exactly; there is no substring matching. An unknown
-name raises :class:`UnknownNameError`, whose message lists the valid names with the closest
-match first.
+name raises :class:`UnknownNameError`, whose one-line message names the closest valid names and
+points to ``python main.py --list`` for the rest.
 """
 from __future__ import annotations
 
@@ -22,11 +22,23 @@ class UnknownNameError(KeyError):
     @property
     def message(self) -> str:
         where = f"{self.flag}: " if self.flag else ""
-        return (f"{where}unknown {self.kind} '{self.name}'. Valid names (closest first): "
-                f"{', '.join(rank_by_similarity(self.name, self.valid))}")
+        return f"{where}unknown {self.kind} '{self.name}'. {closest_names_hint(self.name, self.valid)}"
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return self.message
+
+
+N_CLOSEST = 5
+LIST_HINT = "python main.py --list"
+
+
+def closest_names_hint(name: str, valid: list[str], n: int = N_CLOSEST, listing: str = LIST_HINT) -> str:
+    """``Closest: a, b, c (all 45 names: python main.py --list)``: the ``n`` valid names closest to
+    ``name`` and where the full list is, so that an error stays one short line however many
+    components are registered. Every name is shown when there are at most ``n``."""
+    closest = rank_by_similarity(name, valid)[:n]
+    rest = f" (all {len(valid)} names: {listing})" if len(valid) > n else ""
+    return f"Closest: {', '.join(closest)}{rest}"
 
 
 def rank_by_similarity(name: str, valid: list[str]) -> list[str]:

@@ -108,7 +108,7 @@ def test_bs_not_divisible(capsys):
 
 def test_unknown_loss_lists_closest_first(capsys):
     err = expect_error(capsys, ["--loss", "margn"], "--loss", "unknown loss 'margn'")
-    assert err.split("closest first): ")[1].startswith("margin")
+    assert err.split("Closest: ")[1].startswith("margin")
 
 
 def test_unknown_metric_and_storage_metric(capsys):

@@ -28,10 +28,25 @@ def test_no_substring_matching_and_suggestions_closest_first():
     with pytest.raises(UnknownNameError) as exc:
         reg.get("marg")                          # a prefix is not a match
     assert exc.value.valid and str(exc.value).startswith("--loss: unknown loss 'marg'")
-    assert str(exc.value).split(": ")[-1].split(", ")[0] == "margin"
+    assert str(exc.value).split("Closest: ")[1].split(", ")[0] == "margin"
     with pytest.raises(UnknownNameError) as exc:
         reg.get("tripplet")
-    assert str(exc.value).split("closest first): ")[1].startswith("triplet")
+    assert str(exc.value).split("Closest: ")[1].startswith("triplet")
+    assert "--list" not in str(exc.value)            # four names: all of them shown, nothing to point to
+
+
+def test_an_unknown_name_shows_the_closest_few_and_points_to_the_list():
+    reg = Registry("loss", flag="--loss")
+    names = [f"loss_{i:02d}" for i in range(40)] + ["margin"]
+    for name in names:
+        reg.register(name)(type(name, (), {}))
+    with pytest.raises(UnknownNameError) as exc:
+        reg.get("margn")
+    line = str(exc.value)
+    assert line.startswith("--loss: unknown loss 'margn'. Closest: margin, ")
+    assert line.endswith("(all 41 names: python main.py --list)")
+    assert len(line.split("Closest: ")[1].split(" (all")[0].split(", ")) == 5
+    assert "\n" not in line and len(line) < 160
 
 
 def test_main_list_prints_every_registry(capsys):

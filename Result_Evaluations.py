@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if opt.latex:
         from aggregation.latex import document
         with open(opt.latex, "w") as fh:
-            fh.write(document(rows, opt.selection))
+            fh.write(document(rows, opt.selection, opt.metrics))
         print(f"wrote {opt.latex}")
     if opt.plots:
         from aggregation.plots import all_plots

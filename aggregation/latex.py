@@ -1,14 +1,18 @@
 r"""The paper's LaTeX layouts (booktabs): a table per dataset and a combined table.
 
-* Per dataset (``table``, fits one column of a two-column paper): Method | R@1 | R@2 | F1 | mAP@R |
-  NMI, baselines first, then the ρ-regularised methods after a rule; a column ``n`` when the
-  methods have different numbers of seeds.
-* Combined (``table*``, the full text width): Method | R@1, NMI for each dataset, under one
+* Per dataset (``table``, fits one column of a two-column paper): Method, then the requested
+  ``--metrics`` (the console table's columns; by default R@1 | R@2 | F1 | mAP@R | NMI | ρ@2),
+  baselines first, then the ρ-regularised methods after a rule; a column ``n`` when the methods have
+  different numbers of seeds. More than :data:`MAX_METRIC_COLUMNS` metrics are split over several
+  tables ("(1/2)", "(2/2)"), so that each still fits one column.
+* Combined (``table*``, the full text width): Method | R@1, NMI for each dataset (the paper's summary
+  columns, those of them that were requested; the first requested metric when neither was), under one
   multicolumn header per dataset.
 
 Cells are the mean, in percent, with a small ``±std`` under it (a row of ``mean ± std`` cells is too
 wide for one column); a single run has no std.
-The best mean of each column is bold. The caption says over how many seeds; it stands above the
+The best mean of each column is bold (largest, or smallest for lower-is-better metrics); descriptive
+columns (ρ spectrum, class distances) have no best. The caption says over how many seeds; it stands above the
 table with a small skip before ``\toprule`` (article's ``\belowcaptionskip`` is 0 pt, and the rule
 would touch the caption's descenders). A row whose runs differ in more than the seed is marked
 ``$^{\dagger}$`` and named in a note under the table (⚠ is not in LaTeX's standard fonts).
@@ -20,10 +24,14 @@ import math
 import re
 
 from aggregation.aggregate import Row
-from aggregation.columns import display, scale
+from aggregation.columns import DESCRIPTIVE_PREFIXES, display, scale
+from metrics import parse as parse_metric
 
 PER_DATASET_METRICS = ("e_recall@1", "e_recall@2", "f1", "map_at_r", "nmi")
 COMBINED_METRICS = ("e_recall@1", "nmi")
+# Metric columns per per-dataset table: five (and n) fit one column of a two-column article in
+# \footnotesize; six overflow it by 17 pt even in \scriptsize (pdflatex, tests/workflow).
+MAX_METRIC_COLUMNS = 5
 DATASET_NAMES = {"cub200": "CUB200-2011", "cars196": "CARS196", "online_products": "SOP",
                  "glyphs": "Glyphs", "digits": "Digits", "in_shop": "In-Shop"}
 DATASET_ORDER = ("cub200", "cars196", "online_products")
@@ -51,8 +59,15 @@ def ordered_datasets(rows: list[Row]) -> list[str]:
 
 
 def _best(rows: list[Row], metric: str) -> float:
+    """The best mean of a column (NaN when it has none, or for a descriptive metric)."""
     means = [r.stats[metric].mean for r in rows if metric in r.stats and not math.isnan(r.stats[metric].mean)]
-    return max(means) if means else math.nan
+    if not means or metric.startswith(DESCRIPTIVE_PREFIXES):
+        return math.nan
+    try:
+        higher = parse_metric(metric).higher_is_better
+    except (KeyError, ValueError):
+        higher = True
+    return max(means) if higher else min(means)
 
 
 def mean_cell(metric: str, mean: float, bold: bool = False) -> str:
@@ -162,15 +177,19 @@ def _notes(labels: RowLabels, flagged: list[str]) -> list[str]:
 
 
 def per_dataset_table(rows: list[Row], dataset: str, selection: str,
-                      metrics: tuple[str, ...] = PER_DATASET_METRICS) -> str:
-    """The per-dataset layout for ``dataset``: a ``table`` for one column of a two-column paper."""
+                      metrics: tuple[str, ...] = PER_DATASET_METRICS, part: int = 1, parts: int = 1) -> str:
+    """The per-dataset layout for ``dataset``: a ``table`` for one column of a two-column paper
+    (``part`` of ``parts`` when the metrics are split over several tables)."""
     mine = [r for r in rows if r.dataset == dataset]
     best = {m: _best(mine, m) for m in metrics}
     counts = [r.n for r in mine]
     with_n = len(set(counts)) > 1
-    caption = _caption(selection, tex(dataset_name(dataset)), counts, with_n)
-    lines = _head("table", caption, f"tab:results_{label_key(dataset)}", "l" + "c" * len(metrics)
-                  + ("r" if with_n else ""), r"\footnotesize", "2.5pt" if with_n else "3pt")
+    title = tex(dataset_name(dataset)) + (f" ({part}/{parts})" if parts > 1 else "")
+    caption = _caption(selection, title, counts, with_n)
+    label = f"tab:results_{label_key(dataset)}" + (f"_{part}" if part > 1 else "")
+    lines = _head("table", caption, label, "l" + "c" * len(metrics)
+                  + ("r" if with_n else ""), r"\footnotesize",
+                  "2.5pt" if with_n else "3pt")
     lines.append("Method & " + " & ".join(tex(display(m)) for m in metrics) + (r" & $n$" if with_n else "")
                  + r" \\")
     lines.append(r"\midrule")
@@ -222,9 +241,25 @@ def _combined(rows: list[Row], selection: str, metrics: tuple[str, ...], dataset
     return "\n".join(lines + _foot("table*", _notes(names, notes)))
 
 
-def document(rows: list[Row], selection: str) -> str:
-    """Every per-dataset table, then the combined table (needs ``\\usepackage{booktabs}``)."""
+def metric_parts(metrics: list[str] | tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``metrics`` in consecutive parts of at most :data:`MAX_METRIC_COLUMNS`, as even as possible."""
+    n_parts = max(1, math.ceil(len(metrics) / MAX_METRIC_COLUMNS))
+    size = math.ceil(len(metrics) / n_parts)
+    return [tuple(metrics[i:i + size]) for i in range(0, len(metrics), size)]
+
+
+def combined_metrics(metrics: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The combined table's columns: the paper's R@1 and NMI among ``metrics``, else the first one."""
+    chosen = tuple(m for m in COMBINED_METRICS if m in metrics)
+    return chosen or tuple(metrics[:1])
+
+
+def document(rows: list[Row], selection: str, metrics: list[str] | tuple[str, ...] = PER_DATASET_METRICS) -> str:
+    """Every per-dataset table with the columns ``metrics`` (those of the console table), then the
+    combined table (needs ``\\usepackage{booktabs}``)."""
     parts = ["% Generated by Result_Evaluations.py; needs \\usepackage{booktabs}."]
-    parts += [per_dataset_table(rows, d, selection) for d in ordered_datasets(rows)]
-    parts.append(combined_table(rows, selection))
+    chunks = metric_parts(metrics)
+    parts += [per_dataset_table(rows, d, selection, chunk, i + 1, len(chunks))
+              for d in ordered_datasets(rows) for i, chunk in enumerate(chunks)]
+    parts.append(combined_table(rows, selection, combined_metrics(metrics)))
     return "\n\n".join(parts) + "\n"

@@ -10,11 +10,13 @@ import pytest
 import Result_Evaluations
 from aggregation.aggregate import summarise
 from aggregation.groups import group_runs
-from aggregation.latex import CAPTION_SKIP, combined_table, per_dataset_table
+from aggregation.latex import CAPTION_SKIP, MAX_METRIC_COLUMNS, combined_table, per_dataset_table
 from aggregation.runs import load_runs
 from test_aggregation import make_run
 
-METRICS = {"e_recall@1": 0.6352, "e_recall@2": 0.7411, "f1": 0.3512, "map_at_r": 0.2466, "nmi": 0.6791}
+METRICS = {"e_recall@1": 0.6352, "e_recall@2": 0.7411, "f1": 0.3512, "map_at_r": 0.2466, "nmi": 0.6791,
+           "rho_spectrum@2": 0.1234, "e_recall@4": 0.8102, "mrr": 0.7001}
+WIDE = ["e_recall@1", "e_recall@2", "e_recall@4", "f1", "map_at_r", "mrr", "nmi", "rho_spectrum@2"]
 METHODS = {  # group -> flags
     "Margin": {"loss": "margin", "batch_mining": "distance", "loss_margin_beta": 1.2},
     "Triplet": {"loss": "triplet", "batch_mining": "semihard"},
@@ -52,6 +54,54 @@ def tables(tmp_path):
     return out
 
 
+@pytest.fixture
+def wide_tables(tmp_path):
+    """The --latex output of eight metrics on two datasets: each per-dataset table in two parts."""
+    root = tmp_path / "Training_Results"
+    results(root, "cub200", 3)
+    results(root, "cars196", 2)
+    out = tmp_path / "wide.tex"
+    assert Result_Evaluations.main(["--root", str(root), "--latex", str(out), "--metrics", *WIDE]) == 0
+    return out
+
+
+def header_of(table: str) -> str:
+    return next(line for line in table.splitlines() if line.startswith("Method & "))
+
+
+def test_latex_shows_the_console_columns(tmp_path, capsys):
+    """``--metrics`` reaches the LaTeX tables: per dataset, the same columns as the console table."""
+    root = tmp_path / "Training_Results"
+    results(root, "cub200", 2)
+    out = tmp_path / "t.tex"
+    assert Result_Evaluations.main(["--root", str(root), "--latex", str(out),
+                                    "--metrics", "e_recall@1", "rho_spectrum@2", "map_at_r"]) == 0
+    console = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| Group"))
+    assert console == "| Group | Method | n | R@1 | ρ@2 | mAP@R |"
+    cub = out.read_text().split(r"\label{tab:results_cub200}")[1].split(r"\end{table}")[0]
+    assert header_of(cub) == r"Method & R@1 & $\rho$@2 & mAP@R \\"
+    assert r"\textbf{0.1" not in cub                      # ρ is descriptive: no best, no bold
+    combined = out.read_text().split(r"\label{tab:results_combined}")[1]
+    assert r"Method & R@1 \\" in combined               # the paper's summary columns that were asked
+
+
+def test_the_default_latex_columns_are_the_console_defaults(tables):
+    cub = tables.read_text().split(r"\label{tab:results_cub200}")[1].split(r"\end{table}")[0]
+    second = tables.read_text().split(r"\label{tab:results_cub200_2}")[1].split(r"\end{table}")[0]
+    assert header_of(cub).startswith(r"Method & R@1 & R@2 & F1 & ")      # six columns: 3 + 3
+    assert header_of(second).startswith(r"Method & mAP@R & NMI & $\rho$@2 & ")
+
+
+def test_many_metrics_are_split_over_tables_that_fit(wide_tables):
+    text = wide_tables.read_text()
+    first = text.split(r"\label{tab:results_cub200}")[1].split(r"\end{table}")[0]
+    second = text.split(r"\label{tab:results_cub200_2}")[1].split(r"\end{table}")[0]
+    assert header_of(first) == r"Method & R@1 & R@2 & R@4 & F1 \\"
+    assert header_of(second) == r"Method & mAP@R & mrr & NMI & $\rho$@2 \\"
+    assert MAX_METRIC_COLUMNS == 5                      # eight metrics: 4 + 4, each part fits
+    assert "CUB200-2011 (1/2)" in text and "CUB200-2011 (2/2)" in text
+
+
 def rows_of(root):
     rows, _ = summarise(group_runs(load_runs(str(root))), list(METRICS), "last")
     return rows
@@ -67,7 +117,7 @@ def test_captions_say_how_many_seeds(tables):
     cars_table = text.split(r"\label{tab:results_cars196}")[1].split(r"\end{table}")[0]
     assert r"\pm" not in cars_table   # no ± for single runs
     assert r"\label{tab:results_combined}" in text and r"\label{tab:results_combined_2}" in text
-    assert text.count(r"\begin{table*}") == 2 and text.count(r"\begin{table}") == 5
+    assert text.count(r"\begin{table*}") == 2 and text.count(r"\begin{table}") == 10   # 5 datasets x 2 parts
 
 
 def test_differing_configs_keep_a_dagger(tables):
@@ -98,9 +148,12 @@ WRAPPERS = {
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 @pytest.mark.parametrize("layout", sorted(WRAPPERS))
-def test_tables_compile_without_overfull_boxes(tables, layout):
-    """pdflatex compiles the generated tables in a standard article and in a two-column article
-    (where a per-dataset table takes one column) with no 'Overfull \\hbox'."""
+@pytest.mark.parametrize("which", ["tables", "wide_tables"])
+def test_tables_compile_without_overfull_boxes(request, which, layout):
+    """pdflatex compiles the generated tables (the default columns, and eight metrics) in a standard
+    article and in a two-column article (where a per-dataset table takes one column) with no
+    'Overfull \\hbox'."""
+    tables = request.getfixturevalue(which)
     doc = tables.parent / f"{layout}.tex"
     doc.write_text(WRAPPERS[layout] + "\n\\usepackage{booktabs}\n\\begin{document}\n"
                    f"\\input{{{tables.name}}}\n\\end{{document}}\n")

@@ -56,6 +56,27 @@ def _finite(*values: float) -> bool:
     return all(not math.isnan(v) for v in values)
 
 
+# Two points always lie on a line (r = ±1) and say nothing about a correlation.
+MIN_POINTS_FOR_R = 3
+# Width of one legend column at fontsize 8 with the longest entries ("ρ-regularised (rho_distance
+# mining)"): four on one row clip at both sides of a 5.5-inch figure.
+LEGEND_COLUMN_INCHES = 2.5
+
+
+def legend_columns(fig, entries: int) -> int:
+    """Columns of a legend under the whole figure, so that no entry is cut at either side."""
+    return max(1, min(entries, int(fig.get_figwidth() / LEGEND_COLUMN_INCHES)))
+
+
+def correlation_note(r: float, n: int) -> str:
+    """What a panel title says about Pearson's r over ``n`` methods."""
+    if n < MIN_POINTS_FOR_R:
+        return f"no Pearson r: {n} points always lie on a line\n({MIN_POINTS_FOR_R} or more methods needed)"
+    if math.isnan(r):
+        return "Pearson r undefined (a constant axis)"
+    return f"Pearson r = {r:.2f}"
+
+
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
     """Pearson's r; NaN when either variable is constant or there are fewer than 2 points."""
     if len(x) < 2 or np.std(x) == 0 or np.std(y) == 0:
@@ -138,7 +159,7 @@ def recall_vs_rho_figure(rows: list[Row]):
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 5.0), squeeze=False,
                              layout="constrained")
-    factor, any_bars, panels = scale(RECALL), False, []
+    factor, any_bars, any_fit, panels = scale(RECALL), False, False, []
     for ax, dataset in zip(axes[0], datasets):
         points = [r for r in rows if r.dataset == dataset and RECALL in r.stats and RHO in r.stats
                   and _finite(r.stats[RHO].mean, r.stats[RECALL].mean)]
@@ -153,23 +174,25 @@ def recall_vs_rho_figure(rows: list[Row]):
             ax.errorbar(x[spread], y[spread], xerr=[np.nan_to_num(points[i].stats[RHO].std) for i in spread],
                         yerr=[np.nan_to_num(points[i].stats[RECALL].std * factor) for i in spread],
                         fmt="none", ecolor="0.75", elinewidth=0.7, capsize=2, zorder=2)
-        r = pearson(x, y)
+        r = pearson(x, y) if len(points) >= MIN_POINTS_FOR_R else math.nan
         if not math.isnan(r):
+            any_fit = True
             slope, intercept = np.polyfit(x, y, 1)
             xs = np.linspace(x.min(), x.max(), 50)
             ax.plot(xs, slope * xs + intercept, "k--", lw=1, zorder=1)
-        shown = f"Pearson r = {r:.2f}" if not math.isnan(r) else "Pearson r undefined (a constant axis)"
-        ax.set_title(f"{dataset_name(dataset)}: {shown}, {len(points)} methods", fontsize=10)
+        ax.set_title(f"{dataset_name(dataset)}, {len(points)} methods: {correlation_note(r, len(points))}",
+                     fontsize=9 if len(points) < MIN_POINTS_FOR_R else 10)
         ax.set_xlabel(f"{display(RHO)}, mean over seeds (KL to uniform; lower = flatter spectrum)", fontsize=8)
         ax.set_ylabel("R@1 (%), mean over seeds")
         ax.margins(x=0.25, y=0.12)   # room for the labels beside the outermost markers
         panels.append((ax, x, y, [p.label for p in points]))
-    entries = [("base method", BASE_STYLE), ("ρ-regularised (rho_distance mining)", RHO_STYLE),
-               ("least-squares fit", dict(color="k", linestyle="--", lw=1))]
+    entries = [("base method", BASE_STYLE), ("ρ-regularised (rho_distance mining)", RHO_STYLE)]
+    if any_fit:
+        entries.append(("least-squares fit", dict(color="k", linestyle="--", lw=1)))
     if any_bars:
         entries.append(("±1 std over seeds (none for n = 1)", dict(color="0.75", lw=0.7)))
-    fig.legend(handles=_legend_handles(entries), loc="outside lower center", ncol=len(entries), fontsize=8,
-               frameon=False)
+    fig.legend(handles=_legend_handles(entries), loc="outside lower center", fontsize=8, frameon=False,
+               ncol=legend_columns(fig, len(entries)))
     fig.canvas.draw()                        # fix the layout, then place labels in the final axes
     fig.set_layout_engine("none")
     for ax, x, y, labels in panels:
@@ -278,8 +301,8 @@ def base_vs_rho_figure(rows: list[Row]):
         entries.append(("±1 std over seeds", dict(color="0.4", lw=0.8)))
     if any_single:
         entries.append(("n = 1: no error bar", dict(linestyle="none")))
-    fig.legend(handles=_legend_handles(entries), loc="outside lower center", ncol=len(entries), fontsize=8,
-               frameon=False)
+    fig.legend(handles=_legend_handles(entries), loc="outside lower center", fontsize=8, frameon=False,
+               ncol=legend_columns(fig, len(entries)))
     return fig
 
 

@@ -90,3 +90,32 @@ def test_all_plots_writes_pngs_and_skips_what_the_data_cannot_draw(tmp_path):
     for figure in (plots.base_vs_rho_figure, plots.recall_vs_rho_figure):
         with pytest.raises(plots.NotDrawn):
             figure([row("arcface", None, None, 0.6, 0.4, 2)])
+
+
+def legend_inside_figure(fig) -> bool:
+    fig.canvas.draw()
+    [legend] = [c for c in fig.get_children() if isinstance(c, Legend)]
+    box, page = legend.get_window_extent(fig.canvas.get_renderer()), fig.bbox
+    return page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+
+
+@pytest.mark.parametrize("n_methods", [2, 7, 20])
+def test_recall_vs_rho_legend_is_never_clipped(n_methods):
+    """One panel 5.5 inches wide: the four legend entries used to sit on one row and lose both ends
+    ("base method" was cut)."""
+    rows = [row("margin", "rho_distance" if i % 2 else "distance", 0.1 * (i + 1), 0.6 + 0.003 * i,
+                0.3 + 0.01 * ((7 * i) % 20), 3) for i in range(n_methods)]
+    fig = plots.recall_vs_rho_figure(rows)
+    assert legend_inside_figure(fig)
+    assert "base method" in figure_legend_texts(fig)
+
+
+def test_two_methods_get_no_pearson_r():
+    """Two points always lie on a line: the panel says so instead of "Pearson r = 1.00", and draws no fit."""
+    fig = plots.recall_vs_rho_figure([row("margin", "distance", 1.2, 0.63, 0.42, 3),
+                                      row("margin", "rho_distance", 1.2, 0.60, 0.30, 3)])
+    [ax] = fig.axes
+    assert "no Pearson r: 2 points always lie on a line" in ax.get_title()
+    assert "least-squares fit" not in figure_legend_texts(fig)
+    assert not any(line.get_linestyle() == "--" for line in ax.get_lines())
+    assert "Pearson r = 0.19" in plots.correlation_note(0.19, 3)

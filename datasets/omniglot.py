@@ -2,7 +2,9 @@
 that trains on a CPU."""
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, Literal
 
@@ -36,6 +38,49 @@ def character_folders(root: str, folders: tuple[str, ...]) -> list[tuple[str, st
         for alphabet in class_folders(os.path.join(root, folder)):
             out += [(f"{folder}/{alphabet}", c) for c in class_folders(os.path.join(root, folder, alphabet))]
     return out
+
+
+def drawings_digest(folder: str) -> str:
+    """One digest of a character folder's drawings, byte for byte (names and order ignored)."""
+    digests = sorted(hashlib.sha1(open(os.path.join(folder, name), "rb").read()).hexdigest()
+                     for name in os.listdir(folder) if os.path.isfile(os.path.join(folder, name)))
+    return hashlib.sha1("".join(digests).encode()).hexdigest()
+
+
+def folder_overlap(root: str) -> tuple[list[str], int]:
+    """What ``images_background/`` and ``images_evaluation/`` share: the alphabet names found in both,
+    and the number of evaluation characters whose drawings equal, byte for byte, those of a
+    background character (an alphabet unpacked into both folders, whatever its name)."""
+    alphabets = {f: set(class_folders(os.path.join(root, f))) for f in (BACKGROUND, EVALUATION)}
+    shared = sorted(alphabets[BACKGROUND] & alphabets[EVALUATION])
+    digests = {f: [drawings_digest(os.path.join(root, a, c)) for a, c in character_folders(root, (f,))]
+               for f in (BACKGROUND, EVALUATION)}
+    seen = set(digests[BACKGROUND])
+    return shared, sum(d in seen for d in digests[EVALUATION])
+
+
+def overlap_problem(root: str, split: str) -> str | None:
+    """One line when the two folders overlap so that ``split`` is not what it promises, else None.
+
+    ``alphabets`` promises test alphabets never seen in training: a shared alphabet name or a
+    character present in both folders breaks that. ``characters`` pools both folders, so a shared
+    alphabet name is harmless there, but a duplicated character becomes two classes that may land
+    on both sides of the split."""
+    shared, identical = folder_overlap(root)
+    if split == "characters":
+        shared = []
+    if not shared and not identical:
+        return None
+    parts = []
+    if shared:
+        names = ", ".join(shared[:3]) + (", ..." if len(shared) > 3 else "")
+        parts.append(f"{len(shared)} alphabet name{'s' * (len(shared) > 1)} ({names})")
+    if identical:
+        parts.append(f"{identical} character{'s' * (identical > 1)} identical byte for byte")
+    promise = "test alphabets unseen in training" if split == "alphabets" else "class-disjoint splits"
+    return (f"{root}: {BACKGROUND}/ and {EVALUATION}/ share {' and '.join(parts)}, so --omniglot_split "
+            f"{split} does not give {promise}; remove the duplicates, or pass --omniglot_allow_overlap "
+            "true to train anyway")
 
 
 def within_alphabet_split(alphabets: np.ndarray, n_train: int) -> np.ndarray:
@@ -116,6 +161,8 @@ class OmniglotSource(ImageSource):
         Side in pixels the 105x105 drawings are resized to.
     augment : bool
         Random affine on training images (rotation up to 10 degrees, shift up to 0.06 of the side, scale 0.9-1.1); never flips, since characters are not mirror-symmetric.
+    allow_overlap : bool
+        Train even when images_background/ and images_evaluation/ share an alphabet name or a character byte for byte (refused by default, with the overlap counted: the split would not be what --omniglot_split promises).
     """
 
     preset: ClassVar[dict[str, Any]] = OMNIGLOT_PRESET
@@ -126,12 +173,13 @@ class OmniglotSource(ImageSource):
     param_domains: ClassVar[dict[str, Domain]] = {"train_characters": POSITIVE, "image_size": at_least(8)}
 
     def __init__(self, split: Literal["alphabets", "characters"] = "alphabets", train_characters: int = 1200,
-                 image_size: int = 32, augment: bool = True, root: str = "", seed: int = 0,
-                 skip_bad_images: bool = False, workers: int = 8):
+                 image_size: int = 32, augment: bool = True, allow_overlap: bool = False, root: str = "",
+                 seed: int = 0, skip_bad_images: bool = False, workers: int = 8):
         if split not in ("alphabets", "characters"):
             raise ValueError(f"--omniglot_split {split!r}: expected 'alphabets' or 'characters'")
         super().__init__(root, seed, "base", "", image_size, skip_bad_images, 0, workers)
         self.split, self.train_characters, self.augment = split, train_characters, augment
+        self.allow_overlap = allow_overlap
 
     @classmethod
     def dataset_root(cls, source: str) -> str:
@@ -157,6 +205,11 @@ class OmniglotSource(ImageSource):
                 f"and {EVALUATION}.zip from {DOWNLOAD_URL} and unzip them into {root}")
 
     def read_tables(self) -> dict[str, Table]:
+        problem = overlap_problem(self.root, self.split)
+        if problem and not self.allow_overlap:
+            raise ValueError(problem)
+        if problem:
+            print(f"main.py: warning: {problem.split('; remove')[0]} (--omniglot_allow_overlap)", file=sys.stderr)
         if self.split == "alphabets":
             return {"train": self.table(character_folders(self.root, (BACKGROUND,))),
                     "test": self.table(character_folders(self.root, (EVALUATION,)))}

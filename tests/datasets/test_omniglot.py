@@ -154,3 +154,34 @@ def test_one_epoch_end_to_end(tmp_path):
     assert main.main(run_argv) == 0
     summary = json.loads((tmp_path / "runs" / "omniglot" / "omni" / "summary.json").read_text())
     assert summary["status"] == "completed" and 0.0 <= summary["metrics"]["e_recall@1"] <= 1.0
+
+
+def test_folders_that_share_an_alphabet_are_refused_with_the_overlap_counted(tmp_path):
+    """An alphabet name in both folders: the 'alphabets' split would test on a training alphabet."""
+    omniglot_tree(str(tmp_path), alphabets={"images_background": {"Latin": 2, "Greek": 2},
+                                            "images_evaluation": {"Latin": 2, "Korean": 2}})
+    with pytest.raises(ValueError) as err:
+        datasets.build_source(parameters.parse_args(argv(tmp_path))).tables()
+    line = str(err.value)
+    assert "\n" not in line
+    assert "share 1 alphabet name (Latin)" in line and "identical" not in line
+    assert "--omniglot_split alphabets does not give test alphabets unseen in training" in line
+    assert line.endswith("pass --omniglot_allow_overlap true to train anyway")
+    # the characters split pools both folders: a shared name alone is harmless there
+    source = datasets.build_source(parameters.parse_args(
+        argv(tmp_path, "--omniglot_split", "characters", "--omniglot_train_characters", "4")))
+    assert len(source.tables()["train"]) == 4 * DRAWINGS
+
+
+def test_a_character_copied_into_both_folders_is_counted_byte_for_byte(tmp_path, capsys):
+    import shutil
+    omniglot_tree(str(tmp_path))
+    shutil.copytree(tmp_path / "images_background" / "Latin", tmp_path / "images_evaluation" / "Latin_copy")
+    for split, extra in (("alphabets", ()), ("characters", ("--omniglot_train_characters", "8"))):
+        with pytest.raises(ValueError, match=r"share 4 characters identical byte for byte, so --omniglot_split "
+                                             + split):
+            datasets.build_source(parameters.parse_args(argv(tmp_path, "--omniglot_split", split, *extra))).tables()
+    tables = datasets.build_source(parameters.parse_args(
+        argv(tmp_path, "--omniglot_allow_overlap", "true"))).tables()
+    assert len(tables["test"]) == (N_EVALUATION + 4) * DRAWINGS          # accepted, and said so
+    assert "warning: " in capsys.readouterr().err

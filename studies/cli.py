@@ -18,7 +18,7 @@ from typing import Any
 from studies import StudyError
 from studies.launch import SlurmOptions, check_launcher, run_jobs
 from studies.settings import Settings
-from studies.spaces import default_paths, resolve
+from studies.spaces import default_paths, flag_argv, resolve
 
 PROG = "Reality_Check_Studies.py"
 
@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="map_at_r", help="Validation metric averaged over the folds.")
     p.add_argument("--seed", type=int, default=0, help="Seed of the TPE sampler and of the search runs.")
     p.add_argument("--prune", action="store_true", help="Prune trials on the running fold mean (median pruner).")
+    p.add_argument("--startup_trials", type=int, default=None,
+                   help="Random trials before TPE models the results, the default configuration included "
+                        "(default: a fifth of --trials, from 2 to 10).")
     p.add_argument("--reproductions", type=int, default=5, help="Retrainings of the best configuration (0: none).")
     p.add_argument("--storage", default=None, help="Optuna storage URL (default: a journal file in --study).")
     p.add_argument("--workers", type=int, default=1, help="Workers sharing the storage.")
@@ -61,13 +64,15 @@ def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def check_main_flags(settings: Settings) -> int:
+def check_main_flags(settings: Settings) -> tuple[int, dict[str, dict[str, Any]]]:
     """Parse each method's first fold run as ``main.py`` would (bad flags: ``main.py``'s one-line
-    error, exit 2) and check K against the training classes; returns ``--n_epochs``."""
+    error, exit 2) and check K against the training classes; returns ``--n_epochs`` and each
+    method's default configuration (:func:`studies.first_trial.default_params`)."""
     import datasets
     import parameters
+    from studies.first_trial import default_params
     from studies.objective import fold_folders
-    epochs = 0
+    epochs, defaults = 0, {}
     for space in settings.spaces.values():
         params = {}
         for name, spec in space.search.items():
@@ -76,10 +81,12 @@ def check_main_flags(settings: Settings) -> int:
         argv, _ = fold_folders(settings, space, params, settings.seed, "check", False)[0]
         opt = parameters.parse_args(argv)
         epochs = opt.n_epochs
+        defaults[space.method] = default_params(space, parameters.parse_args(
+            list(settings.base_argv) + flag_argv(space.fixed)))
     n_classes = len(set(datasets.build_source(opt).tables()["train"].labels.tolist()))
     if settings.folds > n_classes:
         raise StudyError(f"--cv_folds {settings.folds}: the dataset has only {n_classes} training classes")
-    return epochs
+    return epochs, defaults
 
 
 def settings_from(args: argparse.Namespace, base_argv: list[str]) -> Settings:
@@ -91,6 +98,10 @@ def settings_from(args: argparse.Namespace, base_argv: list[str]) -> Settings:
             raise StudyError(f"--{flag} {getattr(args, flag)}: expected at least 1")
     if args.reproductions < 0:
         raise StudyError(f"--reproductions {args.reproductions}: expected 0 or more")
+    if args.startup_trials is not None and args.startup_trials < 1:
+        raise StudyError(f"--startup_trials {args.startup_trials}: expected at least 1")
+    from studies.sampler import default_startup_trials
+    startup = default_startup_trials(args.trials) if args.startup_trials is None else args.startup_trials
     flag_names = [a.dest for a in parameters.build_parser()._actions if a.dest != "help"]
     import metrics
     try:
@@ -102,13 +113,15 @@ def settings_from(args: argparse.Namespace, base_argv: list[str]) -> Settings:
     spaces = resolve(args.methods, args.space, flag_names)
     return Settings(study_dir=os.path.abspath(args.study), spaces=spaces, trials=args.trials, folds=args.cv_folds,
                     metric=args.metric, seed=args.seed, prune=args.prune, storage=args.storage,
-                    reproductions=args.reproductions, heartbeat_s=args.heartbeat, base_argv=base_argv)
+                    reproductions=args.reproductions, heartbeat_s=args.heartbeat, base_argv=base_argv,
+                    startup_trials=startup)
 
 
 def search_all(settings: Settings, worker_index: int) -> int:
-    """One worker's share of every method's search, method after method."""
+    """One worker's share of every method's search, method after method (``worker_index`` names
+    the job; the trials' seeds come from the study, not from the worker)."""
     from studies.worker import run_worker
-    return sum(run_worker(settings, space, worker_index) for space in settings.spaces.values())
+    return sum(run_worker(settings, space) for space in settings.spaces.values())
 
 
 def reproduce_all(settings: Settings, calls: list[tuple[str, dict[str, Any], int]]) -> list[dict[str, Any]]:
@@ -124,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from(args, base_argv)
         from studies.storage import open_storage
         open_storage(settings.storage_url)
-        epochs = check_main_flags(settings)
+        epochs, defaults = check_main_flags(settings)
     except StudyError as err:
         print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
@@ -132,8 +145,11 @@ def main(argv: list[str] | None = None) -> int:
                          args.slurm_mem, args.slurm_extra)
     from studies import outputs
     from studies.worker import load_study
+    from studies.first_trial import enqueue_default
     os.makedirs(settings.study_dir, exist_ok=True)
     outputs.write_study_record(settings, epochs)
+    for method in settings.spaces:
+        enqueue_default(load_study(settings, method), defaults[method])
     logs = os.path.join(settings.study_dir, "logs")
     in_process = args.launcher == "local" and args.workers == 1
     run_jobs([(search_all, (settings, i)) for i in range(args.workers)], args.launcher, logs, slurm, in_process)

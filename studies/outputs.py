@@ -18,6 +18,19 @@ from studies.settings import TABLE_METRICS, Settings
 from studies.spaces import Space
 
 
+def trial_note(trial: Any) -> str:
+    """Why a trial is special: the default configuration, a retry, or why it failed."""
+    if trial.user_attrs.get("failed_because"):
+        return trial.user_attrs["failed_because"]
+    if "retry_of" in trial.user_attrs:
+        return f"retry of #{trial.user_attrs['retry_of']}"
+    if trial.user_attrs.get("default_config"):
+        outside = trial.user_attrs.get("default_outside_space") or []
+        return "default configuration" + (f" ({', '.join(outside)}: default outside the space, sampled)"
+                                          if outside else "")
+    return ""
+
+
 def trial_rows(study: Any, folds: int) -> tuple[list[dict[str, Any]], list[str]]:
     names = sorted({k for t in study.get_trials(deepcopy=False) for k in t.params})
     rows = []
@@ -25,8 +38,7 @@ def trial_rows(study: Any, folds: int) -> tuple[list[dict[str, Any]], list[str]]
         row = {"number": t.number, "state": t.state.name, "objective": t.value,
                **{f"fold{i}": t.user_attrs.get(f"fold{i}") for i in range(folds)},
                "duration_s": t.duration.total_seconds() if t.duration else None,
-               "note": t.user_attrs.get("failed_because") or (f"retry of #{t.user_attrs['retry_of']}"
-                                                              if "retry_of" in t.user_attrs else ""),
+               "note": trial_note(t),
                **{n: t.params.get(n) for n in names}}
         rows.append(row)
     columns = ["number", "state", "objective"] + [f"fold{i}" for i in range(folds)] + ["duration_s", "note"] + names

@@ -24,6 +24,7 @@ class Settings:
     reproductions: int = 0
     heartbeat_s: float = 30.0
     base_argv: list[str] = field(default_factory=list)
+    startup_trials: int = 2     # TPE's random start-up trials (studies.sampler.default_startup_trials)
 
     @property
     def storage_url(self) -> str:

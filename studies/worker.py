@@ -25,11 +25,13 @@ class SurplusTrial(Exception):
     """The budget is already taken by finished and earlier running trials."""
 
 
-def load_study(settings: Settings, method: str, worker_index: int = 0) -> Any:
-    """The method's Optuna study (created if new): seeded TPE sampler (seed + worker index, so
-    concurrent workers do not propose the same first points), median pruner with ``--prune``."""
+def load_study(settings: Settings, method: str) -> Any:
+    """The method's Optuna study (created if new): a TPE sampler seeded per trial from ``--seed``
+    (:mod:`studies.sampler`: a resumed study samples what the uninterrupted one would have, and
+    concurrent workers sample different points), median pruner with ``--prune``."""
     import optuna
-    sampler = optuna.samplers.TPESampler(seed=settings.seed * 1000 + worker_index)
+    from studies.sampler import TrialSeededTPESampler
+    sampler = TrialSeededTPESampler(settings.seed, settings.startup_trials)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if settings.prune else optuna.pruners.NopPruner()
     return optuna.create_study(study_name=method, storage=open_storage(settings.storage_url), sampler=sampler,
                                pruner=pruner, direction="maximize", load_if_exists=True)
@@ -96,12 +98,12 @@ def progress_line(method: str, trial: Any, study: Any, budget: int) -> str:
             f"{duration:.1f} s" + (f" ({reused} fold runs reused)" if reused else ""))
 
 
-def run_worker(settings: Settings, space: Space, worker_index: int = 0, poll_s: float = 2.0) -> int:
+def run_worker(settings: Settings, space: Space, poll_s: float = 2.0) -> int:
     """Run trials until the method's study has ``settings.trials`` finished trials; returns the
     number of trials this worker finished."""
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = load_study(settings, space.method, worker_index)
+    study = load_study(settings, space.method)
     objective = BudgetedObjective(settings, space)
     mine = 0
 

@@ -153,11 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     logs = os.path.join(settings.study_dir, "logs")
     in_process = args.launcher == "local" and args.workers == 1
     run_jobs([(search_all, (settings, i)) for i in range(args.workers)], args.launcher, logs, slurm, in_process)
-    best = {}
+    from studies.figures import write_best_vs_trials, write_figures
+    best, studies = {}, {}
     for method, space in settings.spaces.items():
-        study = load_study(settings, method)
+        study = studies[method] = load_study(settings, method)
         outputs.write_trials(settings, study)
-        outputs.write_figures(settings, study)
+        write_figures(settings, study)
         try:
             trial = study.best_trial
         except ValueError:
@@ -166,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         best[method] = trial.params
         path = outputs.write_best(settings, space, trial.params, trial.value)
         print(f"[{method}] best {settings.metric} {trial.value:.4f} (trial #{trial.number}): {path}")
+    write_best_vs_trials(settings, studies)
     if not settings.reproductions or not best:
         return 0
     calls = [(m, p, r) for m, p in best.items() for r in range(1, settings.reproductions + 1)]
@@ -174,15 +176,12 @@ def main(argv: list[str] | None = None) -> int:
                                        slurm, in_process) for res in out]
     summaries = {m: outputs.write_test(settings, m, [r for r, c in zip(results, calls) if c[0] == m]) for m in best}
     path = outputs.write_test_table(settings, summaries)
-    print(format_summary(summaries) + f"\ntest table: {path}")
+    print(format_summary(settings.study_dir) + f"test table: {path}")
     return 0
 
 
-def format_summary(summaries: dict[str, Any]) -> str:
-    lines = []
-    for method, s in summaries.items():
-        for kind in ("untrained", "trained"):
-            cells = [f"{mode[:6]} {m}={s[kind][mode][m]['mean']:.4f}±{s[kind][mode][m]['ci95']:.4f}"
-                     for mode in ("concatenated", "separated") for m in ("precision_at_1", "map_at_r")]
-            lines.append(f"{method:24s} {kind:9s} " + "  ".join(cells))
-    return "\n".join(lines)
+def format_summary(study_dir: str) -> str:
+    """The study's test table as ``Result_Evaluations.py --reality_check`` prints it: percent,
+    95 % half-widths, the paired comparison with the best method and the warnings."""
+    from aggregation import reality_check as rc
+    return rc.markdown(rc.load_studies([study_dir]))

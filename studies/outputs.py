@@ -2,7 +2,7 @@
 
 ``<method>/trials.csv`` (number, state, objective, per-fold values, duration, parameters),
 ``<method>/best_params.yaml`` (fixed + best searched flags: ``main.py --config`` accepts it),
-``<method>/figures/*.png`` (Optuna's optimisation history, parameter importances, slices),
+``<method>/figures/*.png`` and ``best_vs_trials.png`` (:mod:`studies.figures`),
 ``<method>/test.json`` (mean and 95 % CI over reproductions) and ``test_table.csv`` (all methods),
 and ``study.json`` (the budget: trials, folds, epochs, metric), which ``Result_Evaluations.py
 --reality_check`` reads.
@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from studies.objective import dataset_of
 from studies.settings import TABLE_METRICS, Settings
 from studies.spaces import Space
 
@@ -66,45 +67,22 @@ def write_best(settings: Settings, space: Space, params: dict[str, Any], value: 
     return path
 
 
-def write_figures(settings: Settings, study: Any) -> list[str]:
-    """Optuna's matplotlib figures; a figure Optuna cannot draw (too few trials) is skipped."""
-    import warnings
-
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from optuna.visualization import matplotlib as ovm
-    folder = os.path.join(settings.method_dir(study.study_name), "figures")
-    os.makedirs(folder, exist_ok=True)
-    written = []
-    for name, draw in (("history", ovm.plot_optimization_history), ("importances", ovm.plot_param_importances),
-                       ("slices", ovm.plot_slice)):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ax = draw(study)
-            fig = (ax.flat[0] if hasattr(ax, "flat") else ax).figure
-            path = os.path.join(folder, f"{name}.png")
-            fig.savefig(path, dpi=100, bbox_inches="tight")
-            plt.close(fig)
-            written.append(path)
-        except Exception:          # e.g. importances need two completed trials with varied params
-            plt.close("all")
-    return written
-
-
-def summarise(results: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean and 95 % CI over reproductions: ``{trained|untrained: {separated|concatenated:
-    {metric: {mean, ci95, std, n}}}}``."""
+    {metric: {mean, ci95, std, n}}}}``, and under ``values`` the same nesting with each
+    reproduction's value, in reproduction order (methods share their reproductions' seeds, so
+    ``Result_Evaluations.py --reality_check`` compares them pairwise)."""
     from aggregation.stats import describe
-    out: dict = {}
+    out: dict = {"values": {}}
     for kind in ("trained", "untrained"):
-        out[kind] = {}
+        out[kind], out["values"][kind] = {}, {}
         for mode in ("separated", "concatenated"):
-            out[kind][mode] = {}
+            out[kind][mode], out["values"][kind][mode] = {}, {}
             for m in TABLE_METRICS:
-                s = describe([r[kind][mode][m] for r in results])
+                values = [r[kind][mode][m] for r in results]
+                s = describe(values)
                 out[kind][mode][m] = {"mean": s.mean, "ci95": s.ci95, "std": s.std, "n": s.n}
+                out["values"][kind][mode][m] = values
     return out
 
 
@@ -143,5 +121,6 @@ def write_study_record(settings: Settings, epochs: int) -> str:
                                   for m, s in settings.spaces.items()},
                       "trials": settings.trials, "folds": settings.folds, "epochs": epochs,
                       "metric": settings.metric, "seed": settings.seed, "reproductions": settings.reproductions,
-                      "prune": settings.prune, "main_argv": settings.base_argv})
+                      "prune": settings.prune, "main_argv": settings.base_argv,
+                      "dataset": dataset_of(settings.base_argv)})
     return path

@@ -1,4 +1,4 @@
-"""Margin loss with learnable per-class boundaries."""
+"""Margin loss with learnable boundaries, one per class or one shared."""
 from __future__ import annotations
 
 from typing import Any
@@ -38,6 +38,8 @@ class MarginLoss(BaseLoss):
         Weight of the beta regulariser.
     beta_constant : bool
         Keep beta fixed at its initial value (not trained).
+    beta_per_class : bool
+        One boundary per class (true, the paper's beta^(class)) or one boundary shared by every class (false, the paper's beta^(0); the Reality Check's "Margin" learns this one).
     """
 
     takes = ("triplets",)
@@ -47,11 +49,13 @@ class MarginLoss(BaseLoss):
     term_names = ("margin", "beta_reg")
 
     def __init__(self, n_classes: int = 1, margin: float = 0.2, beta: float = 1.2,
-                 beta_lr: float = 0.0005, nu: float = 0.0, beta_constant: bool = False, **base: Any):
+                 beta_lr: float = 0.0005, nu: float = 0.0, beta_constant: bool = False,
+                 beta_per_class: bool = True, **base: Any):
         super().__init__(**base)
         self.margin, self.nu, self.beta_lr = margin, nu, beta_lr
-        self.beta_constant = beta_constant
-        self.beta = nn.Parameter(torch.full((n_classes,), float(beta)), requires_grad=not beta_constant)
+        self.beta_constant, self.beta_per_class = beta_constant, beta_per_class
+        self.beta = nn.Parameter(torch.full((n_classes if beta_per_class else 1,), float(beta)),
+                                 requires_grad=not beta_constant)
 
     def param_groups(self) -> list[dict[str, Any]]:
         if self.beta_constant:
@@ -63,7 +67,7 @@ class MarginLoss(BaseLoss):
         dist = self.distance.closest_first(self.distance(embeddings))
 
         def values(t: Triplets) -> tuple[torch.Tensor, ...]:
-            beta = self.beta[labels[t.anchors]].to(dist.dtype)
+            beta = self.beta[labels[t.anchors] if self.beta_per_class else torch.zeros_like(t.anchors)].to(dist.dtype)
             boundary = self.distance.closest_first(beta)     # beta itself on a distance
             pos_term = (self.margin + dist[t.anchors, t.positives] - boundary).relu()
             neg_term = (self.margin - dist[t.anchors, t.negatives] + boundary).relu()

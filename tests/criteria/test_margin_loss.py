@@ -41,6 +41,22 @@ def test_margin_matches_loop_reference(seed, nu):
     assert got.item() == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_shared_beta_matches_the_loop_reference(seed):
+    """``beta_per_class false``: one learned boundary for every class (the Reality Check's "Margin")."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])
+    emb = F.normalize(torch.randn(10, 6, generator=g, dtype=torch.float64), dim=1)
+    loss_fn = MarginLoss(n_classes=4, margin=0.2, beta=0.9, nu=0.1, beta_per_class=False).double()
+    assert loss_fn.beta.shape == (1,)
+    triplets = DistanceWeightedMiner()(emb, labels)
+    got = loss_fn(emb, labels, triplets)
+    want = margin_reference(emb, labels, triplets, [float(loss_fn.beta)] * 4, 0.2, 0.1)
+    assert got.item() == pytest.approx(want, rel=1e-9, abs=1e-9)
+    got.backward()
+    assert loss_fn.beta.grad.shape == (1,) and loss_fn.beta.grad.abs().item() > 0
+
+
 def test_margin_beta_gets_its_own_lr_and_gradient():
     loss_fn = MarginLoss(n_classes=3, beta_lr=0.01)
     (group,) = loss_fn.param_groups()

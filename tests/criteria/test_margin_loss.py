@@ -51,7 +51,7 @@ def test_a_shared_beta_matches_the_loop_reference(seed):
     assert loss_fn.beta.shape == (1,)
     triplets = DistanceWeightedMiner()(emb, labels)
     got = loss_fn(emb, labels, triplets)
-    want = margin_reference(emb, labels, triplets, [float(loss_fn.beta)] * 4, 0.2, 0.1)
+    want = margin_reference(emb, labels, triplets, [float(loss_fn.beta.detach())] * 4, 0.2, 0.1)
     assert got.item() == pytest.approx(want, rel=1e-9, abs=1e-9)
     got.backward()
     assert loss_fn.beta.grad.shape == (1,) and loss_fn.beta.grad.abs().item() > 0

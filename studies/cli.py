@@ -98,6 +98,10 @@ def settings_from(args: argparse.Namespace, base_argv: list[str]) -> Settings:
             raise StudyError(f"--{flag} {getattr(args, flag)}: expected at least 1")
     if args.reproductions < 0:
         raise StudyError(f"--reproductions {args.reproductions}: expected 0 or more")
+    from studies.worker import MIN_FOLDS_TO_PRUNE
+    if args.prune and args.cv_folds < MIN_FOLDS_TO_PRUNE:
+        raise StudyError(f"--prune needs --cv_folds {MIN_FOLDS_TO_PRUNE} or more (got {args.cv_folds}): a trial is "
+                         "never pruned on its first fold alone, so with fewer folds nothing is saved")
     if args.startup_trials is not None and args.startup_trials < 1:
         raise StudyError(f"--startup_trials {args.startup_trials}: expected at least 1")
     from studies.sampler import default_startup_trials

@@ -2,7 +2,8 @@
 
 The value of a trial is ``mean_i metric(val of fold i at the epoch --selection val picks)``, as
 in the Reality Check's cross-validation (Musgrave et al., ECCV 2020, Sec. 4.2). With pruning,
-the running mean is reported after each fold (``trial.report``) and Optuna's pruner may stop it.
+the running mean is reported after each fold (``trial.report``) and Optuna's pruner may stop it
+from the second fold on; a pruned trial has no objective, only the fold values it reached.
 """
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ class Objective:
             if self.settings.prune:
                 trial.report(float(np.mean(values)), fold)
                 if trial.should_prune():
+                    trial.set_user_attr("pruned_after", fold + 1)
                     raise optuna.TrialPruned()
         trial.set_user_attr("reused_folds", reused)
         trial.set_user_attr("duration_s", round(time.time() - start, 2))

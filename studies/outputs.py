@@ -23,6 +23,8 @@ def trial_note(trial: Any) -> str:
     """Why a trial is special: the default configuration, a retry, or why it failed."""
     if trial.user_attrs.get("failed_because"):
         return trial.user_attrs["failed_because"]
+    if trial.state.name == "PRUNED":
+        return f"pruned after {trial.user_attrs.get('pruned_after', '?')} folds (fold values shown)"
     if "retry_of" in trial.user_attrs:
         return f"retry of #{trial.user_attrs['retry_of']}"
     if trial.user_attrs.get("default_config"):
@@ -36,7 +38,8 @@ def trial_rows(study: Any, folds: int) -> tuple[list[dict[str, Any]], list[str]]
     names = sorted({k for t in study.get_trials(deepcopy=False) for k in t.params})
     rows = []
     for t in study.get_trials(deepcopy=False):
-        row = {"number": t.number, "state": t.state.name, "objective": t.value,
+        row = {"number": t.number, "state": t.state.name,
+               "objective": t.value if t.state.name != "PRUNED" else None,   # a partial mean is no objective
                **{f"fold{i}": t.user_attrs.get(f"fold{i}") for i in range(folds)},
                "duration_s": t.duration.total_seconds() if t.duration else None,
                "note": trial_note(t),

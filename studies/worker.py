@@ -19,6 +19,10 @@ from studies.spaces import Space
 from studies.storage import heartbeat_file, open_storage, requeue_stale, worker_id
 
 FINISHED = ("COMPLETE", "PRUNED")
+#: The median pruner compares a trial's running fold mean with the other trials' at the same fold,
+#: once PRUNE_STARTUP trials have finished, and never on the first fold alone (fold index 0).
+PRUNE_STARTUP, PRUNE_WARMUP_FOLDS = 2, 1
+MIN_FOLDS_TO_PRUNE = PRUNE_WARMUP_FOLDS + 2     # a fold to warm up, a fold to decide on, a fold to save
 
 
 class SurplusTrial(Exception):
@@ -32,7 +36,8 @@ def load_study(settings: Settings, method: str) -> Any:
     import optuna
     from studies.sampler import TrialSeededTPESampler
     sampler = TrialSeededTPESampler(settings.seed, settings.startup_trials)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if settings.prune else optuna.pruners.NopPruner()
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP, n_warmup_steps=PRUNE_WARMUP_FOLDS) \
+        if settings.prune else optuna.pruners.NopPruner()
     return optuna.create_study(study_name=method, storage=open_storage(settings.storage_url), sampler=sampler,
                                pruner=pruner, direction="maximize", load_if_exists=True)
 
@@ -91,7 +96,10 @@ def progress_line(method: str, trial: Any, study: Any, budget: int) -> str:
         best = f"{study.best_value:.4f}"
     except ValueError:
         best = "-"
-    value = f"{trial.value:.4f}" if trial.value is not None else trial.state.name.lower()
+    if trial.state.name == "PRUNED":
+        value = f"pruned after {trial.user_attrs.get('pruned_after', '?')} folds"
+    else:
+        value = f"{trial.value:.4f}" if trial.value is not None else trial.state.name.lower()
     duration = trial.duration.total_seconds() if trial.duration else float("nan")
     reused = trial.user_attrs.get("reused_folds", 0)
     return (f"[{method}] trial {done}/{budget} (#{trial.number}): objective {value}, best {best}, "

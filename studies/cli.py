@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="map_at_r", help="Validation metric averaged over the folds.")
     p.add_argument("--seed", type=int, default=0, help="Seed of the TPE sampler and of the search runs.")
     p.add_argument("--prune", action="store_true", help="Prune trials on the running fold mean (median pruner).")
+    p.add_argument("--extend", action="store_true",
+                   help="Allow a rerun to raise --trials or --reproductions of a finished study (nothing else "
+                        "may differ from the protocol recorded in the study folder).")
     p.add_argument("--startup_trials", type=int, default=None,
                    help="Random trials before TPE models the results, the default configuration included "
                         "(default: a fifth of --trials, from 2 to 10).")
@@ -142,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         from studies.storage import open_storage
         open_storage(settings.storage_url)
         epochs, defaults = check_main_flags(settings)
+        from studies.protocol import check_rerun
+        check_rerun(settings.study_dir, settings, epochs, args.extend)
     except StudyError as err:
         print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2

@@ -117,13 +117,13 @@ def write_test_table(settings: Settings, summaries: dict[str, dict[str, Any]]) -
 
 
 def write_study_record(settings: Settings, epochs: int) -> str:
-    """``study.json``: the protocol and budget of the study (per method: trials x folds x epochs)."""
+    """``study.json``: the protocol and budget of the study (:mod:`studies.protocol`; per method:
+    trials x folds x epochs), its spaces' files and its dataset."""
+    from studies.protocol import protocol
     from utilities.atomic import write_json
     path = os.path.join(settings.study_dir, "study.json")
-    write_json(path, {"methods": {m: {"space": s.path, "fixed": s.fixed, "search": s.search}
-                                  for m, s in settings.spaces.items()},
-                      "trials": settings.trials, "folds": settings.folds, "epochs": epochs,
-                      "metric": settings.metric, "seed": settings.seed, "reproductions": settings.reproductions,
-                      "prune": settings.prune, "main_argv": settings.base_argv,
-                      "dataset": dataset_of(settings.base_argv)})
+    record = protocol(settings, epochs)
+    for method, space in settings.spaces.items():
+        record["methods"][method]["space"] = space.path
+    write_json(path, {**record, "dataset": dataset_of(settings.base_argv)})
     return path

@@ -82,7 +82,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
     model = architectures.select(opt, in_channels=datasets.channels(data["train"])).to(device)
     objective = training.objective.select(opt, n_classes=datasets.n_classes(data["train"])).to(device)
     sampler = datasampler.select(opt, data["train"].labels, comm.rank(), comm.world_size(),
-                                 categories=getattr(data["train"], "category", None))
+                                 categories=data["train"].category)
     loader = make_loader(data["train"], sampler, opt)
     optimizer, scheduler = optim.select(opt, model, objective)
     selector = EpochSelector(opt.selection, opt.storage_metrics[0],

@@ -1,8 +1,10 @@
 """Datasets, selectable by exact name with ``--dataset``.
 
-``select(opt)`` returns ``{"train", "test"[, "val"]}`` torch datasets. Every
-source reads its rows into :class:`~datasets.table.Table` objects; the optional train/val split
-(``--use_tv_split``) is applied to the tables before transforms are attached.
+``select(opt)`` returns ``{"train", "test"[, "val"]}`` split datasets
+(:class:`~datasets.base.SplitDataset`: items ``(image, label)``, with ``table``, ``labels``,
+``is_query``/``is_gallery``, ``category`` and ``eval_view``). Every source reads its rows into
+:class:`~datasets.table.Table` objects; the optional train/val split (``--use_tv_split``) is
+applied to the tables before transforms are attached.
 """
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import os
 from typing import Any
 
 import numpy as np
-from torch.utils.data import Dataset
 
 from utilities.flags import kwargs_from
 from utilities.registry import Registry
@@ -19,7 +20,7 @@ from utilities.registry import Registry
 DATASETS = Registry("dataset", flag="--dataset")
 FLAG_TEMPLATE = "{name}_{param}"
 
-from datasets.base import DatasetSource  # noqa: E402
+from datasets.base import DatasetSource, SplitDataset  # noqa: E402
 from datasets.table import cv_fold_split, fingerprint, split_train_val  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
 import_submodules(__name__, __path__, skip=("base", "table", "tensor_dataset", "images", "image_source",
@@ -70,7 +71,7 @@ def build_source(opt: Any) -> DatasetSource:
     return cls(**kwargs)
 
 
-def select(opt: Any) -> dict[str, Dataset]:
+def select(opt: Any) -> dict[str, SplitDataset]:
     """Build the splits of ``opt.dataset``: train (train transforms), val and test (eval transforms)."""
     source = build_source(opt)
     tables = source.tables()
@@ -83,26 +84,25 @@ def select(opt: Any) -> dict[str, Dataset]:
             for split, table in tables.items()}
 
 
-def identity(opt: Any, data: dict[str, Dataset]) -> dict[str, str]:
+def identity(opt: Any, data: dict[str, SplitDataset]) -> dict[str, str]:
     """What a resume checks it trains on: the source and a fingerprint of the split tables."""
     source = opt.source_path if DATASETS.get(opt.dataset).needs_source else opt.dataset
     return {"source": str(source), "fingerprint": fingerprint({split: d.table for split, d in data.items()})}
 
 
-def n_classes(dataset: Dataset) -> int:
+def n_classes(dataset: SplitDataset) -> int:
     """The number of distinct labels of a split (the class count of proxy and softmax losses)."""
     return int(len(np.unique(np.asarray(dataset.labels))))
 
 
-def channels(dataset: Dataset) -> int:
+def channels(dataset: SplitDataset) -> int:
     """The number of image channels of a split's items (the network's input channels)."""
     return int(dataset[0][0].shape[0])
 
 
-def eval_view(dataset: Dataset) -> Dataset:
+def eval_view(dataset: SplitDataset) -> SplitDataset:
     """``dataset`` with the evaluation transforms (the training split embedded for train metrics)."""
-    view = getattr(dataset, "eval_view", None)
-    return view() if view is not None else dataset
+    return dataset.eval_view()
 
 
 def names() -> list[str]:

@@ -5,10 +5,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from datasets import DATASETS
-from datasets.base import DatasetSource
+from datasets.base import DatasetSource, SplitDataset
 from datasets.glyphs import FAST_CPU_PRESET
 from datasets.table import Table
 from datasets.tensor_dataset import TensorImageDataset
@@ -33,5 +32,5 @@ class DigitsSource(DatasetSource):
         return {"train": table.subset(np.flatnonzero(labels < 5)),
                 "test": table.subset(np.flatnonzero(labels >= 5))}
 
-    def to_dataset(self, table: Table, train: bool) -> Dataset:
+    def to_dataset(self, table: Table, train: bool) -> SplitDataset:
         return TensorImageDataset(table)

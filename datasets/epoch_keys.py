@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Sampler
+
+from datasets.base import SplitDataset
 
 SampleKey = tuple[int, int]
 
@@ -33,10 +35,10 @@ class EpochKeyedBatches(Sampler[list[SampleKey]]):
         return len(self.batch_sampler)  # type: ignore[arg-type]   # batch samplers are sized
 
 
-def keyed_batches(dataset: Dataset, batch_sampler: Sampler[list[int]]) -> Sampler:
+def keyed_batches(dataset: SplitDataset, batch_sampler: Sampler[list[int]]) -> Sampler:
     """``batch_sampler`` wrapped in :class:`EpochKeyedBatches` when ``dataset`` takes sample keys
-    (its ``takes_sample_keys`` attribute), else unchanged (any other ``Dataset`` still works)."""
-    return EpochKeyedBatches(batch_sampler) if getattr(dataset, "takes_sample_keys", False) else batch_sampler
+    (its declared ``takes_sample_keys``), else unchanged."""
+    return EpochKeyedBatches(batch_sampler) if dataset.takes_sample_keys else batch_sampler
 
 
 def split_key(key: int | SampleKey) -> tuple[int, int | None]:

@@ -5,10 +5,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from datasets import DATASETS
-from datasets.base import DatasetSource
+from datasets.base import DatasetSource, SplitDataset
 from datasets.table import Table
 from datasets.tensor_dataset import TensorImageDataset
 from utilities.flags import Domain, at_least
@@ -110,5 +109,5 @@ class GlyphsSource(DatasetSource):
         return {"train": table.subset(np.flatnonzero(labels < n_train)),
                 "test": table.subset(np.flatnonzero(labels >= n_train))}
 
-    def to_dataset(self, table: Table, train: bool) -> Dataset:
+    def to_dataset(self, table: Table, train: bool) -> SplitDataset:
         return TensorImageDataset(table)

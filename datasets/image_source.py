@@ -7,9 +7,8 @@ import os
 from typing import Any, ClassVar
 
 import numpy as np
-from torch.utils.data import Dataset
 
-from datasets.base import DatasetSource
+from datasets.base import DatasetSource, SplitDataset
 from datasets.cache import build_cache
 from datasets.images import ImageDataset, bad_images_line, class_folders, table_from_folders
 from datasets.table import Table, protocol_problem
@@ -126,7 +125,7 @@ class ImageSource(DatasetSource):
             out[split] = table.subset(keep)
         return out
 
-    def to_dataset(self, table: Table, train: bool) -> Dataset:
+    def to_dataset(self, table: Table, train: bool) -> SplitDataset:
         eval_tf = build_transform(self.arch, self.augmentation, False, self.image_size)
         tf = build_transform(self.arch, self.augmentation, True, self.image_size) if train else eval_tf
         return ImageDataset(table, tf, eval_tf, seed=self.seed)

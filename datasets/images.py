@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from datasets.base import SplitDataset
 from datasets.epoch_keys import SampleKey, split_key
 from datasets.table import Table
 from utilities.seeding import item_rng
@@ -215,11 +215,11 @@ def bad_images_line(bad: dict[str, str]) -> str:
     return f"unreadable image {first} ({why}); {len(bad)} bad file(s) in total: {named}"
 
 
-class ImageDataset(Dataset):
+class ImageDataset(SplitDataset):
     """Items ``(image: uint8 Tensor[3, H, W], label: int)`` read from the paths of a :class:`Table`
     (raw RGB pixels of the transform's output size; the network normalises them on the device).
 
-    Exposes ``labels``, ``paths``, and ``is_query``/``is_gallery``/``category`` from the table.
+    A :class:`~datasets.base.SplitDataset` that also exposes ``paths`` (the table's items).
     Indexed with a sample key ``(index, epoch)`` (see :mod:`datasets.epoch_keys`), the transform's
     randomness is a pure function of ``(seed, epoch, index)``; with a plain index it draws from the
     global generators as usual.
@@ -229,14 +229,10 @@ class ImageDataset(Dataset):
 
     def __init__(self, table: Table, transform: Callable, eval_transform: Callable | None = None,
                  seed: int = 0):
-        self.table, self.transform, self.seed = table, transform, seed
+        super().__init__(table)
+        self.transform, self.seed = transform, seed
         self.eval_transform = eval_transform if eval_transform is not None else transform
         self.paths: np.ndarray = table.items
-        self.labels: np.ndarray = table.labels
-        self.is_query, self.is_gallery, self.category = table.is_query, table.is_gallery, table.category
-
-    def __len__(self) -> int:
-        return len(self.labels)
 
     def __getitem__(self, key: int | SampleKey) -> tuple[torch.Tensor, int]:
         index, epoch = split_key(key)

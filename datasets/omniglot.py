@@ -10,9 +10,9 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from datasets import DATASETS
+from datasets.base import SplitDataset
 from datasets.glyphs import FAST_CPU_PRESET
 from datasets.image_source import ImageSource
 from datasets.images import class_folders, load_image, pool_size, table_from_folders
@@ -228,7 +228,7 @@ class OmniglotSource(ImageSource):
         return table_from_folders(self.root, [f"{a}/{c}" for a, c in characters],
                                   np.asarray([number[a] for a, _ in characters], dtype=np.int64))
 
-    def to_dataset(self, table: Table, train: bool) -> Dataset:
+    def to_dataset(self, table: Table, train: bool) -> SplitDataset:
         with ThreadPoolExecutor(pool_size(self.workers)) as pool:
             images = list(pool.map(lambda p: ink_image(str(p), self.image_size), table.items, chunksize=64))
         tensors = Table(table.labels, torch.from_numpy(np.stack(images)[:, None]), table.is_query,

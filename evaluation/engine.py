@@ -8,10 +8,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
+from datasets.base import SplitDataset
 from metrics.evidence import MetricResults, compute
 from utilities import comm
 
-COLUMNS = ("labels", "is_query", "is_gallery", "category")
 CPU_BATCH, CUDA_BATCH = 128, 256   # --eval_bs 0; docs/evaluation.md#embedding-batch-size
 
 
@@ -46,13 +46,12 @@ def embed(model: torch.nn.Module, dataset: Dataset, batch_size: int = 256,
     return torch.cat(chunks).numpy(), torch.cat(labels).numpy().astype(np.int64)
 
 
-def protocol_columns(dataset: Any, index: np.ndarray | None = None) -> dict[str, np.ndarray | None]:
+def protocol_columns(dataset: SplitDataset, index: np.ndarray | None = None) -> dict[str, np.ndarray | None]:
     """The dataset's ``labels``, ``is_query``, ``is_gallery`` and ``category`` (rows ``index``)."""
-    out = {}
-    for name in COLUMNS:
-        value = getattr(dataset, name, None)
-        out[name] = None if value is None else np.asarray(value)[index if index is not None else slice(None)]
-    return out
+    rows = index if index is not None else slice(None)
+    columns = {"labels": dataset.labels, "is_query": dataset.is_query, "is_gallery": dataset.is_gallery,
+               "category": dataset.category}
+    return {name: None if value is None else np.asarray(value)[rows] for name, value in columns.items()}
 
 
 def fixed_subset(n_items: int, size: int, seed: int) -> np.ndarray | None:
@@ -62,7 +61,7 @@ def fixed_subset(n_items: int, size: int, seed: int) -> np.ndarray | None:
     return np.sort(np.random.default_rng(seed).choice(n_items, size, replace=False))
 
 
-def evaluate_splits(model: torch.nn.Module, data: dict[str, Dataset], splits: list[str],
+def evaluate_splits(model: torch.nn.Module, data: dict[str, SplitDataset], splits: list[str],
                     metric_names: list[str], device: str = "cpu", batch_size: int = 256,
                     num_workers: int = 0, amp: bool = False, eval_device: str = "cpu",
                     average_mode: str = "micro", train_subset: int = 0,

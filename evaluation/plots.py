@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-
+from datasets.base import SplitDataset
 from evaluation.engine import embed, protocol_columns
 from metrics.neighbours import rank_neighbours
 from utilities.atomic import atomic_write
@@ -106,7 +105,7 @@ def as_picture(image: torch.Tensor) -> np.ndarray:
     return x[0].numpy() if x.shape[0] == 1 else x[:3].permute(1, 2, 0).numpy()
 
 
-def retrieval_figure(dataset: Dataset, embeddings: np.ndarray, n_queries: int, seed: int = 0) -> Any:
+def retrieval_figure(dataset: SplitDataset, embeddings: np.ndarray, n_queries: int, seed: int = 0) -> Any:
     """A grid of ``n_queries`` random queries (rows) with their top-8 neighbours (columns, rank
     1 first) under the Euclidean evaluation ranking; a neighbour's frame is green when it has the
     query's label, red otherwise (the key is in the figure)."""
@@ -146,14 +145,14 @@ def retrieval_figure(dataset: Dataset, embeddings: np.ndarray, n_queries: int, s
     return fig
 
 
-def plot_retrievals(dataset: Dataset, embeddings: np.ndarray, path: str, n_queries: int,
+def plot_retrievals(dataset: SplitDataset, embeddings: np.ndarray, path: str, n_queries: int,
                     seed: int = 0) -> str:
     """``path``: the retrieval grid of :func:`retrieval_figure`."""
     save_figure(retrieval_figure(dataset, embeddings, n_queries, seed), path, dpi=100)
     return path
 
 
-def plot_test_figures(model: torch.nn.Module, dataset: Dataset, folder: str, *, tsne: bool,
+def plot_test_figures(model: torch.nn.Module, dataset: SplitDataset, folder: str, *, tsne: bool,
                       retrievals: int, device: str = "cpu", batch_size: int = 256,
                       seed: int = 0) -> list[str]:
     """Embed ``dataset`` once and write ``tsne_test.png`` and/or ``retrievals_test.png``."""

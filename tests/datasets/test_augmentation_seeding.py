@@ -88,7 +88,10 @@ def test_keyed_batches_carry_the_epoch_and_keep_the_sampler():
     assert list(keyed) == [[(2, 7), (0, 7)], [(1, 7)]]
     sampler.epoch = 8
     assert next(iter(keyed)) == [(2, 8), (0, 8)]
-    assert keyed_batches(object(), sampler) is sampler        # datasets without sample keys: unchanged
+    class PlainIndices(TensorImageDataset):
+        takes_sample_keys = False
+    plain = PlainIndices(Table(np.array([0, 0, 1]), torch.zeros(3, 1, 4, 4)))
+    assert keyed_batches(plain, sampler) is sampler           # datasets without sample keys: unchanged
     assert split_key(3) == (3, None) and split_key((3, 1)) == (3, 1)
 
 

@@ -16,6 +16,7 @@ from datasets.cache import cache_folder
 from datasets.folder import FolderSource
 from datasets.images import ImageDataset
 from datasets.table import Table
+from datasets.tensor_dataset import TensorImageDataset
 from datasets.transforms import build_transform, crop_size
 from fixture_trees import class_tree, cub_tree, user_cache  # noqa: F401
 
@@ -57,8 +58,9 @@ def test_eval_view_uses_eval_transforms(tmp_path):
     assert isinstance(view, ImageDataset) and view.transform is train.eval_transform
     assert torch.equal(view[0][0], view[0][0])                          # deterministic
     assert view[0][0].shape == train[0][0].shape == (3, 8, 8)
-    tensor_ds = object()
-    assert datasets.eval_view(tensor_ds) is tensor_ds                   # in-memory datasets: unchanged
+    tensor_ds = TensorImageDataset(Table(np.array([0, 1]), torch.zeros(2, 1, 4, 4)), transform=torch.neg)
+    tensor_view = datasets.eval_view(tensor_ds)                         # in-memory: no transform by default
+    assert tensor_view.transform is None and tensor_view.table is tensor_ds.table
 
 
 def test_cache_resized_writes_small_copies_once(tmp_path):

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from datasets.table import Table
+from datasets.tensor_dataset import TensorImageDataset
 from evaluation import cli
 from evaluation.engine import evaluate_splits
 
@@ -127,20 +129,12 @@ class Broken(torch.nn.Module):
         return out
 
 
-class Items(torch.utils.data.Dataset):
-    def __init__(self):
-        self.x = torch.arange(40, dtype=torch.float32)[:, None].repeat(1, 3)
-        self.labels = np.arange(40) % 5
-
-    def __len__(self):
-        return 40
-
-    def __getitem__(self, i):
-        return self.x[i], int(self.labels[i])
+def items() -> TensorImageDataset:
+    return TensorImageDataset(Table(np.arange(40) % 5, torch.arange(40, dtype=torch.float32)[:, None].repeat(1, 3)))
 
 
 def test_non_finite_embeddings_in_a_run_fail_naming_the_split():
     with pytest.raises(ValueError) as err:
-        evaluate_splits(Broken(), {"test": Items()}, ["test"], ["e_recall@1"])
+        evaluate_splits(Broken(), {"test": items()}, ["test"], ["e_recall@1"])
     assert str(err.value) == ("evaluation of the 'test' split: embeddings: 1 of 40 rows are not finite "
                               "in float32 (NaN, inf, or beyond +-3.4e38)")

@@ -8,9 +8,10 @@ import os
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import Dataset
 
 import evaluation
+from datasets.table import Table
+from datasets.tensor_dataset import TensorImageDataset
 from evaluation import cli
 from evaluation.engine import fixed_subset
 
@@ -63,32 +64,23 @@ def test_entry_point_errors_are_one_line(tmp_path, capsys):
         assert message.startswith("python -m evaluation: error:") and "\n" not in message
 
 
-class Points(Dataset):
-    """Items are 3-D points; labels, masks and categories as dataset attributes."""
-
-    def __init__(self, n: int = 30, with_protocol: bool = False):
-        rng = np.random.default_rng(0)
-        self.x = torch.tensor(rng.standard_normal((n, 3)), dtype=torch.float32)
-        self.labels = rng.integers(0, 4, n)
-        self.category = np.where(self.labels < 2, "a", "b")
-        if with_protocol:
-            self.is_query, self.is_gallery = np.arange(n) % 2 == 0, np.arange(n) % 3 != 0
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int):
-        return self.x[i], int(self.labels[i])
+def points(n: int = 30, with_protocol: bool = False) -> TensorImageDataset:
+    """Items are 3-D points; labels, masks and categories as table columns."""
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.standard_normal((n, 3)), dtype=torch.float32)
+    labels = rng.integers(0, 4, n)
+    masks = (np.arange(n) % 2 == 0, np.arange(n) % 3 != 0) if with_protocol else (None, None)
+    return TensorImageDataset(Table(labels, x, *masks, category=np.where(labels < 2, "a", "b")))
 
 
 def test_evaluate_splits_uses_protocol_columns_and_fixed_train_subset():
     model = torch.nn.Linear(3, 2)
-    data = {"train": Points(40), "test": Points(30, with_protocol=True)}
+    data = {"train": points(40), "test": points(30, with_protocol=True)}
     names = ["e_recall@1", "map_at_r"]
     results = evaluation.evaluate_splits(model, data, ["test", "train"], names, train_subset=15,
                                          seed=3, average_mode="macro")
     with torch.no_grad():
-        test_emb, train_emb = model(data["test"].x).numpy(), model(data["train"].x).numpy()
+        test_emb, train_emb = model(data["test"].images).numpy(), model(data["train"].images).numpy()
     t = data["test"]
     want = evaluation.compute(test_emb, t.labels, names, is_query=t.is_query, is_gallery=t.is_gallery,
                               categories=t.category, average_mode="macro")

@@ -6,8 +6,9 @@ import csv
 import numpy as np
 import torch
 from matplotlib.legend import Legend
-from torch.utils.data import Dataset
 
+from datasets.table import Table
+from datasets.tensor_dataset import TensorImageDataset
 from evaluation import plots
 
 
@@ -72,22 +73,13 @@ def test_tsne_figure_with_many_classes_says_colour_is_class():
     assert "colour = class (30 classes" in fig.get_supxlabel()
 
 
-class Pictures(Dataset):
+def pictures() -> TensorImageDataset:
     """12 single-channel 8x8 images of 3 classes."""
-
-    def __init__(self):
-        self.labels = np.arange(12) % 3
-        self.images = torch.rand(12, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-
-    def __len__(self) -> int:
-        return 12
-
-    def __getitem__(self, i: int):
-        return self.images[i], int(self.labels[i])
+    return TensorImageDataset(Table(np.arange(12) % 3, torch.rand(12, 1, 8, 8, generator=torch.Generator().manual_seed(0))))
 
 
 def test_retrieval_grid_has_a_frame_key_and_rank_titles(tmp_path):
-    data = Pictures()
+    data = pictures()
     emb = np.random.default_rng(0).standard_normal((12, 4)).astype(np.float32)
     fig = plots.retrieval_figure(data, emb, n_queries=2)
     legends = [c for c in fig.get_children() if isinstance(c, Legend)]

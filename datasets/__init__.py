@@ -21,7 +21,7 @@ DATASETS = Registry("dataset", flag="--dataset")
 FLAG_TEMPLATE = "{name}_{param}"
 
 from datasets.base import DatasetSource, SplitDataset  # noqa: E402
-from datasets.table import cv_fold_split, fingerprint, split_train_val  # noqa: E402
+from datasets.table import Table, cv_fold_split, fingerprint, split_train_val  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
 import_submodules(__name__, __path__, skip=("base", "table", "tensor_dataset", "images", "image_source",
                                              "index_files", "cache", "transforms", "verified", "epoch_keys"))
@@ -80,8 +80,12 @@ def select(opt: Any) -> dict[str, SplitDataset]:
     elif opt.use_tv_split:
         tables["train"], tables["val"] = split_train_val(
             tables["train"], opt.tv_split_perc, opt.tv_split_by_samples, opt.seed)
-    return {split: source.to_dataset(table, train=(split == "train"))
-            for split, table in tables.items()}
+    return to_splits(source, tables)
+
+
+def to_splits(source: DatasetSource, tables: dict[str, Table]) -> dict[str, SplitDataset]:
+    """The split datasets of ``tables``: train with the train transforms, the others with the eval ones."""
+    return {split: source.to_dataset(table, train=(split == "train")) for split, table in tables.items()}
 
 
 def identity(opt: Any, data: dict[str, SplitDataset]) -> dict[str, str]:

@@ -30,7 +30,7 @@ def epoch(sampler, e=1):
 
 
 # The checks every sampler must pass (batch size, P x K composition, determinism per seed and
-# epoch, rank disjointness, state_dict resume) are its contract: tests/contracts/checks.py
+# epoch, rank disjointness, state_dict resume) are its contract: the contracts package (contracts/sampler_checks.py)
 # (check_sampler), run over every registered sampler by tests/contracts/test_contracts.py.
 # Here: what is particular to one sampler, and the flags-to-arguments path of select().
 

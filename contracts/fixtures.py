@@ -1,7 +1,7 @@
 """The tiny inputs every check uses, and the assertions several kinds share."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -20,6 +20,12 @@ def batch(labels: list[int] | torch.Tensor, dtype: torch.dtype = torch.float32, 
     gen = torch.Generator().manual_seed(seed)
     emb = torch.randn(labels.numel(), dim, generator=gen, dtype=torch.float64).to(dtype).requires_grad_(True)
     return emb, labels
+
+
+def degenerate_batches() -> Iterator[tuple[str, torch.Tensor, torch.Tensor]]:
+    """``(case, embeddings, labels)`` of every :data:`DEGENERATE` batch."""
+    for case, labels in DEGENERATE.items():
+        yield (case, *batch(labels))
 
 
 def regular_labels() -> torch.Tensor:

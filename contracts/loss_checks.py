@@ -10,7 +10,7 @@ import torch
 
 import batch_mining
 from contracts.base import Subject, check, tagger
-from contracts.fixtures import DEGENERATE, TUPLE_KINDS, backward, batch, finite_scalar, regular_labels
+from contracts.fixtures import TUPLE_KINDS, backward, batch, degenerate_batches, finite_scalar, regular_labels
 from criteria.base import LossModule
 from utilities.tuples import tuple_kind
 
@@ -84,8 +84,7 @@ def check_loss_degenerate_batches(subject: Subject) -> None:
     """A finite, connected 0-dim tensor on one-class, all-distinct and two-item batches, mined or not."""
     torch.manual_seed(0)
     loss = subject.build()
-    for case, case_labels in DEGENERATE.items():
-        e, labels = batch(case_labels)
+    for case, e, labels in degenerate_batches():
         scalar_with_gradient(loss, e, labels, f"on a '{case}' batch")
         for kind in miner_kinds_for(subject.component):
             given = loss.convert(reference_miner(kind)(e.detach(), labels), len(labels))

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from contracts.base import Subject, check, tagger
-from contracts.fixtures import DEGENERATE, TUPLE_KINDS, batch, regular_labels
+from contracts.fixtures import TUPLE_KINDS, batch, degenerate_batches, regular_labels
 from utilities.tuples import tuple_kind
 
 
@@ -89,8 +89,7 @@ def check_miner_degenerate_batches(subject: Subject) -> None:
     """Well-typed tuples on one-class, all-distinct and two-item batches."""
     torch.manual_seed(0)
     miner = subject.build()
-    for case, case_labels in DEGENERATE.items():
-        e, labels = batch(case_labels)
+    for case, e, labels in degenerate_batches():
         well_typed(miner(e, labels), labels, subject.component.output, f"on a '{case}' batch")
 
 
@@ -102,8 +101,7 @@ def check_miner_label_consistency(subject: Subject) -> None:
     miner = subject.build()
     emb, labels = batch(regular_labels())
     label_consistent(miner(emb, labels), labels, kind, "miner(emb, labels)")
-    for case, case_labels in DEGENERATE.items():
-        e, labels = batch(case_labels)
+    for case, e, labels in degenerate_batches():
         tuples = miner(e, labels)
         label_consistent(tuples, labels, kind, f"on a '{case}' batch")
         if kind == "triplets":

@@ -53,8 +53,10 @@ ARCHS = {name + suffix: name + suffix for name in architectures.ARCHITECTURES.na
 @functools.lru_cache(maxsize=1)                   # one network at a time: its checks run one after the other
 def arch_subject(name: str) -> Subject:
     import torch
+    subject = Subject("architecture", name, image_size=SIZES.get(architectures.parse_arch(name)[0], 32))
     torch.manual_seed(0)
-    return Subject("architecture", name, image_size=SIZES.get(architectures.parse_arch(name)[0], 32))
+    subject.built                                 # noqa: B018  (the network, built once under a fixed seed)
+    return subject
 
 
 @pytest.mark.parametrize("name, check", cases("architecture", ARCHS, slow=set(ARCHS) - FAST_ARCHS))

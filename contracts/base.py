@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 from contracts.build import build
+from contracts.fixtures import D
 from utilities.registry import Entry
 
 #: The component kinds, in the order the documentation lists them.
@@ -76,7 +77,7 @@ class Subject:
     component: Any
     root: str | None = None                  # dataset: the ``--source`` folder of its data
     params: Mapping[str, Any] = field(default_factory=dict)   # dataset: constructor arguments (its flags)
-    embed_dim: int = 8                       # architecture
+    embed_dim: int = D                       # architecture
     in_channels: int = 3                     # architecture
     image_size: int = 32                     # architecture: the test images' side
     compute: Callable[..., dict[str, float]] | None = None    # metric: the evaluation (default metrics.compute)
@@ -96,7 +97,7 @@ class Subject:
 
     @property
     def tags(self) -> set[str]:
-        """The tags the component's declarations give it (what it is exempt from lacks one)."""
+        """The tags the component's declarations give it (a check that requires a tag it lacks does not apply)."""
         return TAGGERS[self.kind](self.component) if self.kind in TAGGERS else set()
 
     def build(self, **overrides: Any) -> Any:

@@ -38,8 +38,11 @@ def fold_runs(study, method="triplet"):
     (["--launcher", "slurm"], "no 'sbatch'"),
     (["--storage", "postgresql://nobody@127.0.0.1:1/none"], "--storage postgresql://"),
 ])
-def test_bad_input_is_one_line_exit_2_before_anything_runs(tmp_path, capsys, extra, expected):
+def test_bad_input_is_one_line_exit_2_before_anything_runs(tmp_path, capsys, monkeypatch, extra, expected):
     from studies.cli import main
+    no_programs = tmp_path / "empty_bin"
+    no_programs.mkdir()
+    monkeypatch.setenv("PATH", str(no_programs))     # hermetic: no 'sbatch' even on a SLURM machine
     argv = study_argv(tmp_path / "s")
     i = argv.index("--")
     code = main(argv[:i] + extra + argv[i:])

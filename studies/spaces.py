@@ -2,7 +2,7 @@
 
 A space file::
 
-    method: triplet                       # optional; default: the file name without .yaml
+    method: triplet                       # optional, a plain name; default: the file name without .yaml
     fixed: {loss: triplet, batch_mining: none}     # flags every trial of the method gets
     search:                               # flags Optuna chooses
       loss_triplet_margin: {type: float, low: 0.0, high: 1.0}
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,8 @@ from studies import StudyError
 
 SPACES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spaces")
 KINDS = ("float", "logfloat", "int", "categorical")
+#: A method name names folders of the study (``<study>/<method>/``): one plain name, never a path.
+METHOD_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,9 @@ def load(path: str, flag_names: list[str]) -> Space:
     if both:
         raise StudyError(f"{where}: '{sorted(both)[0]}' is both fixed and searched")
     method = str(raw.get("method") or os.path.splitext(os.path.basename(path))[0])
+    if not METHOD_NAME.fullmatch(method):
+        raise StudyError(f"{where}: method {method!r} is not a plain name (letters, digits, '_' and '-' "
+                         "only): it names the method's folder in the study")
     return Space(method, fixed, search, os.path.abspath(path))
 
 

@@ -129,3 +129,19 @@ def test_reproductions_give_separated_and_concatenated_test_metrics(tmp_path):
                            capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert table.returncode == 0, table.stderr
     assert "triplet" in table.stdout.lower() and os.path.exists(tmp_path / "rc.tex")
+
+
+@pytest.mark.parametrize("method", ["../../../escape", "a/b", "."])
+def test_space_method_that_is_a_path_is_refused_and_nothing_is_written(tmp_path, capsys, method):
+    """``method: ../../../escape`` would put trials.csv, best_params.yaml, figures and runs outside
+    the study folder: a method is a plain name, anything else is one line, exit 2."""
+    from studies.cli import main
+    space = tmp_path / "space.yaml"
+    space.write_text(f"method: '{method}'\nfixed: {{loss: triplet}}\n"
+                     "search: {loss_triplet_margin: {type: float, low: 0.1, high: 0.3}}\n")
+    study = tmp_path / "a" / "b" / "c" / "s"
+    argv = study_argv(study, "--space", str(space), methods=(method,))
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "not a plain name" in err and "\n" not in err, err
+    assert sorted(os.listdir(tmp_path)) == ["space.yaml"]

@@ -61,13 +61,14 @@ def fail(message: str) -> None:
 
 def restore_run(args: argparse.Namespace, device: str) -> tuple[Any, Any, argparse.Namespace]:
     """The model (weights loaded, eval mode) and the split dataset of a checkpoint."""
-    import torch
-
     import architectures
     import datasets
     import parameters
+    from utilities.torch_files import UnsafeFileError, load_plain
     try:
-        state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+        state = load_plain(args.checkpoint)      # tensors and plain values only: nothing in it runs
+    except UnsafeFileError as err:
+        fail(f"--checkpoint {err}")
     except Exception as err:   # truncated zip, not a torch file, unpickling: many types, one answer
         fail(f"--checkpoint {args.checkpoint}: not a readable torch checkpoint "
              f"({type(err).__name__}: {first_line(err)})")

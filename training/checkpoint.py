@@ -12,6 +12,7 @@ from training.optim import follow_schedule
 from utilities.atomic import save_torch
 from utilities.comm import unwrap
 from utilities.seeding import rng_state, set_rng_state
+from utilities.torch_files import UnsafeFileError, load_plain
 
 KEYS = ("epoch", "model", "loss", "optimizer", "scheduler", "sampler", "selector", "rng", "wall_time", "config")
 
@@ -37,11 +38,14 @@ def save_checkpoint(path: str, *, epoch: int, model: torch.nn.Module, loss: torc
 
 def load_checkpoint(path: str) -> dict[str, Any]:
     """Read a checkpoint; :class:`CheckpointError` (one line naming ``path``) if it is missing,
-    truncated, not a torch file or lacks one of :data:`KEYS`."""
+    truncated, not a torch file, holds any object but tensors and plain values
+    (:func:`utilities.torch_files.load_plain`) or lacks one of :data:`KEYS`."""
     if not os.path.isfile(path):
         raise CheckpointError(f"no checkpoint at {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = load_plain(path)        # tensors and plain values only: a checkpoint never runs code
+    except UnsafeFileError as err:
+        raise CheckpointError(str(err)) from None
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(err).__name__}: "
                               f"{' '.join(str(err).split())[:120]})") from None

@@ -29,7 +29,7 @@ import datasets
 import distances
 import metrics
 from training.distributed import batch_problem, world_size_from_env
-from training.resume import check_resume, check_resume_overrides, restorable_flags
+from training.resume import check_resume, check_resume_overrides, resumed_flags
 from utilities.flags import (MINUS_ONE_OR_POSITIVE, NON_NEGATIVE, OPEN_UNIT, POSITIVE, add_checked, add_flag,
                              at_least, between, domain_problem, parse_bool, registry_flags)
 from utilities.cli import FlagError, OneLineParser, fail  # noqa: F401  (parameters.fail / FlagError for callers)
@@ -289,7 +289,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     try:
         pre = _pre_parse(argv)
-        saved = restorable_flags(check_resume(pre.resume), parser) if pre.resume else {}
+        # a resume named in a --config file is a resume too: the run's flags, the same checks
+        resume = pre.resume or (load_config(pre.config, parser).get("resume") if pre.config else None)
+        saved = resumed_flags(resume, parser) if resume else {}
         dataset = pre.dataset or saved.get("dataset") or parser.get_default("dataset")
         if dataset in datasets.DATASETS:
             parser.set_defaults(**datasets.DATASETS.get(dataset).preset)
@@ -301,7 +303,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                 parser.set_defaults(**datasets.DATASETS.get(config["dataset"]).preset, **config)
         opt = parser.parse_args(argv)
         opt.argv = argv
-        check_resume_overrides(opt, saved, pre.resume)
+        check_resume_overrides(opt, saved, resume)
         if not opt.list:
             check_domains(parser, opt)
             finalize(opt)

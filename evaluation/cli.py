@@ -64,6 +64,7 @@ def restore_run(args: argparse.Namespace, device: str) -> tuple[Any, Any, argpar
     import architectures
     import datasets
     import parameters
+    from utilities.config_file import check_saved_flags
     from utilities.torch_files import UnsafeFileError, load_plain
     try:
         state = load_plain(args.checkpoint)      # tensors and plain values only: nothing in it runs
@@ -75,7 +76,12 @@ def restore_run(args: argparse.Namespace, device: str) -> tuple[Any, Any, argpar
     if (not isinstance(state, dict) or not isinstance(state.get("config"), dict)
             or not isinstance(state.get("model"), dict)):
         fail(f"--checkpoint {args.checkpoint}: not a dmlbench checkpoint (needs 'config' and 'model')")
-    flags = {**vars(parameters.build_parser().parse_args([])), **state["config"]}
+    parser = parameters.build_parser()
+    try:        # the saved flags rebuild the network: checked as strictly as typed ones
+        saved = check_saved_flags(state["config"], parser, f"--checkpoint {args.checkpoint}: config")
+    except ValueError as err:
+        fail(str(err))
+    flags = {**vars(parser.parse_args([])), **saved}
     if args.dataset:
         if args.dataset != flags["dataset"]:
             flags.update(datasets.DATASETS.get(args.dataset).preset)

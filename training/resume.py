@@ -8,6 +8,7 @@ from typing import Any
 
 from training.run_folder import LOCATION_KEYS, RESUMABLE_KEYS, SECRET_KEYS, RunFolderError, read_config
 from utilities.cli import FlagError
+from utilities.config_file import check_saved_flags
 
 MIDRUN_FLAGS = RESUMABLE_KEYS - LOCATION_KEYS   # what may be typed with --resume (and is listed in errors)
 
@@ -22,6 +23,15 @@ def check_resume(path: str) -> dict[str, Any]:
         return read_config(folder)["flags"]
     except RunFolderError as err:
         raise FlagError(f"--resume {path}: {err}") from None
+
+
+def resumed_flags(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The flags a resume of ``path`` restores (:func:`restorable_flags` of :func:`check_resume`),
+    checked as strictly as typed flags: a hand-edited ``config.json`` with a bad value is a
+    :class:`FlagError` naming the file and the key."""
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    return check_saved_flags(restorable_flags(check_resume(path), parser), parser,
+                             os.path.join(folder, "config.json"))
 
 
 def restorable_flags(saved: dict[str, Any], parser: argparse.ArgumentParser) -> dict[str, Any]:

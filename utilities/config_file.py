@@ -41,6 +41,26 @@ def load_config(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
     return out
 
 
+def check_saved_flags(flags: dict[str, Any], parser: argparse.ArgumentParser, file: str) -> dict[str, Any]:
+    """The flags a run saved (its ``config.json``, a checkpoint's ``config``), checked as strictly as
+    typed ones before they rebuild a run: each flag's type, choices and domain (finite floats
+    included). A hand-edited ``scheduler: bogus`` is a :class:`FlagError` naming ``file`` and the
+    key. Keys that are not flags of ``parser`` are left to the caller."""
+    from utilities.flags import domain_problem
+    actions = {a.dest: a for a in parser._actions}
+    out = {}
+    for key, value in flags.items():
+        if key not in actions:
+            out[key] = value
+            continue
+        where = f"{file}: key '{key}'"
+        out[key] = _convert(actions[key], value, where)
+        problem = domain_problem(key, out[key], getattr(actions[key], "domain", None))
+        if problem:
+            raise FlagError(f"{where}: {problem}")
+    return out
+
+
 def _convert(action: argparse.Action, value: Any, where: str) -> Any:
     """A config value as the command line would give it: the flag's type, its choices, no
     ``null`` where the flag has a value by default (YAML bypasses argparse's own checks)."""
@@ -79,6 +99,8 @@ def _check_choice(action: argparse.Action, value: Any, where: str) -> Any:
 
 def _convert_one(conv: Any, value: Any, where: str) -> Any:
     if conv is None:
+        return value
+    if isinstance(value, bool) and getattr(conv, "__name__", "") == "parse_bool":
         return value
     if conv in (int, float) and isinstance(value, bool):
         raise FlagError(f"{where}: expected a number, got {value!r}")

@@ -68,3 +68,42 @@ def test_resume_of_a_checkpoint_file_checks_its_folder(capsys, tmp_path):
 def test_resume_of_a_run_folder_with_a_config_parses(tmp_path):
     folder = write_run(tmp_path / "run", json.dumps({"flags": {"lr": 0.001}}).encode())
     assert parameters.parse_args(["--resume", folder]).resume == folder
+
+
+@pytest.mark.parametrize("flags,key,problem", [
+    ({"lr": 0.001, "scheduler": "bogus"}, "scheduler", "'bogus' is not one of ['step', 'cosine', 'none']"),
+    ({"lr": -1.0}, "lr", "--lr -1.0: expected"),
+    ({"n_epochs": "many"}, "n_epochs", "cannot read 'many' as int"),
+    ({"tau": None}, "tau", "null is not a value"),
+])
+def test_a_hand_edited_saved_config_is_checked_like_typed_flags(capsys, tmp_path, flags, key, problem):
+    """A resumed run's config.json rebuilds the run: a value a typed flag could not have is one
+    line naming the file and the key, exit 2 (it used to be taken, the schedule silently dropped)."""
+    folder = write_run(tmp_path / "run", json.dumps({"flags": flags}).encode())
+    err = one_line_error(capsys, ["--resume", folder])
+    assert f"{folder}/config.json: key '{key}'" in err and problem in err, err
+
+
+def test_a_checkpoint_config_with_a_bad_value_is_refused_by_evaluation(capsys, tmp_path):
+    import torch
+    from evaluation.cli import main as evaluate_main
+    path = tmp_path / "checkpoint_best.pt"
+    torch.save({"config": {"dataset": "glyphs", "scheduler": "bogus"}, "model": {}}, path)
+    with pytest.raises(SystemExit) as exc:
+        evaluate_main(["--checkpoint", str(path), "--device", "cpu"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and "\n" not in err and str(path) in err and "key 'scheduler'" in err, err
+
+
+def test_resume_named_in_a_config_file_restores_the_run_and_refuses_changes(capsys, tmp_path):
+    """``resume: RUN`` in a --config file is --resume RUN: the saved flags come back and a typed
+    flag that changes results is refused (it used to train at the typed --lr while config.json
+    kept the saved one)."""
+    folder = write_run(tmp_path / "run", json.dumps({"flags": {"lr": 0.003, "loss": "triplet"}}).encode())
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"resume: {folder}\n")
+    opt = parameters.parse_args(["--config", str(cfg)])
+    assert opt.resume == folder and opt.lr == 0.003 and opt.loss == "triplet"
+    err = one_line_error(capsys, ["--config", str(cfg), "--lr", "0.5"])
+    assert "--lr saved 0.003, typed 0.5" in err, err
+    assert parameters.parse_args(["--config", str(cfg), "--n_epochs", "9"]).n_epochs == 9

@@ -19,6 +19,7 @@ from studies import StudyError
 from studies.launch import SlurmOptions, check_launcher, run_jobs
 from studies.settings import Settings
 from studies.spaces import default_paths, flag_argv, resolve
+from studies.storage import PASSWORD_ENV, without_password
 
 PROG = "Reality_Check_Studies.py"
 
@@ -65,6 +66,26 @@ def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
         i = argv.index("--")
         return argv[:i], argv[i + 1:]
     return argv, []
+
+
+def secrets_to_environment(main_argv: list[str]) -> list[str]:
+    """The ``main.py`` flags without the secret ones (``--wandb_key K``, ``--wandb_key=K``), which
+    would otherwise reach ``study.json``, submitit's pickled jobs and every fold run's command line.
+    The W&B key goes to ``WANDB_API_KEY`` instead (unless that is already set: ``main.py``'s order),
+    which the fold runs, local worker processes and SLURM jobs inherit."""
+    from training.online_logger import PLACEHOLDER_KEY
+    from training.run_folder import SECRET_KEYS
+    names = {f"--{key}": key for key in SECRET_KEYS}
+    out, tokens = [], iter(main_argv)
+    for token in tokens:
+        name, eq, value = token.partition("=")
+        if name not in names:
+            out.append(token)
+            continue
+        value = value if eq else next(tokens, "")
+        if names[name] == "wandb_key" and value not in ("", PLACEHOLDER_KEY):
+            os.environ.setdefault("WANDB_API_KEY", value)
+    return out
 
 
 def check_main_flags(settings: Settings) -> tuple[int, dict[str, dict[str, Any]]]:
@@ -118,8 +139,11 @@ def settings_from(args: argparse.Namespace, base_argv: list[str]) -> Settings:
         raise StudyError(f"--metric: {err}") from None
     check_launcher(args.launcher)
     spaces = resolve(args.methods, args.space, flag_names)
+    storage, password = without_password(args.storage) if args.storage else (None, None)
+    if password is not None:          # the workers read it from the environment, never from a file
+        os.environ[PASSWORD_ENV] = password
     return Settings(study_dir=os.path.abspath(args.study), spaces=spaces, trials=args.trials, folds=args.cv_folds,
-                    metric=args.metric, seed=args.seed, prune=args.prune, storage=args.storage,
+                    metric=args.metric, seed=args.seed, prune=args.prune, storage=storage,
                     reproductions=args.reproductions, heartbeat_s=args.heartbeat, base_argv=base_argv,
                     startup_trials=startup)
 
@@ -138,7 +162,8 @@ def reproduce_all(settings: Settings, calls: list[tuple[str, dict[str, Any], int
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    own, base_argv = split_argv(argv)
+    own, main_argv = split_argv(argv)
+    base_argv = secrets_to_environment(main_argv)
     try:
         args = build_parser().parse_args(own)
         settings = settings_from(args, base_argv)

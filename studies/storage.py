@@ -10,26 +10,56 @@ periods is marked FAIL and its parameters are enqueued again (once: the first wo
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from typing import Any
 
 from studies import StudyError
 
+#: The database password of ``--storage``: workers read it from here, so that it is in no file
+#: (``study.json``, the pickled jobs of submitit) and no message.
+PASSWORD_ENV = "DMLBENCH_STORAGE_PASSWORD"
+HIDDEN = "***"
+_PASSWORD = re.compile(r"^([a-zA-Z][\w+.-]*://[^:/@]*):([^@]*)@")
+
+
+def without_password(url: str) -> tuple[str, str | None]:
+    """``driver://user:PASSWORD@host/db`` as ``(driver://user:***@host/db, PASSWORD)``; other URLs
+    and paths as ``(url, None)``."""
+    match = _PASSWORD.match(url)
+    if match is None or match.group(2) == HIDDEN:
+        return url, None
+    return f"{match.group(1)}:{HIDDEN}@{url[match.end():]}", match.group(2)
+
+
+def with_password(url: str) -> str:
+    """The URL :func:`without_password` hid the password of, with it back from :data:`PASSWORD_ENV`."""
+    match = _PASSWORD.match(url)
+    if match is None or match.group(2) != HIDDEN or PASSWORD_ENV not in os.environ:
+        return url
+    return f"{match.group(1)}:{os.environ[PASSWORD_ENV]}@{url[match.end():]}"
+
 
 def open_storage(url: str) -> Any:
-    """The Optuna storage of ``url`` (a database URL, or a journal file path); a
-    :class:`StudyError` if it cannot be opened."""
+    """The Optuna storage of ``url`` (a database URL, or a journal file path; a hidden password is
+    taken from :data:`PASSWORD_ENV`); a :class:`StudyError` if it cannot be opened, whose message
+    holds no password."""
     import optuna
+    shown, _ = without_password(url)
+    full = with_password(url)
     try:
         if "://" in url:
-            return optuna.storages.RDBStorage(url)
+            return optuna.storages.RDBStorage(full)
         os.makedirs(os.path.dirname(os.path.abspath(url)), exist_ok=True)
         from optuna.storages.journal import JournalFileBackend
         return optuna.storages.JournalStorage(JournalFileBackend(url))
     except Exception as err:          # drivers raise many types; one line for all
-        raise StudyError(f"--storage {url}: cannot open it ({type(err).__name__}: "
-                         f"{' '.join(str(err).split())[:160]})") from None
+        _, password = without_password(full)
+        message = " ".join(str(err).split())
+        if password:
+            message = message.replace(password, HIDDEN)
+        raise StudyError(f"--storage {shown}: cannot open it ({type(err).__name__}: {message[:160]})") from None
 
 
 def worker_id() -> str:

@@ -96,12 +96,23 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
                                    scheduler=scheduler, sampler=sampler, selector=selector)
         if start_epoch == opt.n_epochs and read_summary(run.path).get("status") == "completed":
             return None
-        run.record_resume(opt, start_epoch)
         print(f"resumed {run.path} after epoch {start_epoch}")
-    run.record_data(identity)
-    run.write_summary("running", start_epoch, opt.selection, selector.best_epoch, selector.test_metrics)
-    run.began = True
-    logger = OnlineLogger(opt, run.path, opt.log_online and comm.is_main())
+    logger = OnlineLogger(opt, run.path, opt.log_online and comm.is_main())   # a failed login writes nothing
+
+    def begin() -> None:
+        """Record the run as running (for a resume: what it changed, in ``config.json``). A resume
+        does this only once it has trained an epoch, so that anything failing before (workers that
+        cannot start, memory) leaves a finished run's files as they were."""
+        if run.began:
+            return
+        if opt.resume:
+            run.record_resume(opt, start_epoch)
+        run.record_data(identity)
+        run.write_summary("running", start_epoch, opt.selection, selector.best_epoch, selector.test_metrics)
+        run.began = True
+
+    if not opt.resume:
+        begin()
     model, step = distributed.wrap(model, objective, device=opt.device, global_batch=opt.dist_global_batch,
                                    compile=opt.compile)   # DDP and the global-batch objective; torch.compile
 
@@ -117,6 +128,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
         sampler.set_epoch(epoch)
         row = train_epoch(model, step, loader, optimizer, device, epoch,
                           amp=opt.amp, skip_budget=opt.skip_nonfinite)
+        begin()
         scheduler.step()
         run.log_train(row)
         logger.log({f"train/{k}": v for k, v in row.items()}, step=epoch)
@@ -131,6 +143,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
                 checkpoint("checkpoint_best.pt", epoch)
         checkpoint("checkpoint_last.pt", epoch)
         run.write_summary("running", epoch, opt.selection, selector.best_epoch, selector.test_metrics)
+    begin()                       # a resume with no epoch left to train (killed before its summary)
     logger.finish()
     plot_test_figures(model, data["test"], run.path, tsne=opt.plot_embeddings, retrievals=opt.plot_retrievals,
                       device=opt.device, batch_size=evaluation.embedding_batch_size(opt), seed=opt.seed)

@@ -29,6 +29,7 @@ import datasets
 import distances
 import metrics
 from training.distributed import batch_problem, world_size_from_env
+from training.online_logger import missing_key
 from training.resume import check_resume, check_resume_overrides, resumed_flags
 from utilities.flags import (MINUS_ONE_OR_POSITIVE, NON_NEGATIVE, OPEN_UNIT, POSITIVE, add_checked, add_flag,
                              at_least, between, domain_problem, parse_bool, registry_flags)
@@ -53,11 +54,26 @@ DEFAULT_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "Datas
 MAX_DEFAULT_WORKERS = 8
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def default_workers() -> int:
     """``--kernels`` by default: one loader worker per core this process may run on, at most
     :data:`MAX_DEFAULT_WORKERS` (more rarely helps and costs memory), never more than the cores."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, MAX_DEFAULT_WORKERS))
+    return max(1, min(available_cores(), MAX_DEFAULT_WORKERS))
+
+
+def cap_workers(opt: argparse.Namespace) -> None:
+    """``--kernels`` above the cores this process may use becomes that many, with one warning line:
+    more workers only cost memory (each holds a copy of the dataset pipeline; ``--kernels 1000``
+    exhausted it), and the number of workers never changes results."""
+    cores = available_cores()
+    if opt.kernels > cores:
+        print(f"main.py: warning: --kernels {opt.kernels} is above the {cores} CPU core(s) this process "
+              f"may use; using {cores} loader workers", file=sys.stderr)
+        opt.kernels = cores
 
 
 
@@ -322,6 +338,7 @@ def finalize(opt: argparse.Namespace) -> None:
     if opt.device is None:
         import torch
         opt.device = "cuda" if torch.cuda.is_available() else "cpu"
+    cap_workers(opt)
     if opt.savename == "group_plus_seed":
         if opt.group:
             opt.savename = f"{opt.group}_s{opt.seed}"
@@ -380,6 +397,8 @@ def validate(opt: argparse.Namespace) -> None:
                         "'discriminative'")
     if opt.resume is not None:
         check_resume(opt.resume)
+    if missing_key(opt):
+        raise FlagError(missing_key(opt))
     source_cls = datasets.DATASETS.get(opt.dataset)
     if datasampler.SAMPLERS.get(opt.data_sampler).needs_categories and not source_cls.has_categories:
         raise FlagError(f"--data_sampler {opt.data_sampler} needs super-class labels, which --dataset {opt.dataset} lacks")

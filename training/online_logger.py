@@ -24,6 +24,16 @@ def argv_redacted() -> Iterator[None]:
         sys.argv = saved
 
 
+def missing_key(opt: Any) -> str | None:
+    """Why ``--log_online`` cannot log in (no key in ``WANDB_API_KEY`` nor ``--wandb_key``, and W&B
+    not offline), or ``None``; checked when the flags are parsed, before any run folder is touched."""
+    flag_key = opt.wandb_key if opt.wandb_key != PLACEHOLDER_KEY else None
+    if opt.log_online and not (os.environ.get("WANDB_API_KEY") or flag_key) \
+            and os.environ.get("WANDB_MODE", "") not in ("offline", "disabled"):
+        return "--log_online: no W&B key; set WANDB_API_KEY (or WANDB_MODE=offline)"
+    return None
+
+
 class OnlineLogger:
     """Logs the config once and metrics per epoch. A no-op unless ``enabled``.
 
@@ -39,9 +49,8 @@ class OnlineLogger:
             return
         import wandb
         flag_key = opt.wandb_key if opt.wandb_key != PLACEHOLDER_KEY else None
-        if not (os.environ.get("WANDB_API_KEY") or flag_key) \
-                and os.environ.get("WANDB_MODE", "") not in ("offline", "disabled"):
-            raise RuntimeError("--log_online: no W&B key; set WANDB_API_KEY (or WANDB_MODE=offline)")
+        if missing_key(opt):
+            raise RuntimeError(missing_key(opt))
         settings = wandb.Settings(api_key=flag_key) if flag_key and not os.environ.get("WANDB_API_KEY") \
             else wandb.Settings()
         with argv_redacted():

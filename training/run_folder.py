@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import platform
+import shutil
 import subprocess
 import time
 from typing import Any
@@ -232,9 +233,7 @@ class RunFolder:
         """Delete a folder this process created when nothing was trained in it."""
         if self.created and not os.path.exists(self.file("checkpoint_last.pt")):
             self.unlock()
-            for name in os.listdir(self.path):
-                os.unlink(self.file(name))
-            os.rmdir(self.path)
+            shutil.rmtree(self.path)      # with what a logger may have begun there (wandb/)
 
     def restore_logs(self, up_to_epoch: int, elapsed: float,
                      logs: dict[str, list[dict[str, Any]]] | None = None) -> None:

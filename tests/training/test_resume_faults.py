@@ -330,3 +330,40 @@ def test_kills_at_any_moment_resume_to_the_straight_run(tmp_path, kernels):
             if code == 0 and summary(folder)["status"] == "completed":
                 break
         assert open(os.path.join(folder, "metrics.csv"), "rb").read() == expected, (event, when)
+
+
+def test_a_resume_that_fails_before_its_first_epoch_leaves_a_completed_run_as_it_was(tmp_path, monkeypatch, capsys):
+    """``--resume RUN --n_epochs 3 --log_online`` without a W&B key is refused at parse time (it used
+    to mark the run failed and rewrite config.json); a resume whose first epoch dies (workers that
+    cannot start, no memory) changes no file of the finished run: it records itself only once
+    the extension has trained an epoch."""
+    argv = argv_of(tmp_path, "r", 1)
+    folder = folder_of(argv)
+    assert main.main(argv) == 0
+    before = snapshot(folder)
+    for name in ("WANDB_API_KEY", "WANDB_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main.main(["--resume", folder, "--n_epochs", "3", "--log_online"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and "\n" not in err and "--log_online: no W&B key" in err, err
+    assert snapshot(folder) == before
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+
+    def workers_die(*args, **kwargs):
+        raise RuntimeError("DataLoader worker (pid 4242) exited unexpectedly")
+    monkeypatch.setattr(main, "train_epoch", workers_die)
+    with pytest.raises(RuntimeError):
+        main.main(["--resume", folder, "--n_epochs", "3", "--eval_every", "2"])
+    assert snapshot(folder) == before and summary(folder)["status"] == "completed"
+
+
+def test_kernels_above_the_cores_are_capped_with_one_line(tmp_path, capsys):
+    """``--kernels 1000`` used to start 1000 workers (killed for lack of memory, workers left behind)
+    and be saved, so that every later resume died the same way."""
+    import parameters
+    cores = len(os.sched_getaffinity(0))
+    opt = parameters.parse_args(argv_of(tmp_path, "r", 1, "--kernels", "1000"))
+    err = capsys.readouterr().err.strip()
+    assert opt.kernels == cores and "\n" not in err and f"--kernels 1000 is above the {cores} CPU core(s)" in err

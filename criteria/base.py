@@ -68,8 +68,10 @@ class BaseLoss(LossModule):
     * ``default_distance``, ``allowed_distances`` (``None``: any), ``default_reducer``;
       ``distance_note`` says why only those distances make sense;
     * ``term_names``: the names of the terms it returns (for per-term ``--loss_reducer``);
-    * ``wired_params``: arguments ``criteria.select`` fills in itself; every other argument
-      becomes a ``--loss_<name>_<param>`` flag.
+    * ``wired_params``: what the loss needs from ``criteria.select`` (its composition here;
+      a loss with proxies adds ``n_classes`` and ``embed_dim``, one whose learning rate
+      multiplies ``--lr`` adds ``base_lr``), handed over by ``LOSSES.create`` under this
+      declaration; every other argument becomes a ``--loss_<name>_<param>`` flag.
     """
 
     takes: tuple[str, ...] = ("triplets",)
@@ -79,8 +81,7 @@ class BaseLoss(LossModule):
     distance_note: str = ""
     term_names: tuple[str, ...] = ()
     wired_params: tuple[str, ...] = ("distance", "reducer", "embedding_regularizer",
-                                     "embedding_reg_weight", "weight_regularizer",
-                                     "weight_reg_weight", "n_classes", "embed_dim", "base_lr")
+                                     "embedding_reg_weight", "weight_regularizer", "weight_reg_weight")
 
     def __init__(self, distance: BaseDistance | None = None,
                  reducer: Callable[[LossTerm, torch.Tensor], torch.Tensor] | None = None,

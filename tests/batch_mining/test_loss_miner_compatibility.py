@@ -88,7 +88,7 @@ def test_convert_looks_through_wrappers():
     sets = batch_mining.MINERS.get("npair")()(torch.randn(len(labels), DIM), labels)
     npair = criteria.LOSSES.get("npair")()
     for loss in (npair, CrossBatchMemory(npair, 32)):
-        assert loss.takes == ("pairs", "triplets", "sets") and loss.default_miner == "npair"
+        assert loss.takes == ("pairs", "triplets", "sets")
         assert loss.convert(sets, len(labels)) is sets
     with pytest.raises(ValueError):
         criteria.LOSSES.get("fastap")().convert(sets, len(labels))

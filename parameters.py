@@ -389,7 +389,7 @@ def validate(opt: argparse.Namespace) -> None:
     problem = objective.pairing_problem(opt.loss, opt.batch_mining, opt.loss_distance, opt.miner_distance_fn)
     if problem:
         raise FlagError(problem)
-    objective.select_miner(opt)   # its constructor checks its arguments' values
+    objective.check_miner_arguments(opt)
     criteria.check_flags(opt)
     changed = [f"--{k}" for k, v in LEGACY_NO_EFFECT.items() if getattr(opt, k) != v]
     if changed:

@@ -36,11 +36,28 @@ def build(name: str, opt: Any, **from_loss: Any) -> nn.Module:
     the training objective; the miner takes those it declares in ``follows_loss``, each only where
     its own flag is unset. An unset argument named in ``flag_defaults`` takes that other flag."""
     cls = MINERS.get(name)
-    follows = {key: value for key, value in from_loss.items() if key in cls.follows_loss}
+    dist_name = opt.miner_distance_fn or _follows(cls, from_loss).get("distance") or cls.default_distance
+    return MINERS.create(name, opt, unset=_unset(cls, opt, from_loss), distance=distances.build(dist_name, opt))
+
+
+def _follows(cls: type, from_loss: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in from_loss.items() if key in cls.follows_loss}
+
+
+def _unset(cls: type, opt: Any, from_loss: dict[str, Any]) -> dict[str, Any]:
+    """Values for the miner's own arguments whose flag is unset: another flag (``flag_defaults``),
+    or the loss's setting it follows."""
     unset = {param: getattr(opt, dest) for param, dest in cls.flag_defaults.items()}
-    unset.update({key: value for key, value in follows.items() if key != "distance"})
-    dist_name = opt.miner_distance_fn or follows.get("distance") or cls.default_distance
-    return MINERS.create(name, opt, unset=unset, distance=distances.build(dist_name, opt))
+    unset.update({key: value for key, value in _follows(cls, from_loss).items() if key != "distance"})
+    return unset
+
+
+def check_arguments(opt: Any, **from_loss: Any) -> None:
+    """Check the arguments of the miner named by ``opt.batch_mining`` as :func:`build` would pass
+    them, without building it (parsing, before any data); a one-line ``ValueError`` if invalid."""
+    if opt.batch_mining != NO_MINER:
+        cls = MINERS.get(opt.batch_mining)
+        MINERS.check_arguments(opt.batch_mining, opt, unset=_unset(cls, opt, from_loss))
 
 
 NO_MINER = "none"

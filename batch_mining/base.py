@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
+from typing import Any
 
 import torch
 from torch import nn
@@ -45,6 +46,11 @@ class BaseMiner(nn.Module, metaclass=ABCMeta):
     flag_defaults: dict[str, str] = {}
     label_consistent: bool = True
     wired_params: tuple[str, ...] = ("distance",)
+
+    @classmethod
+    def check_arguments(cls, **params: Any) -> None:
+        """Raise a one-line ``ValueError`` naming the flag when the parameters (as the flags set
+        them) are invalid; ``__init__`` runs it too. Parsing calls it without building anything."""
 
     def __init__(self, distance: BaseDistance | None = None):
         super().__init__()

@@ -122,9 +122,9 @@ def check_flags(opt: Any) -> None:
         raise ValueError("--xbm_memory_size and --xbm_start_iteration must be non-negative")
     if size and not any(set(cls.takes) & {"pairs", "triplets"} for cls in classes):
         raise ValueError(f"--xbm_memory_size needs a pair or triplet loss; --loss {opt.loss} takes neither")
-    # building the reducers and regularizers reads their files and checks their values
+    # the reducers' values (and a class-weights file) are checked without building them
     for name in {n for cls in classes for n in parse_reducer_spec(opt.loss_reducer, cls.default_reducer).values()}:
-        _build_component(REDUCERS, name, opt)
+        REDUCERS.check_arguments(name, opt)
 
 
 def select(opt: Any, *, n_classes: int) -> nn.Module:

@@ -123,6 +123,11 @@ def loss_settings(opt: Any) -> dict[str, Any]:
             "margin": next((m for m in margins if m is not None), None)}
 
 
+def check_miner_arguments(opt: Any) -> None:
+    """The paired miner's argument values, checked without building it (``parameters.validate``)."""
+    batch_mining.check_arguments(opt, **loss_settings(opt))
+
+
 def select_miner(opt: Any) -> nn.Module | None:
     """The miner of ``--batch_mining`` paired with ``--loss``: it follows the loss's settings."""
     return batch_mining.select(opt, **loss_settings(opt))

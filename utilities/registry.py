@@ -179,6 +179,18 @@ class Registry:
             return {}
         return kwargs_from(flags, self.get(name), self.template.replace("{name}", name))
 
+    def check_arguments(self, name: str, flags: Any, /, *, unset: dict[str, Any] | None = None) -> None:
+        """Check the component's own parameters as :meth:`create` would pass them, without building
+        it: its ``check_arguments(**params)`` classmethod raises a one-line ``ValueError``."""
+        self.get(name).check_arguments(**self._own(name, flags, unset))
+
+    def _own(self, name: str, flags: Any, unset: dict[str, Any] | None) -> dict[str, Any]:
+        own = self.flag_values(name, flags)
+        for param, value in (unset or {}).items():
+            if own.get(param) is None and value is not None:
+                own[param] = value
+        return own
+
     def create(self, name: str, flags: Any = None, /, *, unset: dict[str, Any] | None = None,
                **offered: Any) -> Any:
         """Build the component ``name``: its own parameters from the namespace ``flags`` (``None``:
@@ -193,11 +205,7 @@ class Registry:
         if missing:
             raise TypeError(f"{self.kind} '{name}' needs '{missing[0]}', which the caller of create "
                             "did not hand over")
-        own = self.flag_values(name, flags)
-        for param, value in (unset or {}).items():
-            if own.get(param) is None and value is not None:
-                own[param] = value
-        return cls(**own, **{n: offered[n] for n in needs})
+        return cls(**self._own(name, flags, unset), **{n: offered[n] for n in needs})
 
     def entry(self, name: str) -> Entry:
         """The :class:`Entry` for ``name``; raises :class:`UnknownNameError` if absent."""

@@ -127,10 +127,13 @@ def check_flags(opt: Any) -> None:
         REDUCERS.check_arguments(name, opt)
 
 
-def select(opt: Any, *, n_classes: int) -> nn.Module:
+def select(opt: Any, *, n_classes: int | None = None) -> nn.Module:
     """The loss named by ``opt.loss``: one loss, or ``a+b`` weighted by ``--loss_weights``, each
     wrapped in a cross-batch memory when ``--xbm_memory_size`` is set. ``n_classes`` (the
-    number of training classes) comes from the data; losses with proxies or class weights need it."""
+    number of training classes) comes from the data; losses with proxies or class weights need it.
+    Without it, ``opt.n_classes`` is read (a namespace a notebook made, ``criteria.select(opt)``)."""
+    if n_classes is None:
+        n_classes = opt.n_classes
     from criteria.combined import WeightedLossSum
     from criteria.xbm import CrossBatchMemory
     size = opt.xbm_memory_size

@@ -67,3 +67,12 @@ def test_the_miner_follows_the_losses_settings_handed_by_the_objective():
     alone = batch_mining.select(argparse.Namespace(**vars(opt)))                    # no loss: its own defaults
     assert alone.margin == 0.2 and not alone.distance.is_similarity
     assert objective.default_miner("proxyanchor+npair") == "npair" and objective.default_miner("softmax") == "none"
+
+
+def test_criteria_select_reads_the_class_count_from_the_namespace():
+    """The documented ``criteria.select(opt)``: a namespace carrying ``n_classes`` builds a proxy loss."""
+    import criteria
+    opt = parameters.parse_args(["--loss", "proxyanchor", "--embed_dim", "16"])
+    opt.n_classes = 7
+    loss = criteria.select(opt)
+    assert tuple(loss.proxies.shape) == (7, 16)

@@ -28,6 +28,7 @@ import datasampler
 import datasets
 import distances
 import metrics
+from training import objective
 from training.distributed import batch_problem, world_size_from_env
 from training.online_logger import missing_key
 from training.resume import check_resume, check_resume_overrides, resumed_flags
@@ -332,7 +333,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def finalize(opt: argparse.Namespace) -> None:
     """Derived values: device, the miner of the loss when none is named, savename."""
     if opt.batch_mining is None:
-        opt.batch_mining = default_miner(opt.loss)
+        opt.batch_mining = objective.default_miner(opt.loss)
     if opt.cv_folds:
         opt.use_tv_split = True          # a cross-validation fold is a train/val split
     if opt.device is None:
@@ -406,7 +407,10 @@ def validate(opt: argparse.Namespace) -> None:
         problem = source_cls.check_source(opt.source_path)
         if problem:
             raise FlagError(f"--source: {problem}")
-    check_compatibility(opt)
+    problem = objective.pairing_problem(opt.loss, opt.batch_mining, opt.loss_distance, opt.miner_distance_fn)
+    if problem:
+        raise FlagError(problem)
+    objective.check_miner_arguments(opt)
     criteria.check_flags(opt)
     changed = [f"--{k}" for k, v in LEGACY_NO_EFFECT.items() if getattr(opt, k) != v]
     if changed:
@@ -442,45 +446,3 @@ def check_savename(name: str, flag: str = "--savename") -> None:
         what = " in the run folder name <group>_s<seed>" if flag == "--group" else ""
         raise FlagError(f"{flag} {shown!r}: {size} bytes{what}, expected at most {NAME_MAX_BYTES} "
                         "(the file-name limit)")
-
-
-def default_miner(loss: str) -> str:
-    """The miner of ``--loss`` when ``--batch_mining`` is not given: the first ``default_miner``
-    of its parts (losses defined on mined tuples), else ``none``."""
-    parts = [criteria.LOSSES.get(name) for name in loss.split("+") if name in criteria.LOSSES]
-    return next((cls.default_miner for cls in parts if cls.default_miner), batch_mining.NO_MINER)
-
-
-def check_compatibility(opt: argparse.Namespace) -> None:
-    """Reject a loss/miner/distance combination that cannot run, saying why.
-
-    A miner's output reaches a loss as is or through a conversion of ``utilities.tuples.adapt``
-    (pairs <-> triplets); anything else is refused, naming both. Every loss of ``--loss`` that
-    takes tuples (``takes``) must be able to take the miner's; a miner named for losses that
-    take none is refused. The miner is also built once here, so a bad miner parameter is
-    reported before any data is read.
-    """
-    classes = {name: criteria.LOSSES.get(name) for name in opt.loss.split("+")}
-    for loss_name, loss_cls in classes.items():
-        allowed = loss_cls.allowed_distances
-        if opt.loss_distance and allowed is not None and opt.loss_distance not in allowed:
-            why = f": {loss_cls.distance_note}" if loss_cls.distance_note else ""
-            raise FlagError(f"--loss_distance {opt.loss_distance} does not suit --loss {loss_name}{why} "
-                            f"(allowed: {', '.join(allowed)})")
-    if opt.batch_mining == batch_mining.NO_MINER:
-        return
-    miner_cls = batch_mining.MINERS.get(opt.batch_mining)
-    if not any(cls.takes for cls in classes.values()):
-        raise FlagError(f"--batch_mining {opt.batch_mining}: --loss {opt.loss} takes no mined tuples "
-                        f"(it uses its own proxies or classes); drop the flag or pass --batch_mining none")
-    for loss_name, loss_cls in classes.items():
-        kinds = loss_cls.takes
-        if kinds and batch_mining.conversion_target(miner_cls.output, kinds) is None:
-            raise FlagError(f"--loss {loss_name} takes {'/'.join(kinds)} but "
-                            f"--batch_mining {opt.batch_mining} yields {miner_cls.output}, and no conversion "
-                            f"exists (only pairs <-> triplets convert)")
-    allowed = miner_cls.allowed_distances
-    if opt.miner_distance_fn and allowed is not None and opt.miner_distance_fn not in allowed:
-        raise FlagError(f"--miner_distance_fn {opt.miner_distance_fn} does not suit --batch_mining "
-                        f"{opt.batch_mining} (allowed: {', '.join(allowed)})")
-    batch_mining.select(opt)

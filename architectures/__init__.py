@@ -15,12 +15,12 @@ from typing import Any
 
 from torch import nn
 
-from utilities.flags import kwargs_from
 from utilities.registry import Registry, UnknownNameError
 
-ARCHITECTURES = Registry("architecture", flag="--arch")
-SUFFIXES = ("frozen", "normalize", "double")
 FLAG_TEMPLATE = "arch_{name}_{param}"
+ARCHITECTURES = Registry("architecture", flag="--arch", template=FLAG_TEMPLATE,
+                         supplies=("in_channels", "pretrained", "weights_dir"))
+SUFFIXES = ("frozen", "normalize", "double")
 
 from architectures.embedding_net import EmbeddingNet  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
@@ -46,9 +46,8 @@ def build(arch: str, embed_dim: int, in_channels: int = 3, pretrained: bool = Tr
           weights_dir: str = "", opt: Any = None) -> EmbeddingNet:
     """Build the embedding network named ``arch``."""
     base, suffixes = parse_arch(arch)
-    cls = ARCHITECTURES.get(base)
-    kwargs = kwargs_from(opt, cls, FLAG_TEMPLATE.replace("{name}", base)) if opt is not None else {}
-    backbone = cls(in_channels=in_channels, pretrained=pretrained, weights_dir=weights_dir, **kwargs)
+    backbone = ARCHITECTURES.create(base, opt, in_channels=in_channels, pretrained=pretrained,
+                                    weights_dir=weights_dir)
     return EmbeddingNet(backbone, backbone.feat_dim, embed_dim, normalize="normalize" in suffixes,
                         double_pool="double" in suffixes, frozen_bn="frozen" in suffixes, in_channels=in_channels)
 

@@ -1,6 +1,8 @@
 """Catalyst's all-triplets sampler."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from batch_mining import MINERS
@@ -20,10 +22,14 @@ class AllTripletsMiner(BaseMiner):
         Keep at most this many triplets (default: all).
     """
 
-    def __init__(self, max_output_triplets: int | None = None, distance: BaseDistance | None = None):
-        super().__init__(distance)
+    @classmethod
+    def check_arguments(cls, *, max_output_triplets: int | None, **_: Any) -> None:
         if max_output_triplets is not None and max_output_triplets < 1:
             raise ValueError("--miner_all_triplets_max_output_triplets must be >= 1")
+
+    def __init__(self, max_output_triplets: int | None = None, distance: BaseDistance | None = None):
+        self.check_arguments(max_output_triplets=max_output_triplets)
+        super().__init__(distance)
         self.max_output_triplets = max_output_triplets
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Triplets:

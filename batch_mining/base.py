@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
+from typing import Any
 
 import torch
 from torch import nn
@@ -22,12 +23,17 @@ class BaseMiner(nn.Module, metaclass=ABCMeta):
     anchors, plus the miner's own ``extra_stats``; they become ``train.csv`` columns prefixed
     ``miner_`` (e.g. ``miner_n_tuples``, ``miner_rho_flip_frac``).
 
-    Class attributes read by ``batch_mining.build`` and ``parameters.check_compatibility``:
+    Class attributes read by ``batch_mining.build`` and by the training objective's pairing
+    check (``training.objective.pairing_problem``):
 
-    * ``default_distance``; ``follows_loss_distance``: default to the loss's distance instead;
+    * ``output``: the tuple kind it yields;
+    * ``default_distance``; ``follows_loss``: the loss's settings it takes where its own flags
+      are unset: ``"distance"`` (the loss's distance instead of ``default_distance``) and
+      ``"margin"`` (an argument of that name takes the loss's margin); the objective hands
+      them over;
     * ``allowed_distances``: distance names the miner works with (``None``: any);
     * ``flag_defaults``: ``{arg: flag dest}``; an unset (``None``) argument takes that flag's
-      value (``{loss}`` in the dest stands for each loss of ``--loss``);
+      value;
     * ``label_consistent``: positives share the anchor's label (and are not the anchor),
       negatives do not; false only for miners that break this on purpose (controls,
       ρ-flips, intra-class triplets), which say so in their docstring.
@@ -35,11 +41,16 @@ class BaseMiner(nn.Module, metaclass=ABCMeta):
 
     output: str = "triplets"
     default_distance: str = "euclidean"
-    follows_loss_distance: bool = False
+    follows_loss: tuple[str, ...] = ()
     allowed_distances: tuple[str, ...] | None = None
     flag_defaults: dict[str, str] = {}
     label_consistent: bool = True
     wired_params: tuple[str, ...] = ("distance",)
+
+    @classmethod
+    def check_arguments(cls, **params: Any) -> None:
+        """Raise a one-line ``ValueError`` naming the flag when the parameters (as the flags set
+        them) are invalid; ``__init__`` runs it too. Parsing calls it without building anything."""
 
     def __init__(self, distance: BaseDistance | None = None):
         super().__init__()

@@ -1,7 +1,7 @@
 """Easy/semi-hard/hard positive and negative strategies per anchor."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -45,7 +45,15 @@ class BatchEasyHardMiner(BaseMiner):
                  neg_strategy: Literal["hard", "semihard", "easy", "all"] = "semihard",
                  allowed_pos_range: list[float] | None = None, allowed_neg_range: list[float] | None = None,
                  distance: BaseDistance | None = None):
+        self.check_arguments(pos_strategy=pos_strategy, neg_strategy=neg_strategy,
+                             allowed_pos_range=allowed_pos_range, allowed_neg_range=allowed_neg_range)
         super().__init__(distance)
+        self.pos_strategy, self.neg_strategy = pos_strategy, neg_strategy
+        self.allowed_pos_range, self.allowed_neg_range = allowed_pos_range, allowed_neg_range
+
+    @classmethod
+    def check_arguments(cls, *, pos_strategy: str, neg_strategy: str, allowed_pos_range: list[float] | None,
+                        allowed_neg_range: list[float] | None, **_: Any) -> None:
         for flag, value in (("pos_strategy", pos_strategy), ("neg_strategy", neg_strategy)):
             if value not in STRATEGIES:
                 raise ValueError(f"--miner_batch_easy_hard_{flag} must be one of {list(STRATEGIES)}")
@@ -56,8 +64,6 @@ class BatchEasyHardMiner(BaseMiner):
         for flag, rng in (("allowed_pos_range", allowed_pos_range), ("allowed_neg_range", allowed_neg_range)):
             if rng is not None and (len(rng) != 2 or rng[0] > rng[1]):
                 raise ValueError(f"--miner_batch_easy_hard_{flag} needs two values lo <= hi")
-        self.pos_strategy, self.neg_strategy = pos_strategy, neg_strategy
-        self.allowed_pos_range, self.allowed_neg_range = allowed_pos_range, allowed_neg_range
 
     @staticmethod
     def in_range(raw: torch.Tensor, mask: torch.Tensor, rng: list[float] | None) -> torch.Tensor:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -36,10 +37,14 @@ class HDCMiner(BaseMiner):
 
     output = "pairs"
 
-    def __init__(self, filter_percentage: float = 0.5, distance: BaseDistance | None = None):
-        super().__init__(distance)
+    @classmethod
+    def check_arguments(cls, *, filter_percentage: float, **_: Any) -> None:
         if not 0.0 < filter_percentage <= 1.0:
             raise ValueError(f"--miner_hdc_filter_percentage must lie in (0, 1], got {filter_percentage}")
+
+    def __init__(self, filter_percentage: float = 0.5, distance: BaseDistance | None = None):
+        self.check_arguments(filter_percentage=filter_percentage)
+        super().__init__(distance)
         self.filter_percentage = filter_percentage
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Pairs:

@@ -1,7 +1,7 @@
 """PADS-style sampling from a distribution over distance bins."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -44,16 +44,20 @@ class ParametricMiner(BaseMiner):
 
     allowed_distances = ("euclidean",)
 
-    def __init__(self, mode: Literal["uniform", "hards", "semihards", "veryhards"] = "uniform",
-                 n_support: int = 30, support_lim: list[float] = (0.1, 1.9),
-                 distance: BaseDistance | None = None):
-        super().__init__(distance)
+    @classmethod
+    def check_arguments(cls, *, mode: str, n_support: int, support_lim: list[float], **_: Any) -> None:
         if mode not in MODE_RANGES:
             raise ValueError(f"--miner_parametric_mode must be one of {list(MODE_RANGES)}, got {mode!r}")
         if n_support < 2:
             raise ValueError(f"--miner_parametric_n_support must be >= 2, got {n_support}")
         if len(support_lim) != 2 or not support_lim[0] < support_lim[1]:
             raise ValueError(f"--miner_parametric_support_lim needs two increasing values, got {list(support_lim)}")
+
+    def __init__(self, mode: Literal["uniform", "hards", "semihards", "veryhards"] = "uniform",
+                 n_support: int = 30, support_lim: list[float] = (0.1, 1.9),
+                 distance: BaseDistance | None = None):
+        self.check_arguments(mode=mode, n_support=n_support, support_lim=support_lim)
+        super().__init__(distance)
         self.mode, self.n_support, self.support_lim = mode, n_support, [float(v) for v in support_lim]
         edges = torch.linspace(self.support_lim[0], self.support_lim[1], n_support, dtype=torch.float64)
         centres = (edges[1:] + edges[:-1]) / 2

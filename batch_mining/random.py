@@ -1,6 +1,8 @@
 """Uniformly random triplets."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from batch_mining import MINERS
@@ -26,10 +28,14 @@ class RandomTripletMiner(BaseMiner):
         Triplets drawn per batch; 0 means the batch size (the old tool's choice).
     """
 
-    def __init__(self, n_triplets: int = 0, distance: BaseDistance | None = None):
-        super().__init__(distance)
+    @classmethod
+    def check_arguments(cls, *, n_triplets: int, **_: Any) -> None:
         if n_triplets < 0:
             raise ValueError(f"n_triplets (--miner_<miner>_n_triplets) must be >= 0, got {n_triplets}")
+
+    def __init__(self, n_triplets: int = 0, distance: BaseDistance | None = None):
+        self.check_arguments(n_triplets=n_triplets)
+        super().__init__(distance)
         self.n_triplets = n_triplets
 
     def draw_count(self, labels: torch.Tensor) -> int:

@@ -1,6 +1,8 @@
 """Distance-weighted sampling with ρ-regularisation."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from batch_mining import MINERS
@@ -32,11 +34,15 @@ class RhoDistanceMiner(DistanceWeightedMiner):
 
     label_consistent = False
 
-    def __init__(self, cp: float = 0.2, lower_cutoff: float = 0.5, upper_cutoff: float = 1.4,
-                 distance: BaseDistance | None = None):
-        super().__init__(lower_cutoff, upper_cutoff, distance)
+    @classmethod
+    def check_arguments(cls, *, cp: float, **_: Any) -> None:
         if not 0.0 <= cp <= 1.0:
             raise ValueError(f"--miner_rho_distance_cp must lie in [0, 1], got {cp}")
+
+    def __init__(self, cp: float = 0.2, lower_cutoff: float = 0.5, upper_cutoff: float = 1.4,
+                 distance: BaseDistance | None = None):
+        self.check_arguments(cp=cp)
+        super().__init__(lower_cutoff, upper_cutoff, distance)
         self.cp = cp
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Triplets:

@@ -25,11 +25,11 @@ class SemihardMiner(BaseMiner):
     Parameters
     ----------
     margin : float
-        Width of the semi-hard window (default: the loss's ``--loss_<loss>_margin``, else 0.2).
+        Width of the semi-hard window (default: the loss's margin, ``--loss_<loss>_margin``,
+        handed over by the training objective; else 0.2).
     """
 
-    follows_loss_distance = True
-    flag_defaults = {"margin": "loss_{loss}_margin"}
+    follows_loss = ("distance", "margin")
 
     def __init__(self, margin: float | None = None, distance: BaseDistance | None = None):
         super().__init__(distance)

@@ -1,7 +1,7 @@
 """Triplets selected by their margin."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -30,11 +30,15 @@ class TripletMarginMiner(BaseMiner):
         Which triplets to keep: all, hard, semihard or easy.
     """
 
-    def __init__(self, margin: float = 0.2, type_of_triplets: Literal["all", "hard", "semihard", "easy"] = "all",
-                 distance: BaseDistance | None = None):
-        super().__init__(distance)
+    @classmethod
+    def check_arguments(cls, *, type_of_triplets: str, **_: Any) -> None:
         if type_of_triplets not in TYPES:
             raise ValueError(f"--miner_triplet_margin_type_of_triplets must be one of {list(TYPES)}")
+
+    def __init__(self, margin: float = 0.2, type_of_triplets: Literal["all", "hard", "semihard", "easy"] = "all",
+                 distance: BaseDistance | None = None):
+        self.check_arguments(type_of_triplets=type_of_triplets)
+        super().__init__(distance)
         self.margin, self.type_of_triplets = margin, type_of_triplets
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Triplets:

@@ -1,6 +1,8 @@
 """Pairs sampled uniformly over a histogram of distances."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from batch_mining import MINERS
@@ -45,11 +47,15 @@ class UniformHistogramMiner(BaseMiner):
 
     output = "pairs"
 
-    def __init__(self, num_bins: int = 100, pos_per_bin: int = 10, neg_per_bin: int = 10,
-                 distance: BaseDistance | None = None):
-        super().__init__(distance)
+    @classmethod
+    def check_arguments(cls, *, num_bins: int, pos_per_bin: int, neg_per_bin: int, **_: Any) -> None:
         if min(num_bins, pos_per_bin, neg_per_bin) < 1:
             raise ValueError("uniform_histogram: num_bins, pos_per_bin and neg_per_bin must be >= 1")
+
+    def __init__(self, num_bins: int = 100, pos_per_bin: int = 10, neg_per_bin: int = 10,
+                 distance: BaseDistance | None = None):
+        self.check_arguments(num_bins=num_bins, pos_per_bin=pos_per_bin, neg_per_bin=neg_per_bin)
+        super().__init__(distance)
         self.num_bins, self.pos_per_bin, self.neg_per_bin = num_bins, pos_per_bin, neg_per_bin
 
     def mine(self, embeddings: torch.Tensor, labels: torch.Tensor) -> Pairs:

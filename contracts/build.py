@@ -37,7 +37,9 @@ def build(kind: str, component: Any, *, root: str | None = None, params: Mapping
     ``in_channels``); a metric name its registry entry."""
     c = component
     if kind == "loss":
-        return c(**{k: v for k, v in LOSS_DERIVED.items() if takes(c, k)}, **overrides)
+        from utilities.registry import Registry
+        needs = Registry.needs_of(c)                             # what it declares, as criteria.select hands it
+        return c(**{k: v for k, v in LOSS_DERIVED.items() if k in needs}, **overrides)
     if kind == "sampler":
         kwargs = {"labels": SAMPLER_LABELS, "batch_size": SAMPLER_BS, "seed": 3, "rank": 0, "world_size": 1,
                   **{k: v for k, v in SAMPLER_KWARGS.items() if takes(c, k)}, **overrides}
@@ -60,13 +62,14 @@ def build(kind: str, component: Any, *, root: str | None = None, params: Mapping
 
 def dataset_source(cls: type, root: str | None, params: Mapping[str, Any]) -> Any:
     """The source ``cls`` with ``params`` (its flags; the rest keep their defaults) and the wired
-    values ``datasets.select`` hands a reader (those its constructor takes): the built-in run
-    defaults under the source's preset, with ``--source root`` and no loader workers."""
+    values ``datasets.select`` hands a reader (those it declares in ``wired_params``): the
+    built-in run defaults under the source's preset, with ``--source root`` and no loader workers."""
     import datasets
     import parameters
     run = parameters.build_parser().parse_args([])
     vars(run).update(cls.preset, source_path=root or "", kernels=0)
-    return cls(**datasets.accepted(cls, datasets.wired_values(run)), **params)
+    needs = datasets.DATASETS.needs_of(cls)
+    return cls(**{k: v for k, v in datasets.wired_values(run).items() if k in needs}, **params)
 
 
 def dataset_splits(cls: type, root: str | None, params: Mapping[str, Any]) -> dict[str, Any]:

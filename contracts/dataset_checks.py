@@ -9,22 +9,19 @@ import datasets
 from contracts.base import Subject, check
 from datasets.base import DatasetSource, SplitDataset
 from datasets.table import Table, fingerprint
-from utilities.flags import signature_flags
+from utilities.registry import RegistrationError
 
 
 @check("dataset")
 def check_dataset_reader(subject: Subject) -> None:
-    """A ``DatasetSource`` that ``datasets.select`` can build: every required argument is a wired
-    value it supplies, its wired names are ones it knows, the rest become flags."""
+    """A ``DatasetSource`` that ``datasets.select`` can build: what it declares it needs
+    (``wired_params``) is supplied and accepted, and every other argument becomes a flag (the
+    check a registered source passes when it registers)."""
     cls = subject.component
     assert isinstance(cls, type) and issubclass(cls, DatasetSource), "not a datasets.base.DatasetSource"
-    unknown = [w for w in cls.wired_params if w not in datasets.WIRED_NAMES]
-    assert not unknown, f"wired_params names '{unknown[0]}', which select never supplies"
-    missing = datasets.unfilled_arguments(cls)
-    assert not missing, f"__init__ requires '{missing[0]}', which select cannot supply"
     try:
-        signature_flags(cls, "x_{param}")
-    except TypeError as err:
+        datasets.DATASETS.check_declaration(cls)
+    except RegistrationError as err:
         raise AssertionError(str(err)) from None
 
 

@@ -11,8 +11,8 @@ import torch
 import batch_mining
 from contracts.base import Subject, check, tagger
 from contracts.fixtures import TUPLE_KINDS, backward, batch, degenerate_batches, finite_scalar, regular_labels
-from criteria.base import LossModule
-from utilities.tuples import tuple_kind
+from criteria.base import BaseLoss, LossModule
+from utilities.tuples import conversion_target, tuple_kind
 
 
 @tagger("loss")
@@ -33,7 +33,7 @@ def miner_kinds_for(cls: type) -> dict[str, str]:
     takes = tuple(cls.takes)
     out = {}
     for kind in TUPLE_KINDS:
-        target = batch_mining.conversion_target(kind, takes) if takes else None
+        target = conversion_target(kind, takes) if takes else None
         if target is not None:
             out[kind] = target
     return out
@@ -48,14 +48,15 @@ def scalar_with_gradient(loss: Any, emb: torch.Tensor, labels: torch.Tensor, wha
 
 @check("loss")
 def check_loss_declarations(subject: Subject) -> None:
-    """A ``criteria.base.LossModule`` whose ``takes`` are known tuple kinds, which its default miner yields."""
+    """A ``criteria.base.LossModule`` whose ``takes`` are known tuple kinds, which the default miner
+    a registered loss (``BaseLoss``) declares yields."""
     cls = subject.component
     assert isinstance(cls, type) and issubclass(cls, LossModule), "not a criteria.base.LossModule"
     assert set(cls.takes) <= set(TUPLE_KINDS), f"takes unknown tuple kinds {cls.takes}"
     assert not cls.takes or miner_kinds_for(cls), f"takes {cls.takes} but no miner output converts to it"
-    if cls.default_miner is not None:
+    if issubclass(cls, BaseLoss) and cls.default_miner is not None:
         output = batch_mining.MINERS.get(cls.default_miner).output
-        assert batch_mining.conversion_target(output, tuple(cls.takes)), \
+        assert conversion_target(output, tuple(cls.takes)), \
             f"its default miner {cls.default_miner} yields {output}, which it cannot take"
 
 

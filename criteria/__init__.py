@@ -1,21 +1,25 @@
 """Losses, selectable by exact name with ``--loss``.
 
 ``select(opt)`` is the only place where flags become keyword arguments: each loss's own
-parameters come from its ``--loss_<name>_<param>`` flags, generated from its signature.
+parameters come from its ``--loss_<name>_<param>`` flags, generated from its signature, and
+what it needs from the run (its composition, and ``n_classes``, ``embed_dim`` or ``base_lr``
+when it declares them in ``wired_params``) is handed over by :meth:`LOSSES.create
+<utilities.registry.Registry.create>`.
 """
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from torch import nn
 
 import distances
-from utilities.flags import kwargs_from
 from utilities.registry import Registry
 
-LOSSES = Registry("loss", flag="--loss")
 FLAG_TEMPLATE = "loss_{name}_{param}"
+#: What ``select`` hands a loss that declares it: its composition and the values of the run.
+SUPPLIED = ("distance", "reducer", "embedding_regularizer", "embedding_reg_weight", "weight_regularizer",
+            "weight_reg_weight", "n_classes", "embed_dim", "base_lr")
+LOSSES = Registry("loss", flag="--loss", template=FLAG_TEMPLATE, supplies=SUPPLIED)
 
 from criteria.reducers import REDUCERS, FLAG_TEMPLATE as REDUCER_TEMPLATE  # noqa: E402
 from criteria.regularizers import (  # noqa: E402
@@ -31,11 +35,8 @@ LISTED_REGISTRIES = (("reducers (--loss_reducer)", REDUCERS),
                      ("weight regularizers (--weight_regularizer)", WEIGHT_REGULARIZERS))
 
 
-def _build_component(registry: Registry, name: str | None, template: str, opt: Any) -> Any:
-    if name is None:
-        return None
-    cls = registry.get(name)
-    return cls(**(kwargs_from(opt, cls, template) if opt is not None else {}))
+def _build_component(registry: Registry, name: str | None, opt: Any) -> Any:
+    return None if name is None else registry.create(name, opt)
 
 
 def flag_template(name: str) -> str:
@@ -44,27 +45,18 @@ def flag_template(name: str) -> str:
 
 def build(name: str, opt: Any, *, n_classes: int) -> nn.Module:
     """Build one loss by name: its own flags, the composition flags (distance, reducer,
-    regularizers), and the values derived from the data (``n_classes``)."""
+    regularizers), and the values derived from the data (``n_classes``), each handed over
+    only when the loss declares it (``wired_params``)."""
     cls = LOSSES.get(name)
-    kwargs = kwargs_from(opt, cls, flag_template(name))
-    accepted = inspect.signature(cls.__init__).parameters
-    takes_base = "distance" in accepted or any(p.kind is p.VAR_KEYWORD for p in accepted.values())
-    if takes_base:
-        kwargs["distance"] = distances.build(opt.loss_distance or cls.default_distance, opt)
-        kwargs["reducer"] = build_reducer(opt.loss_reducer, cls.default_reducer, opt)
-        kwargs["embedding_regularizer"] = _build_component(
-            EMBEDDING_REGULARIZERS, opt.embedding_regularizer, EMBEDDING_FLAG_TEMPLATE, opt)
-        kwargs["embedding_reg_weight"] = opt.embedding_reg_weight
-        kwargs["weight_regularizer"] = _build_component(
-            WEIGHT_REGULARIZERS, opt.weight_regularizer, WEIGHT_FLAG_TEMPLATE, opt)
-        kwargs["weight_reg_weight"] = opt.weight_reg_weight
-    if "n_classes" in accepted:
-        kwargs["n_classes"] = n_classes
-    if "embed_dim" in accepted:
-        kwargs["embed_dim"] = opt.embed_dim
-    if "base_lr" in accepted:  # losses whose lr flag multiplies --lr (lrmulti)
-        kwargs["base_lr"] = opt.lr
-    return cls(**kwargs)
+    return LOSSES.create(
+        name, opt,
+        distance=distances.build(opt.loss_distance or cls.default_distance, opt),
+        reducer=build_reducer(opt.loss_reducer, cls.default_reducer, opt),
+        embedding_regularizer=_build_component(EMBEDDING_REGULARIZERS, opt.embedding_regularizer, opt),
+        embedding_reg_weight=opt.embedding_reg_weight,
+        weight_regularizer=_build_component(WEIGHT_REGULARIZERS, opt.weight_regularizer, opt),
+        weight_reg_weight=opt.weight_reg_weight,
+        n_classes=n_classes, embed_dim=opt.embed_dim, base_lr=opt.lr)
 
 
 def parse_reducer_spec(spec: str | None, default: str) -> dict[str, str]:
@@ -89,7 +81,7 @@ def parse_reducer_spec(spec: str | None, default: str) -> dict[str, str]:
 def build_reducer(spec: str | None, default: str, opt: Any = None) -> Any:
     """One reducer, or a ``{term: reducer}`` dict for per-term choices (``BaseLoss.reduce``)."""
     names_ = parse_reducer_spec(spec, default)
-    built = {term: _build_component(REDUCERS, name, REDUCER_TEMPLATE, opt) for term, name in names_.items()}
+    built = {term: _build_component(REDUCERS, name, opt) for term, name in names_.items()}
     return built["*"] if len(built) == 1 else built
 
 
@@ -130,15 +122,18 @@ def check_flags(opt: Any) -> None:
         raise ValueError("--xbm_memory_size and --xbm_start_iteration must be non-negative")
     if size and not any(set(cls.takes) & {"pairs", "triplets"} for cls in classes):
         raise ValueError(f"--xbm_memory_size needs a pair or triplet loss; --loss {opt.loss} takes neither")
-    # building the reducers and regularizers reads their files and checks their values
+    # the reducers' values (and a class-weights file) are checked without building them
     for name in {n for cls in classes for n in parse_reducer_spec(opt.loss_reducer, cls.default_reducer).values()}:
-        _build_component(REDUCERS, name, REDUCER_TEMPLATE, opt)
+        REDUCERS.check_arguments(name, opt)
 
 
-def select(opt: Any, *, n_classes: int) -> nn.Module:
+def select(opt: Any, *, n_classes: int | None = None) -> nn.Module:
     """The loss named by ``opt.loss``: one loss, or ``a+b`` weighted by ``--loss_weights``, each
     wrapped in a cross-batch memory when ``--xbm_memory_size`` is set. ``n_classes`` (the
-    number of training classes) comes from the data; losses with proxies or class weights need it."""
+    number of training classes) comes from the data; losses with proxies or class weights need it.
+    Without it, ``opt.n_classes`` is read (a namespace a notebook made, ``criteria.select(opt)``)."""
+    if n_classes is None:
+        n_classes = opt.n_classes
     from criteria.combined import WeightedLossSum
     from criteria.xbm import CrossBatchMemory
     size = opt.xbm_memory_size

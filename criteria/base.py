@@ -26,17 +26,11 @@ class LossModule(nn.Module, metaclass=ABCMeta):
     * ``takes``: the tuple kinds (``"triplets"``, ``"pairs"``, ``"sets"``) that ``forward``
       accepts as ``indices_tuple``; empty for losses that take none (proxy and classification
       losses). A miner's output is handed over through :meth:`convert`.
-    * ``default_miner``: the miner that runs when ``--batch_mining`` is not given, for losses
-      that are defined on mined tuples (the Revisiting-DML tool's losses that required a miner:
-      ``distance`` for margin, triplet, contrastive, quadruplet and SNR; ``npair`` for N-pair and
-      angular; ``lifted`` for the lifted loss). ``None``: without a named miner the loss uses
-      every pair, triplet or set of the batch.
     * ``stats``: the last call's statistics (floats or 0-dim tensors), for ``train.csv``.
     * :meth:`param_groups`: optimizer groups of the loss's own parameters.
     """
 
     takes: tuple[str, ...] = ()
-    default_miner: str | None = None
     stats: dict[str, float | torch.Tensor]   # set by each call (a wrapper derives it from its parts)
 
     @abstractmethod
@@ -64,23 +58,31 @@ class BaseLoss(LossModule):
     Class attributes declare what the loss works with, so ``parameters.py`` can reject a bad
     combination before any data is read:
 
-    * ``takes`` and ``default_miner`` (see :class:`LossModule`);
+    * ``takes`` (see :class:`LossModule`);
+    * ``default_miner``: the miner that runs when ``--batch_mining`` is not given, for losses
+      that are defined on mined tuples (the Revisiting-DML tool's losses that required a miner:
+      ``distance`` for margin, triplet, contrastive, quadruplet and SNR; ``npair`` for N-pair and
+      angular; ``lifted`` for the lifted loss). ``None``: without a named miner the loss uses
+      every pair, triplet or set of the batch. Only the training objective reads it
+      (``training.objective.default_miner``, also for a sum ``a+b``);
     * ``default_distance``, ``allowed_distances`` (``None``: any), ``default_reducer``;
       ``distance_note`` says why only those distances make sense;
     * ``term_names``: the names of the terms it returns (for per-term ``--loss_reducer``);
-    * ``wired_params``: arguments ``criteria.select`` fills in itself; every other argument
-      becomes a ``--loss_<name>_<param>`` flag.
+    * ``wired_params``: what the loss needs from ``criteria.select`` (its composition here;
+      a loss with proxies adds ``n_classes`` and ``embed_dim``, one whose learning rate
+      multiplies ``--lr`` adds ``base_lr``), handed over by ``LOSSES.create`` under this
+      declaration; every other argument becomes a ``--loss_<name>_<param>`` flag.
     """
 
     takes: tuple[str, ...] = ("triplets",)
+    default_miner: str | None = None
     default_distance: str = "euclidean"
     allowed_distances: tuple[str, ...] | None = None
     default_reducer: str = "mean"
     distance_note: str = ""
     term_names: tuple[str, ...] = ()
     wired_params: tuple[str, ...] = ("distance", "reducer", "embedding_regularizer",
-                                     "embedding_reg_weight", "weight_regularizer",
-                                     "weight_reg_weight", "n_classes", "embed_dim", "base_lr")
+                                     "embedding_reg_weight", "weight_regularizer", "weight_reg_weight")
 
     def __init__(self, distance: BaseDistance | None = None,
                  reducer: Callable[[LossTerm, torch.Tensor], torch.Tensor] | None = None,

@@ -37,10 +37,6 @@ class WeightedLossSum(LossModule):
         return tuple(dict.fromkeys(k for loss in self.components.values() for k in loss.takes))
 
     @property
-    def default_miner(self) -> str | None:  # type: ignore[override]
-        return next((loss.default_miner for loss in self.components.values() if loss.default_miner), None)
-
-    @property
     def stats(self) -> dict[str, Any]:  # type: ignore[override]
         return {f"{name}/{key}": value for name, loss in self.components.items() for key, value in loss.stats.items()}
 

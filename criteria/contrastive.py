@@ -7,20 +7,8 @@ import torch
 
 from criteria import LOSSES
 from criteria.base import BaseLoss
-from criteria.functional import pair_values
+from criteria.functional import pair_values, tuple_pairs
 from criteria.terms import LossTerm
-from utilities.tuples import Pairs
-
-
-def as_pairs(indices_tuple: tuple[torch.Tensor, ...] | None) -> Pairs | None:
-    """The pairs to use: all pairs (``None``), the given pairs, or each triplet's ``(a, p)`` and
-    ``(a, n)`` (kept once per triplet, so a pair weighs as often as it was mined)."""
-    if indices_tuple is None:
-        return None
-    if len(indices_tuple) == 3:
-        a, p, n = indices_tuple
-        return Pairs(a, p, a, n)
-    return Pairs(*indices_tuple)
 
 
 @LOSSES.register("contrastive")
@@ -55,7 +43,8 @@ class ContrastiveLoss(BaseLoss):
 
     def compute_loss(self, embeddings: torch.Tensor, labels: torch.Tensor,
                      indices_tuple: tuple[torch.Tensor, ...] | None) -> dict[str, LossTerm]:
-        v_pos, a1, v_neg, a2 = pair_values(self.distance(embeddings), labels, as_pairs(indices_tuple))
+        pairs = None if indices_tuple is None else tuple_pairs(labels, indices_tuple)
+        v_pos, a1, v_neg, a2 = pair_values(self.distance(embeddings), labels, pairs)
         pos = self.distance.gap(v_pos, self.pos_margin).relu()
         neg = self.distance.gap(self.neg_margin, v_neg).relu()
         return {"pos_loss": LossTerm(pos, "pos_pair", a1), "neg_loss": LossTerm(neg, "neg_pair", a2)}

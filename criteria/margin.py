@@ -44,6 +44,7 @@ class MarginLoss(BaseLoss):
 
     takes = ("triplets",)
     default_miner = "distance"
+    wired_params = BaseLoss.wired_params + ("n_classes",)   # one learnable beta per class
     default_distance = "euclidean"
     default_reducer = "avg_nonzero"
     term_names = ("margin", "beta_reg")

@@ -150,10 +150,11 @@ class ProxyLoss(BaseLoss):
     ``indices_tuple`` is given (a direct call; ``main.py`` builds no miner for these losses).
 
     ``group_lr`` is the learning rate of the parameter group; a loss whose flag is a multiplier of
-    the base ``--lr`` (``lrmulti``) gets ``base_lr`` wired by ``criteria.build``.
+    the base ``--lr`` (``lrmulti``) declares ``base_lr`` among its needs (``wired_params``).
     """
 
     takes: tuple[str, ...] = ()
+    wired_params = BaseLoss.wired_params + ("n_classes", "embed_dim")
     default_distance = "cosine"
     allowed_distances = ("cosine",)   # every one compares normalised embeddings with its weights
     default_reducer = "mean"

@@ -37,6 +37,8 @@ class ProxyAnchorLoss(ProxyLoss):
 
     term_names = ("pos", "neg")
 
+    wired_params = ProxyLoss.wired_params + ("base_lr",)   # its lr flag multiplies --lr
+
     def __init__(self, n_classes: int = 1, embed_dim: int = 128, base_lr: float = 1e-5, lrmulti: float = 100.0,
                  margin: float = 0.1, alpha: float = 32.0, **base: Any):
         super().__init__(**base)

@@ -40,6 +40,8 @@ class ProxyNCALoss(ProxyLoss):
 
     term_names = ("proxynca",)
 
+    wired_params = ProxyLoss.wired_params + ("base_lr",)   # its lr flag multiplies --lr
+
     def __init__(self, n_classes: int = 1, embed_dim: int = 128, base_lr: float = 1e-5, lrmulti: float = 50.0,
                  temperature: float = 1.0 / 9.0, normalize_proxies: bool = True, exclude_positive: bool = True,
                  **base: Any):

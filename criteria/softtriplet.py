@@ -44,6 +44,8 @@ class SoftTripleLoss(ProxyLoss):
 
     term_names = ("softtriple", "centre_reg")
 
+    wired_params = ProxyLoss.wired_params + ("base_lr",)   # its lr flag multiplies --lr
+
     def __init__(self, n_classes: int = 1, embed_dim: int = 128, base_lr: float = 1e-5, n_centroids: int = 2,
                  margin_delta: float = 0.01, gamma: float = 0.1, lambda_: float = 8.0, reg_weight: float = 0.2,
                  lrmulti: float = 1.0, **base: Any):

@@ -53,10 +53,6 @@ class CrossBatchMemory(LossModule):
         return self.loss.takes
 
     @property
-    def default_miner(self) -> str | None:  # type: ignore[override]
-        return self.loss.default_miner
-
-    @property
     def stats(self) -> dict[str, float | torch.Tensor]:  # type: ignore[override]
         return {**self.loss.stats, "xbm_filled": float(self.filled)}
 

@@ -1,21 +1,19 @@
 """Batch samplers, selectable by exact name with ``--data_sampler``.
 
-``select(opt, labels)`` is the only place where flags become sampler arguments. The sampler
-flags of the Revisiting-DML tool keep their names and map to explicit keyword arguments
-(:data:`FLAG_KWARGS`); any other constructor argument gets a generated ``--data_<sampler>_<param>``
-flag.
+``select(opt, labels)`` is the only place where flags become sampler arguments. Every sampler
+needs the run's ``labels, batch_size, seed, rank, world_size``; the sampler flags of the
+Revisiting-DML tool keep their names and are handed over as values a sampler may declare it needs
+(:data:`FLAG_KWARGS`, ``wired_params``), as are the super-class ``categories``; any other
+constructor argument gets a generated ``--data_<sampler>_<param>`` flag.
 """
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable
 
 import numpy as np
 
-from utilities.flags import kwargs_from
 from utilities.registry import Registry
 
-SAMPLERS = Registry("sampler", flag="--data_sampler")
 FLAG_TEMPLATE = "data_{name}_{param}"
 
 # constructor argument -> its value from the old tool's explicit sampler flags
@@ -28,6 +26,8 @@ FLAG_KWARGS: dict[str, Callable[[Any], Any]] = {
     "lowproj_dim": lambda opt: opt.data_sampler_lowproj_dim,
     "softened": lambda opt: opt.data_gc_softened,
 }
+SAMPLERS = Registry("sampler", flag="--data_sampler", template=FLAG_TEMPLATE,
+                    supplies=("labels", "batch_size", "seed", "rank", "world_size", "categories", *FLAG_KWARGS))
 
 from datasampler.base import BaseBatchSampler  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
@@ -40,15 +40,11 @@ def select(opt: Any, labels: np.ndarray, rank: int = 0, world_size: int = 1,
 
     ``categories`` (super-class of every item) is passed to samplers that take it.
     """
-    cls = SAMPLERS.get(opt.data_sampler)
-    params = inspect.signature(cls.__init__).parameters
-    if "samples_per_class" in params:          # samplers that draw K images per class
+    if "samples_per_class" in SAMPLERS.needs(opt.data_sampler):   # samplers that draw K images per class
         check_class_sizes(labels, opt.samples_per_class)
-    kwargs = kwargs_from(opt, cls, FLAG_TEMPLATE.replace("{name}", opt.data_sampler))
-    kwargs.update({name: value(opt) for name, value in FLAG_KWARGS.items() if name in params})
-    if "categories" in params:
-        kwargs["categories"] = categories
-    return cls(labels=labels, batch_size=opt.bs, seed=opt.seed, rank=rank, world_size=world_size, **kwargs)
+    return SAMPLERS.create(opt.data_sampler, opt, labels=labels, batch_size=opt.bs, seed=opt.seed, rank=rank,
+                           world_size=world_size, categories=categories,
+                           **{name: value(opt) for name, value in FLAG_KWARGS.items()})
 
 
 def check_class_sizes(labels: np.ndarray, samples_per_class: int) -> None:

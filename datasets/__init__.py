@@ -8,17 +8,17 @@ applied to the tables before transforms are attached.
 """
 from __future__ import annotations
 
-import inspect
 import os
 from typing import Any
 
 import numpy as np
 
-from utilities.flags import kwargs_from
 from utilities.registry import Registry
 
-DATASETS = Registry("dataset", flag="--dataset")
 FLAG_TEMPLATE = "{name}_{param}"
+#: The run-wide values ``select`` hands a reader that declares them (``wired_params``).
+WIRED_NAMES = ("root", "seed", "augmentation", "arch", "skip_bad_images", "cache_resized", "workers")
+DATASETS = Registry("dataset", flag="--dataset", template=FLAG_TEMPLATE, supplies=WIRED_NAMES)
 
 from datasets.base import DatasetSource, SplitDataset  # noqa: E402
 from datasets.table import Table, cv_fold_split, fingerprint, split_train_val  # noqa: E402
@@ -32,43 +32,16 @@ def flag_template(name: str) -> str:
 
 
 def wired_values(opt: Any) -> dict[str, Any]:
-    """The run-wide values ``select`` can hand a reader, by constructor argument name."""
+    """The run-wide values ``select`` hands a reader (each only if the reader declares it)."""
     return {"root": opt.source_path, "seed": opt.seed, "augmentation": opt.augmentation,
             "arch": opt.arch, "skip_bad_images": opt.skip_bad_images, "cache_resized": opt.cache_resized,
             "workers": max(opt.kernels, os.cpu_count() or 1)}   # decoding threads
 
 
-WIRED_NAMES = ("root", "seed", "augmentation", "arch", "skip_bad_images", "cache_resized", "workers")
-
-
-def accepted(cls: type, values: dict[str, Any]) -> dict[str, Any]:
-    """The wired ``values`` that ``cls`` declares (``wired_params``) *and* its constructor takes
-    (every declared one when it takes ``**kwargs``): a reader's signature lists only what it needs."""
-    params = inspect.signature(cls.__init__).parameters
-    takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    return {k: v for k, v in values.items() if k in cls.wired_params and (takes_all or k in params)}
-
-
-def unfilled_arguments(cls: type) -> list[str]:
-    """Required (default-less) constructor arguments that ``select`` cannot fill: not a declared
-    wired value it supplies (flags need defaults). Empty for a valid reader."""
-    wired = set(cls.wired_params) & set(WIRED_NAMES)
-    return [p.name for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
-            if p.default is inspect.Parameter.empty and p.name not in wired
-            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-
-
 def build_source(opt: Any) -> DatasetSource:
-    """The dataset source named by ``opt.dataset``, with its flags and the wired arguments its
-    constructor takes (inspected from its signature)."""
-    cls = DATASETS.get(opt.dataset)
-    missing = unfilled_arguments(cls)
-    if missing:
-        raise TypeError(f"--dataset {opt.dataset}: {cls.__name__}.__init__ requires '{missing[0]}', which "
-                        f"is neither a wired value ({', '.join(WIRED_NAMES)}) nor a flag with a default")
-    kwargs = kwargs_from(opt, cls, flag_template(opt.dataset))
-    kwargs.update(accepted(cls, wired_values(opt)))
-    return cls(**kwargs)
+    """The dataset source named by ``opt.dataset``, with its flags and the run-wide values it
+    declares in ``wired_params`` (checked against its constructor when it registered)."""
+    return DATASETS.create(opt.dataset, opt, **wired_values(opt))
 
 
 def select(opt: Any) -> dict[str, SplitDataset]:

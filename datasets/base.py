@@ -73,8 +73,9 @@ class DatasetSource(metaclass=ABCMeta):
     * ``preset``: flag defaults applied when this dataset is chosen (the second layer of defaults, docs/configuration.md);
     * ``needs_source``: whether ``--source`` must point at existing data;
     * ``has_categories``: whether tables carry super-class labels (``category``);
-    * ``wired_params``: constructor arguments filled in by ``datasets.select`` (every other
-      argument becomes a ``--<dataset>_<param>`` flag).
+    * ``wired_params``: the run-wide values the reader needs (from ``datasets.WIRED_NAMES``),
+      handed over by ``DATASETS.create`` and checked against the constructor when it registers
+      (every other argument becomes a ``--<dataset>_<param>`` flag).
     """
 
     preset: ClassVar[dict[str, Any]] = {}

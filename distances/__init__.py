@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from utilities.flags import kwargs_from
 from utilities.registry import Registry
 
-DISTANCES = Registry("distance", flag="--loss_distance")
 FLAG_TEMPLATE = "distance_{param}"
+DISTANCES = Registry("distance", flag="--loss_distance", template=FLAG_TEMPLATE, supplies=())
 
 from distances.base import BaseDistance  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
@@ -19,11 +18,11 @@ import_submodules(__name__, __path__)
 
 
 def build(name: str, opt: Any = None, **overrides: Any) -> BaseDistance:
-    """Build the distance ``name``, reading its ``--distance_<param>`` flags from ``opt``."""
-    cls = DISTANCES.get(name)
-    kwargs = kwargs_from(opt, cls, FLAG_TEMPLATE) if opt is not None else {}
-    kwargs.update(overrides)
-    return cls(**kwargs)
+    """Build the distance ``name``, reading its ``--distance_<param>`` flags from ``opt``;
+    ``overrides`` set parameters directly (a notebook or a test: ``build("lp", p=1.0)``)."""
+    if not overrides:
+        return DISTANCES.create(name, opt)
+    return DISTANCES.get(name)(**{**DISTANCES.flag_values(name, opt), **overrides})
 
 
 def names() -> list[str]:

@@ -177,7 +177,8 @@ def kinds() -> list[tuple[str, str, list[list[str]]]]:
     for e in batch_mining.MINERS.entries():
         cls = e.obj
         facts = [("output", f"`{cls.output}`"),
-                 ("distances", _tuple(getattr(cls, "allowed_distances", None) or ("any",)))]
+                 ("distances", _tuple(getattr(cls, "allowed_distances", None) or ("any",))),
+                 ("follows the loss's", _tuple(cls.follows_loss) if cls.follows_loss else "nothing")]
         miners.append(component(e.name, cls, per_name(batch_mining.FLAG_TEMPLATE, e.name), facts))
     dist = [component(e.name, e.obj, distances.FLAG_TEMPLATE,
                       [("similarity", "yes" if e.obj.is_similarity else "no")])

@@ -35,10 +35,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-import batch_mining  # noqa: E402
 import criteria  # noqa: E402
 import metrics  # noqa: E402
 import parameters  # noqa: E402
+from training.objective import select_miner  # noqa: E402
 
 torch.set_num_threads(1)  # tiny tensors: extra threads only contend for the cores
 DIAGONAL = np.array([1.0, 1.0]) / math.sqrt(2.0)
@@ -89,7 +89,7 @@ def build_components(regularised: bool, cp: float, n_classes: int,
     if regularised:
         argv += ["--miner_rho_distance_cp", str(cp)]
     opt = parameters.parse_args(argv)
-    return criteria.select(opt, n_classes=n_classes), batch_mining.select(opt)
+    return criteria.select(opt, n_classes=n_classes), select_miner(opt)
 
 
 def evaluate(embeddings: np.ndarray, labels: np.ndarray) -> tuple[dict[str, float], np.ndarray]:

@@ -4,9 +4,9 @@ A component's tunable parameters are the keyword arguments of its ``__init__``. 
 a flag named from a template, e.g. ``--loss_margin_beta`` for the ``beta`` argument of the loss
 registered as ``margin``. The default and type come from the signature, the help text from the
 numpy-style ``Parameters`` section of the class docstring. A trailing underscore is dropped, so
-``lambda_`` gives ``--loss_softtriplet_lambda``. Arguments that ``select(opt)`` wires itself
-(distance objects, class counts, ...) are listed in the class attribute ``wired_params`` and get
-no flag.
+``lambda_`` gives ``--loss_softtriplet_lambda``. Arguments that a component needs from
+the run or the data (distance objects, class counts, ...) are declared in its class attribute
+``wired_params``; :meth:`utilities.registry.Registry.create` hands them over and they get no flag.
 
 This keeps flags and components in one place: adding a loss file adds its flags, and a flag can
 never outlive the argument it sets.
@@ -26,9 +26,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Callable
-
-from utilities.registry import Registry
+from typing import Any, Callable, Iterator, Protocol
 
 
 @dataclass(frozen=True)
@@ -180,7 +178,14 @@ def add_flag(group: argparse._ArgumentGroup, spec: FlagSpec) -> None:
     add_checked(group, flag, domain=spec.domain, **kwargs)
 
 
-def registry_flags(registry: Registry, template: str) -> list[FlagSpec]:
+class EntrySource(Protocol):
+    """What :func:`registry_flags` reads of a :class:`utilities.registry.Registry`."""
+    kind: str
+
+    def entries(self) -> Iterator[Any]: ...
+
+
+def registry_flags(registry: EntrySource, template: str) -> list[FlagSpec]:
     """All flags of a registry; ``template`` may use ``{name}`` and ``{param}``.
 
     Where several entries share a flag (a template without ``{name}``), their defaults must agree.

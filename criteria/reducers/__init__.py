@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from utilities.registry import Registry
 
-REDUCERS = Registry("reducer", flag="--loss_reducer")
 FLAG_TEMPLATE = "reducer_{param}"
+REDUCERS = Registry("reducer", flag="--loss_reducer", template=FLAG_TEMPLATE, supplies=())
 
 from criteria.reducers.base import BaseReducer  # noqa: E402,F401
 from utilities.registry import import_submodules  # noqa: E402

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
+from typing import Any
 
 import torch
 
@@ -12,6 +13,11 @@ class BaseReducer(metaclass=ABCMeta):
     """``reducer(term, labels) -> 0-dim tensor``. Empty terms reduce to a connected zero."""
 
     wired_params: tuple[str, ...] = ()
+
+    @classmethod
+    def check_arguments(cls, **params: Any) -> None:
+        """Raise a one-line ``ValueError`` naming the flag when the parameters (as the flags set
+        them) are invalid; ``__init__`` runs it too. Parsing calls it without building anything."""
 
     def __call__(self, term: LossTerm, labels: torch.Tensor) -> torch.Tensor:
         if term.kind == "reduced":

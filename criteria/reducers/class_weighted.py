@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,6 +37,11 @@ class ClassWeightedReducer(BaseReducer):
     class_weights : str
         A ``.npy`` or text file with one non-negative weight per class id (none: 1 / batch frequency).
     """
+
+    @classmethod
+    def check_arguments(cls, *, class_weights: str | None, **_: Any) -> None:
+        if class_weights:
+            read_class_weights(class_weights)
 
     def __init__(self, class_weights: str | None = None):
         self.class_weights = class_weights

@@ -1,6 +1,8 @@
 """Sum divided by a fixed number."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from criteria.reducers import REDUCERS
@@ -19,9 +21,13 @@ class DivisorReducer(BaseReducer):
         The number the sum is divided by.
     """
 
-    def __init__(self, divisor: float = 1.0):
+    @classmethod
+    def check_arguments(cls, *, divisor: float, **_: Any) -> None:
         if divisor <= 0:
             raise ValueError(f"--reducer_divisor must be positive, got {divisor}")
+
+    def __init__(self, divisor: float = 1.0):
+        self.check_arguments(divisor=divisor)
         self.divisor = float(divisor)
 
     def reduce(self, term: LossTerm, labels: torch.Tensor) -> torch.Tensor:

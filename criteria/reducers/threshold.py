@@ -1,6 +1,8 @@
 """Mean over the elements inside a value window."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from criteria.reducers import REDUCERS
@@ -22,9 +24,13 @@ class ThresholdReducer(BaseReducer):
         Keep only elements strictly below this value (none: no upper bound).
     """
 
-    def __init__(self, low: float | None = None, high: float | None = None):
+    @classmethod
+    def check_arguments(cls, *, low: float | None, high: float | None, **_: Any) -> None:
         if low is not None and high is not None and low >= high:
             raise ValueError(f"--reducer_low {low} must be below --reducer_high {high}")
+
+    def __init__(self, low: float | None = None, high: float | None = None):
+        self.check_arguments(low=low, high=high)
         self.low, self.high = low, high
 
     def reduce(self, term: LossTerm, labels: torch.Tensor) -> torch.Tensor:

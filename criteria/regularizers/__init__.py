@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from utilities.registry import Registry
 
-EMBEDDING_REGULARIZERS = Registry("embedding regularizer", flag="--embedding_regularizer")
-WEIGHT_REGULARIZERS = Registry("weight regularizer", flag="--weight_regularizer")
 EMBEDDING_FLAG_TEMPLATE = "embedding_reg_{param}"
 WEIGHT_FLAG_TEMPLATE = "weight_reg_{param}"
+EMBEDDING_REGULARIZERS = Registry("embedding regularizer", flag="--embedding_regularizer",
+                                  template=EMBEDDING_FLAG_TEMPLATE, supplies=())
+WEIGHT_REGULARIZERS = Registry("weight regularizer", flag="--weight_regularizer",
+                               template=WEIGHT_FLAG_TEMPLATE, supplies=())
 
 from utilities.registry import import_submodules  # noqa: E402
 import_submodules(__name__, __path__)

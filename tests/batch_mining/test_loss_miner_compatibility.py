@@ -12,7 +12,8 @@ import criteria
 import parameters
 from conftest import TINY_GLYPHS
 from miner_reference import single_thread  # noqa: F401  (autouse)
-from utilities.tuples import Pairs, TupleSets, Triplets, tuple_kind
+from training.objective import pairing_problem, select_miner
+from utilities.tuples import Pairs, TupleSets, Triplets, adapt, conversion_target, tuple_kind
 
 N_CLASSES, PER_CLASS, DIM = 4, 3, 8
 
@@ -44,16 +45,14 @@ def run_cell(opt, loss_name: str, miner_name: str) -> str:
     raw, labels = glyph_like_batch()
     raw.requires_grad_(True)
     emb = torch.nn.functional.normalize(raw, dim=1)
-    try:
-        parameters.check_compatibility(opt)
-    except parameters.FlagError as err:
-        msg = str(err)
+    msg = pairing_problem(opt.loss, opt.batch_mining, opt.loss_distance, opt.miner_distance_fn)
+    if msg:
         assert f"--loss {loss_name}" in msg and f"--batch_mining {miner_name}" in msg, msg
         with pytest.raises(ValueError):
-            batch_mining.adapt(batch_mining.select(opt)(emb, labels), kinds, len(labels))
+            adapt(select_miner(opt)(emb, labels), kinds, len(labels))
         return "rejected"
-    loss_fn, miner = criteria.select(opt, n_classes=N_CLASSES), batch_mining.select(opt)
-    tuples = batch_mining.adapt(miner(emb, labels), kinds, len(labels))
+    loss_fn, miner = criteria.select(opt, n_classes=N_CLASSES), select_miner(opt)
+    tuples = adapt(miner(emb, labels), kinds, len(labels))
     loss = loss_fn(emb, labels, tuples)
     assert loss.dim() == 0 and torch.isfinite(loss), f"{loss_name} x {miner_name}: {loss}"
     loss.backward()
@@ -64,7 +63,7 @@ def run_cell(opt, loss_name: str, miner_name: str) -> str:
 def expected_outcome(loss_name: str, miner_name: str) -> str:
     kinds = criteria.LOSSES.get(loss_name).takes
     output = batch_mining.MINERS.get(miner_name).output
-    return "ran" if kinds and batch_mining.conversion_target(output, kinds) else "rejected"
+    return "ran" if kinds and conversion_target(output, kinds) else "rejected"
 
 
 @pytest.mark.parametrize("loss_name", criteria.names())
@@ -89,7 +88,7 @@ def test_convert_looks_through_wrappers():
     sets = batch_mining.MINERS.get("npair")()(torch.randn(len(labels), DIM), labels)
     npair = criteria.LOSSES.get("npair")()
     for loss in (npair, CrossBatchMemory(npair, 32)):
-        assert loss.takes == ("pairs", "triplets", "sets") and loss.default_miner == "npair"
+        assert loss.takes == ("pairs", "triplets", "sets")
         assert loss.convert(sets, len(labels)) is sets
     with pytest.raises(ValueError):
         criteria.LOSSES.get("fastap")().convert(sets, len(labels))
@@ -128,17 +127,17 @@ def test_parse_args_rejects_miner_distance_and_bad_miner_values(capsys):
 def test_conversions():
     labels = torch.tensor([0, 0, 1, 1, 2])
     pairs = Pairs(torch.tensor([0, 1]), torch.tensor([1, 0]), torch.tensor([0, 0, 1]), torch.tensor([2, 3, 4]))
-    trip = batch_mining.adapt(pairs, ("triplets",), len(labels))
+    trip = adapt(pairs, ("triplets",), len(labels))
     assert tuple_kind(trip) == "triplets"
     assert set(zip(*(t.tolist() for t in trip))) == {(0, 1, 2), (0, 1, 3), (1, 0, 4)}
-    back = batch_mining.adapt(Triplets(*trip), ("pairs",), len(labels))
+    back = adapt(Triplets(*trip), ("pairs",), len(labels))
     assert set(zip(back[0].tolist(), back[1].tolist())) == {(0, 1), (1, 0)}
     assert set(zip(back[2].tolist(), back[3].tolist())) == {(0, 2), (0, 3), (1, 4)}
-    assert batch_mining.adapt(trip, ("triplets", "pairs"), 5) is trip
+    assert adapt(trip, ("triplets", "pairs"), 5) is trip
     sets = batch_mining.MINERS.get("lifted")()(torch.randn(5, 4), labels)
     with pytest.raises(ValueError):
-        batch_mining.adapt(sets, ("triplets",), 5)
-    assert batch_mining.adapt(sets, ("pairs", "triplets", "sets"), 5) is sets   # sets are never converted
+        adapt(sets, ("triplets",), 5)
+    assert adapt(sets, ("pairs", "triplets", "sets"), 5) is sets   # sets are never converted
 
 
 DEGENERATE = {"one_class": torch.zeros(6, dtype=torch.long), "singletons": torch.arange(6),
@@ -159,7 +158,7 @@ def test_degenerate_batches_give_empty_typed_tuples(batch):
         if miner.output == "sets":
             assert isinstance(out, TupleSets) and out.anchors.numel() == 0, name
         else:
-            assert batch_mining.adapt(out, ("triplets",), len(labels)).anchors.numel() == 0, name
+            assert adapt(out, ("triplets",), len(labels)).anchors.numel() == 0, name
         assert set(miner.stats) >= {"miner_n_tuples", "miner_mean_pos_dist", "miner_active_anchor_frac"}, name
 
 
@@ -172,7 +171,7 @@ def test_empty_tuples_give_a_connected_zero_loss(base_opt):
         if "triplets" not in loss_fn.takes and "pairs" not in loss_fn.takes:
             continue
         raw = torch.randn(len(labels), DIM, requires_grad=True)
-        tuples = batch_mining.adapt(batch_mining.MINERS.get("all_triplets")()(raw, labels), loss_fn.takes, 6)
+        tuples = adapt(batch_mining.MINERS.get("all_triplets")()(raw, labels), loss_fn.takes, 6)
         loss = loss_fn(raw, labels, tuples)
         loss.backward()
         assert torch.isfinite(loss) and loss.requires_grad and torch.isfinite(raw.grad).all(), loss_name

@@ -61,15 +61,15 @@ def test_semihard_window_and_uniformity(squared):
 
 
 def test_semihard_margin_and_distance_follow_the_loss():
-    import batch_mining
     import parameters
+    from training.objective import select_miner
     opt = parameters.parse_args(["--batch_mining", "semihard", "--loss_margin_margin", "0.35",
                                  "--loss_distance", "cosine"])
-    miner = batch_mining.select(opt)
+    miner = select_miner(opt)
     assert miner.margin == 0.35 and miner.distance.is_similarity
     opt = parameters.parse_args(["--batch_mining", "semihard", "--miner_semihard_margin", "0.05",
                                  "--distance_squared"])
-    miner = batch_mining.select(opt)
+    miner = select_miner(opt)
     assert miner.margin == 0.05 and miner.distance.squared
 
 
@@ -196,11 +196,11 @@ def test_parametric_follows_bin_distribution(mode):
 
 
 def test_parametric_builds_from_flags():
-    import batch_mining
     import parameters
+    from training.objective import select_miner
     opt = parameters.parse_args(["--batch_mining", "parametric", "--miner_parametric_mode", "hards",
                                  "--miner_parametric_n_support", "12", "--miner_parametric_support_lim", "0.2", "1.6"])
-    miner = batch_mining.select(opt)
+    miner = select_miner(opt)
     assert (miner.mode, miner.n_support, miner.support_lim) == ("hards", 12, [0.2, 1.6])
     assert math.isclose(float(miner.bin_probs.sum()), 1.0, rel_tol=1e-5)
 
@@ -221,11 +221,11 @@ def test_uniform_histogram_draws_per_bin():
 
 
 def test_random_distance_reads_the_distance_miner_cutoffs_like_the_old_tool():
-    import batch_mining
     import parameters
-    miner = batch_mining.select(parameters.parse_args(
+    from training.objective import select_miner
+    miner = select_miner(parameters.parse_args(
         ["--batch_mining", "random_distance", "--miner_distance_lower_cutoff", "0.3"]))
     assert (miner.lower_cutoff, miner.upper_cutoff) == (0.3, 1.4)
-    miner = batch_mining.select(parameters.parse_args(
+    miner = select_miner(parameters.parse_args(
         ["--batch_mining", "random_distance", "--miner_random_distance_upper_cutoff", "1.2"]))
     assert (miner.lower_cutoff, miner.upper_cutoff) == (0.5, 1.2)

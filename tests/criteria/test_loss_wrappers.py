@@ -12,6 +12,7 @@ import parameters
 from criteria.combined import WeightedLossSum
 from criteria.xbm import CrossBatchMemory
 from tests.criteria import revisiting_loop_refs as refs
+from training.objective import default_miner
 from utilities.tuples import all_triplets, label_masks, tuple_kind
 
 
@@ -63,7 +64,7 @@ def test_weighted_sum():
     a, b = criteria.LOSSES.get("triplet")(), criteria.LOSSES.get("lifted")()
     total = WeightedLossSum({"triplet": a, "lifted": b}, [1.0, 0.5])
     assert float(total(x, labels)) == pytest.approx(float(a(x, labels)) + 0.5 * float(b(x, labels)))
-    assert total.takes == ("triplets", "pairs", "sets") and total.default_miner == "distance"
+    assert total.takes == ("triplets", "pairs", "sets") and default_miner("triplet+lifted") == "distance"
     converted = total.convert(all_triplets(labels), len(labels))      # each part gets its own kind
     assert tuple_kind(converted["triplet"]) == "triplets" and tuple_kind(converted["lifted"]) == "triplets"
     with pytest.raises(ValueError):

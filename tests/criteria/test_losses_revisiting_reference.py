@@ -317,6 +317,16 @@ def test_given_tuples_equal_internal_mining(name):
         assert value(loss, x, labels, tuples) == pytest.approx(internal, rel=1e-9), len(tuples)
 
 
+def test_contrastive_counts_each_pair_of_mined_triplets_once():
+    """Triplets reach a pair loss as the set of pairs they name (``utilities.tuples.triplets_to_pairs``,
+    the one conversion): a positive pair shared by several triplets is not weighted up."""
+    x, labels = batch(3)
+    t = all_triplets(labels)
+    repeated = tuple(torch.cat([c, c[:1].repeat(5)]) for c in t)      # the first triplet mined six times
+    loss = make("contrastive", "euclidean", pos_margin=0.5, neg_margin=3.0)
+    assert value(loss, x, labels, repeated) == pytest.approx(value(loss, x, labels, t), rel=1e-12)
+
+
 def test_given_subset_restricts_the_loss():
     x, labels = batch(2)
     t = all_triplets(labels)

@@ -18,15 +18,6 @@ import parameters
 from conftest import ROOT
 from utilities.flags import registry_flags, signature_flags
 
-# What each kind's select/build supplies itself (the names a class may list in ``wired_params``).
-WIRED_BY_SELECT = {
-    "loss": set(criteria.LOSSES.get("margin").wired_params),
-    "miner": {"distance"},
-    "sampler": {"labels", "batch_size", "seed", "rank", "world_size", "categories", *datasampler.FLAG_KWARGS},
-    "dataset": set(datasets.WIRED_NAMES),
-    "architecture": {"in_channels", "pretrained", "weights_dir"},
-    "distance": set(), "reducer": set(), "regularizer": set(),
-}
 REGISTRIES = [("loss", criteria.LOSSES, criteria.FLAG_TEMPLATE), ("miner", batch_mining.MINERS, batch_mining.FLAG_TEMPLATE),
               ("sampler", datasampler.SAMPLERS, datasampler.FLAG_TEMPLATE),
               ("dataset", datasets.DATASETS, datasets.FLAG_TEMPLATE),
@@ -34,6 +25,8 @@ REGISTRIES = [("loss", criteria.LOSSES, criteria.FLAG_TEMPLATE), ("miner", batch
               ("distance", distances.DISTANCES, distances.FLAG_TEMPLATE)] + [
     ("reducer" if registry is criteria.REDUCERS else "regularizer", registry, template)
     for registry, template in criteria.EXTRA_FLAG_REGISTRIES]
+# What each kind's select hands over (the names a class may list in ``wired_params``).
+WIRED_BY_SELECT = {kind: set(registry.supplies) for kind, registry, _ in REGISTRIES}
 PRE_PARSED = {"config"}   # read before the full parse (parameters._pre_parse)
 
 

@@ -74,3 +74,73 @@ def test_no_registered_component_is_abstract():
     abstract = [f"{reg.kind} {e.name}" for reg in registries for e in reg.entries()
                 if inspect.isclass(e.obj) and inspect.isabstract(e.obj)]
     assert abstract == []
+
+
+# ---- the construction door: declared needs, validated at registration -------------------------
+def _door() -> Registry:
+    return Registry("widget", flag="--widget", template="widget_{name}_{param}", supplies=("n_classes", "embed_dim"))
+
+
+def test_registration_rejects_a_need_the_constructor_does_not_accept():
+    from utilities.registry import RegistrationError
+    reg = _door()
+
+    class Refuses:
+        wired_params = ("n_classes",)
+
+        def __init__(self, width: int = 3):
+            self.width = width
+    with pytest.raises(RegistrationError, match="'n_classes', which its constructor does not accept"):
+        reg.register("refuses")(Refuses)
+
+    class Unknown:
+        wired_params = ("gpu",)
+
+        def __init__(self, gpu: int = 0):
+            self.gpu = gpu
+    with pytest.raises(RegistrationError, match="'gpu', which nobody supplies"):
+        reg.register("unknown")(Unknown)
+    assert reg.names() == []
+
+
+def test_create_hands_over_declared_needs_only_never_by_parameter_name():
+    """``n_classes`` reaches only the component that declares it; an undeclared argument of the
+    same name is one of its own parameters (a flag), whatever is offered."""
+    import argparse
+    reg = _door()
+
+    @reg.register("declares")
+    class Declares:
+        wired_params = ("n_classes",)
+
+        def __init__(self, n_classes: int = 1, scale: float = 1.0):
+            self.n_classes, self.scale = n_classes, scale
+
+    @reg.register("undeclared")
+    class Undeclared:
+        def __init__(self, n_classes: int = 1):
+            self.n_classes = n_classes
+
+    flags = argparse.Namespace(widget_declares_scale=2.0, widget_undeclared_n_classes=7)
+    built = reg.create("declares", flags, n_classes=10, embed_dim=64)
+    assert (built.n_classes, built.scale) == (10, 2.0)
+    assert reg.create("undeclared", flags, n_classes=10).n_classes == 7
+    assert reg.create("undeclared").n_classes == 1                          # no flags: the defaults
+    with pytest.raises(TypeError, match="needs 'n_classes'"):
+        reg.create("declares", flags)
+
+
+def test_a_need_reached_through_kwargs_is_accepted():
+    reg = _door()
+
+    class Base:
+        def __init__(self, embed_dim: int = 2):
+            self.embed_dim = embed_dim
+
+    @reg.register("child")
+    class Child(Base):
+        wired_params = ("embed_dim",)
+
+        def __init__(self, **base):
+            super().__init__(**base)
+    assert reg.create("child", None, embed_dim=5).embed_dim == 5

@@ -59,42 +59,23 @@ def fail(message: str) -> None:
     raise SystemExit(2)
 
 
-def restore_run(args: argparse.Namespace, device: str) -> tuple[Any, Any, argparse.Namespace]:
-    """The model (weights loaded, eval mode) and the split dataset of a checkpoint."""
-    import torch
-
-    import architectures
-    import datasets
+def restore(args: argparse.Namespace, device: str) -> tuple[Any, Any, argparse.Namespace]:
+    """The model, the split dataset and the flags of ``--checkpoint``, read through the run
+    record of its folder (:meth:`training.run_record.RunRecord.restore_model`); one line and exit
+    2 when the checkpoint or its data cannot be used."""
     import parameters
+    from training.checkpoint import CheckpointError
+    from training.run_folder import RunFolderError
+    from training.run_record import RunRecord
+    record = RunRecord(os.path.dirname(os.path.abspath(args.checkpoint)))
     try:
-        state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    except Exception as err:   # truncated zip, not a torch file, unpickling: many types, one answer
-        fail(f"--checkpoint {args.checkpoint}: not a readable torch checkpoint "
-             f"({type(err).__name__}: {first_line(err)})")
-    if (not isinstance(state, dict) or not isinstance(state.get("config"), dict)
-            or not isinstance(state.get("model"), dict)):
-        fail(f"--checkpoint {args.checkpoint}: not a dmlbench checkpoint (needs 'config' and 'model')")
-    flags = {**vars(parameters.build_parser().parse_args([])), **state["config"]}
-    if args.dataset:
-        if args.dataset != flags["dataset"]:
-            flags.update(datasets.DATASETS.get(args.dataset).preset)
-        flags["dataset"] = args.dataset
-    if args.source_path:
-        flags["source_path"] = args.source_path
-    flags.update(not_pretrained=True, device=device)
-    opt = argparse.Namespace(**flags)     # the saved run's flags with this command's overrides
-    source_cls = datasets.DATASETS.get(opt.dataset)
-    if source_cls.needs_source and source_cls.check_source(opt.source_path):
-        fail(f"--source: {source_cls.check_source(opt.source_path)}")
-    data = datasets.select(opt)
-    if args.split not in data:
-        fail(f"--split {args.split}: the dataset has only {', '.join(sorted(data))}")
-    model = architectures.select(opt, in_channels=datasets.channels(data[args.split]))
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as err:
-        fail(f"--checkpoint {args.checkpoint}: its weights do not fit the architecture ({first_line(err)})")
-    return model.to(device), data[args.split], opt
+        return record.restore_model(os.path.basename(args.checkpoint), dataset=args.dataset, source_path=args.source_path, split=args.split,
+                                    device=device, defaults=vars(parameters.build_parser().parse_args([])))
+    except CheckpointError as err:
+        fail(f"--checkpoint {err}")
+    except RunFolderError as err:
+        fail(str(err))
+    raise AssertionError("unreachable")
 
 
 #: Errors a damaged .npz raises while it is opened or read (truncated zip, not a zip, a
@@ -163,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         fail("--device cuda: no CUDA device is available")
 
     if args.checkpoint:
-        model, dataset, opt = restore_run(args, device)
+        model, dataset, opt = restore(args, device)
         names = args.metrics or list(opt.evaluation_metrics)
         average_mode = args.metric_average or opt.metric_average
         seed = opt.seed if args.seed is None else args.seed

@@ -35,17 +35,17 @@ def save_checkpoint(path: str, *, epoch: int, model: torch.nn.Module, loss: torc
     })
 
 
-def load_checkpoint(path: str) -> dict[str, Any]:
+def load_checkpoint(path: str, required: tuple[str, ...] = KEYS) -> dict[str, Any]:
     """Read a checkpoint; :class:`CheckpointError` (one line naming ``path``) if it is missing,
-    truncated, not a torch file or lacks one of :data:`KEYS`."""
+    truncated, not a torch file or lacks one of ``required`` (to continue a run: :data:`KEYS`)."""
     if not os.path.isfile(path):
         raise CheckpointError(f"no checkpoint at {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(err).__name__}: "
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({type(err).__name__}: "
                               f"{' '.join(str(err).split())[:120]})") from None
-    missing = [k for k in KEYS if not isinstance(state, dict) or k not in state]
+    missing = [k for k in required if not isinstance(state, dict) or k not in state]
     if missing:
         raise CheckpointError(f"{path}: not a dmlbench checkpoint (missing {', '.join(missing)})")
     return state

@@ -9,6 +9,7 @@ from aggregation.aggregate import Excluded, Row
 from aggregation.columns import display, fmt, scale
 from aggregation.groups import config_differences
 from aggregation.identity import Duplicate
+from aggregation.runs import Unsearched
 
 OPTIMISTIC_NOTES = {
     "test_max": "selection test_max: the epoch with the best test value of the selection metric (the "
@@ -53,11 +54,14 @@ def repeats_text(row: Row) -> str:
 
 
 def problems(rows: list[Row], excluded: list[Excluded], duplicates: list[Duplicate] | None = None,
-             nested: dict[str, list[str]] | None = None) -> str:
+             nested: dict[str, list[str]] | None = None, unsearched: list[Unsearched] | None = None) -> str:
     """The excluded runs, the groups whose configs differ, the seeds run more than once in a group
-    (each counted once), the duplicate run folders (each run counted once) and the run folders
-    holding other run folders, as markdown lists ('' if none)."""
+    (each counted once), the duplicate run folders (each run counted once), the run folders
+    holding other run folders and the run folders not read, as markdown lists ('' if none)."""
     out = []
+    if unsearched:
+        out.append(f"### Run folders not read ({len(unsearched)})")
+        out += [f"- `{u.path}`: {u.reason}" for u in unsearched]
     if excluded:
         out.append(f"### Excluded runs ({len(excluded)})")
         out += [f"- `{e.run.path}`: {e.reason}" for e in excluded]

@@ -23,8 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from training.run_folder import RunFolderError
-from training.run_record import RunRecord, configuration_key
+from training.run_record import RunFolderError, RunRecord, configuration_key
 
 STATUSES = ("completed", "running", "failed", "corrupt")
 SEED_SUFFIX = re.compile(r"_s(\d+)(_\d{8}-\d{6})?$")

@@ -65,8 +65,7 @@ def restore(args: argparse.Namespace, device: str) -> tuple[Any, Any, argparse.N
     2 when the checkpoint or its data cannot be used."""
     import parameters
     from training.checkpoint import CheckpointError
-    from training.run_folder import RunFolderError
-    from training.run_record import RunRecord
+    from training.run_record import RunFolderError, RunRecord
     record = RunRecord(os.path.dirname(os.path.abspath(args.checkpoint)))
     try:
         return record.restore_model(os.path.basename(args.checkpoint), dataset=args.dataset, source_path=args.source_path, split=args.split,

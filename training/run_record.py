@@ -26,7 +26,6 @@ import os
 from typing import Any
 
 from training.checkpoint import CheckpointError, load_checkpoint
-from training.run_folder import RunFolderError, read_config
 from utilities.csv_rows import as_float, read_csv_rows
 
 # Flags that never change a run's results (besides the seed and group, which identify it anyway).
@@ -36,6 +35,10 @@ RESULT_NEUTRAL_KEYS = frozenset({
     "plot_embeddings", "plot_retrievals", "print_config",
 })
 STATUSES = ("completed", "running", "failed")
+
+
+class RunFolderError(ValueError):
+    """A run folder that cannot be used as asked (locked, not a run, damaged); one line."""
 
 
 def result_neutral(key: str) -> bool:
@@ -88,7 +91,19 @@ class RunRecord:
     def config(self) -> dict[str, Any]:
         """``config.json``; :class:`RunFolderError` if missing, damaged or not a run config."""
         if self._config is None:
-            self._config = read_config(self.path)
+            file = self.file("config.json")
+            if not os.path.isfile(file):
+                raise RunFolderError(f"{self.path} is not a run folder (no config.json)")
+            try:
+                with open(file, encoding="utf-8") as fh:
+                    config = json.load(fh)
+            except (UnicodeDecodeError, json.JSONDecodeError) as err:
+                raise RunFolderError(f"{file} is not valid JSON ({' '.join(str(err).split())})") from None
+            except OSError as err:
+                raise RunFolderError(f"cannot read {file}: {err.strerror}") from None
+            if not isinstance(config, dict) or not isinstance(config.get("flags"), dict):
+                raise RunFolderError(f'{file} has no "flags" mapping (not a dmlbench run config)')
+            self._config = config
         return self._config
 
     def readable(self) -> bool:
@@ -197,8 +212,11 @@ class RunRecord:
         """``train.csv`` as rows of strings (``[]`` when missing)."""
         return read_csv_rows(self.file("train.csv"))
 
-    def metric_rows(self) -> list[dict[str, Any]]:
-        """``metrics.csv`` as rows of ``{"epoch": int, "split": str, <metric>: float}``."""
+    def metric_rows(self, typed: bool = True) -> list[dict[str, Any]]:
+        """``metrics.csv`` as rows of ``{"epoch": int, "split": str, <metric>: float}`` (with
+        ``typed=False``, every cell as the file holds it); ``[]`` when missing."""
+        if not typed:
+            return read_csv_rows(self.file("metrics.csv"))
         rows = []
         for raw in read_csv_rows(self.file("metrics.csv")):
             row: dict[str, Any] = {"epoch": int(float(raw["epoch"])), "split": raw["split"]}

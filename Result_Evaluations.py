@@ -24,6 +24,7 @@ from aggregation.identity import deduplicate
 from aggregation.runs import nesting
 from aggregation.selection import SELECTIONS
 from aggregation.tables import OPTIMISTIC_NOTES, markdown, problems, write_csv
+from utilities.atomic import can_write_in
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,11 +115,8 @@ def output_problem(opt: argparse.Namespace) -> str | None:
         if not path:
             continue
         target = os.path.abspath(path)
-        parent = target if folder and os.path.isdir(target) else os.path.dirname(target)
-        while not os.path.isdir(parent):      # --plots makes missing folders: the first existing one
-            parent = os.path.dirname(parent)
-        if not os.access(parent, os.W_OK):
-            return f"{flag} {path}: {parent} is not writable (outputs go where {flag} says; runs are only read)"
+        if not can_write_in(target if folder else os.path.dirname(target)):
+            return f"{flag} {path}: cannot write there (outputs go where {flag} says; runs are only read)"
     return None
 
 

@@ -97,6 +97,9 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
                                    scheduler=scheduler, sampler=sampler, selector=selector)
         if start_epoch == opt.n_epochs and RunRecord(run.path).completed:
             return None
+        if not os.access(run.path, os.W_OK):   # e.g. a read-only file system: refused, nothing written
+            raise RunFolderError(f"--resume {run.path}: the run folder is not writable, and continuing "
+                                 f"the run writes into it (reading or evaluating it does not)")
         run.record_resume(opt, start_epoch)
         print(f"resumed {run.path} after epoch {start_epoch}")
     run.record_data(identity)

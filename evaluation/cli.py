@@ -27,6 +27,7 @@ from evaluation.artifacts import save_report
 from metrics.evidence import compute
 from evaluation.engine import embed, protocol_columns
 from evaluation.table import format_metrics_table
+from utilities.atomic import can_write_in
 from utilities.registry import UnknownNameError
 
 DEFAULT_METRICS = ["e_recall@1", "e_recall@2", "e_recall@4", "e_recall@8", "precision_at_1", "r_precision",
@@ -137,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
             metrics.parse(name)
     except (UnknownNameError, ValueError) as err:
         fail(str(err).replace("--evaluation_metrics", "--metrics"))
+    out_dir = args.out or os.path.dirname(os.path.abspath(source))
+    if not can_write_in(out_dir):        # checked first: a read-only run is read, never written
+        fail(f"--out: cannot write eval_{args.split}.json into {out_dir} (not writable); pass --out DIR")
+    if args.export_embeddings and not can_write_in(os.path.dirname(os.path.abspath(args.export_embeddings))):
+        fail(f"--export_embeddings: cannot write {args.export_embeddings} (folder not writable)")
     import torch
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
@@ -164,7 +170,6 @@ def main(argv: list[str] | None = None) -> int:
         where = f"--checkpoint {source} ({args.split} split)" if args.checkpoint else f"--embeddings {source}"
         fail(message if message.startswith("--metrics") else f"{where}: {message}")
     print(format_metrics_table({args.split: results}))
-    out_dir = args.out or os.path.dirname(os.path.abspath(source))
     os.makedirs(out_dir, exist_ok=True)
     report = os.path.join(out_dir, f"eval_{args.split}.json")
     save_report(report, args.split, os.path.abspath(source), results, len(cols["labels"]))

@@ -130,7 +130,12 @@ class RunFolder:
         """Hold an exclusive ``flock`` on ``<run>/.lock`` until the process ends (or :meth:`unlock`).
 
         :class:`RunFolderError` if another process holds it: that process is writing this run."""
-        fd = os.open(self.file(".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(self.file(".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as err:        # a read-only run folder: lock it for reading, if it can be
+            if not os.path.isfile(self.file(".lock")):
+                raise RunFolderError(f"cannot write in run folder {self.path}: {err.strerror}") from None
+            fd = os.open(self.file(".lock"), os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
@@ -139,8 +144,9 @@ class RunFolder:
                 raise RunFolderError(f"run folder {self.path} is in use by another process "
                                      f"(a run or resume of it is still going)") from None
             raise
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        if os.access(self.file(".lock"), os.W_OK):
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
         self._lock_fd = fd
         _HELD_LOCKS.add(fd)
 

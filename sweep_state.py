@@ -45,7 +45,7 @@ def state(folder: str, argv: list[str]) -> tuple[str, str]:
         return "new", ""
     if not record.readable():
         return "stale", "its config.json is missing or unreadable"
-    if record.status == "failed" and not record.summary.get("interrupted"):
+    if not record.completed and not record.resumable:
         return "stale", f"it failed: {record.summary.get('error', '?')}"
     try:
         wanted = wanted_flags(argv)

@@ -181,7 +181,7 @@ class RunFolder:
             run.lock()
         except OSError as err:
             raise PermissionError(f"--save_path: cannot write in {run.path}: {err.strerror}") from None
-        if os.path.exists(run.file("summary.json")) or os.path.exists(run.file("config.json")):
+        if RunRecord.holds_run(run.path):
             run.unlock()
             raise FileExistsError(f"run folder {run.path} already holds a run: pass --resume "
                                   f"{run.path} to continue it, or choose another --savename")
@@ -232,7 +232,7 @@ class RunFolder:
 
     def remove_if_unused(self) -> None:
         """Delete a folder this process created when nothing was trained in it."""
-        if self.created and not os.path.exists(self.file("checkpoint_last.pt")):
+        if self.created and not RunRecord(self.path).has_checkpoint("checkpoint_last.pt"):
             self.unlock()
             for name in os.listdir(self.path):
                 os.unlink(self.file(name))

@@ -1,6 +1,6 @@
 """Aggregate dmlbench runs into tables and figures.
 
-    python Result_Evaluations.py --root Training_Results [--selection last|val|test_max]
+    python Result_Evaluations.py --root Training_Results [--selection last|val|test_max|test_max_per_metric]
         [--metrics e_recall@1 ...] [--csv FILE] [--latex FILE] [--plots DIR]
         [--wandb_project ENTITY/PROJECT]
 
@@ -14,6 +14,7 @@ refused (exit 2). The logic lives in the ``aggregation`` package.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from aggregation.aggregate import summarise
@@ -22,7 +23,8 @@ from aggregation.groups import group_runs
 from aggregation.identity import deduplicate
 from aggregation.runs import nesting
 from aggregation.selection import SELECTIONS
-from aggregation.tables import OPTIMISTIC_NOTE, markdown, problems, write_csv
+from aggregation.tables import OPTIMISTIC_NOTES, markdown, problems, write_csv
+from utilities.atomic import can_write_in
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,10 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wandb_project", default=None, metavar="ENTITY/PROJECT",
                         help="Read the runs from the W&B API instead of --root (needs network access).")
     parser.add_argument("--selection", default="last", choices=SELECTIONS,
-                        help="Epoch reported per run: last, best validation, or test_max (per-metric max "
-                             "over epochs on the test set: the paper's protocol, optimistic).")
+                        help="Epoch reported per run: last, best validation, test_max (the epoch of the best "
+                             "test value, as main.py --selection test_max picks it: the paper's protocol, "
+                             "optimistic), or test_max_per_metric (each test metric its own maximum over "
+                             "epochs, optimistic).")
     parser.add_argument("--select_metric", default=None,
-                        help="Metric that val/test_max select on (default: each run's first --storage_metrics).")
+                        help="Metric that val/test_max/test_max_per_metric select on (default: each run's first --storage_metrics).")
     parser.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS),
                         help="Metrics to report: metric names (python main.py --list) or columns the runs recorded.")
     parser.add_argument("--datasets", nargs="+", default=None, help="Only these datasets.")
@@ -52,17 +56,23 @@ def main(argv: list[str] | None = None) -> int:
     opt = build_parser().parse_args(argv)
     if opt.reality_check:
         return reality_check(opt)
+    unwritable = output_problem(opt)
+    if unwritable:
+        print(f"Result_Evaluations.py: error: {unwritable}", file=sys.stderr)
+        return 2
+    unsearched = []
     try:
         if opt.wandb_project:
             from aggregation.wandb_source import load_wandb_runs
             runs = load_wandb_runs(opt.wandb_project)
         else:
-            from aggregation.runs import load_runs
-            runs = load_runs(opt.root)
+            from aggregation.runs import find_runs
+            runs, unsearched = find_runs(opt.root)
     except (FileNotFoundError, RuntimeError) as err:
         print(f"Result_Evaluations.py: error: {err}", file=sys.stderr)
         return 2
-    if opt.datasets:
+    other_data = [r for r in runs if opt.datasets and r.dataset not in opt.datasets]
+    if other_data:
         runs = [r for r in runs if r.dataset in opt.datasets]
     problem = metric_problem(opt.metrics, recorded_metrics(runs))
     if problem:
@@ -76,15 +86,42 @@ def main(argv: list[str] | None = None) -> int:
     n_repeats = sum(len(rep.ignored) for row in rows for rep in row.repeats)
     print(f"{found} runs found, {sum(r.n for r in rows)} used in {len(rows)} groups, {len(excluded)} excluded"
           + (f", {n_ignored} duplicate folder{'s' * (n_ignored != 1)} ignored" if n_ignored else "")
-          + (f", {n_repeats} repeated seed{'s' * (n_repeats != 1)} ignored" if n_repeats else "") + ".\n")
+          + (f", {n_repeats} repeated seed{'s' * (n_repeats != 1)} ignored" if n_repeats else "")
+          + (f", {len(other_data)} of other datasets left out (--datasets)" if other_data else "")
+          + (f", {len(unsearched)} not read (listed below)" if unsearched else "") + ".\n")
     if rows:
         print(markdown(rows, opt.metrics, opt.selection))
         empty = [m for m in opt.metrics if not any(r.stats[m].n for r in rows)]
         if empty:
             print(f"\nnote: no counted run recorded {', '.join(empty)} (shown as –)")
-    report = problems(rows, excluded, duplicates, nested)
+    report = problems(rows, excluded, duplicates, nested, unsearched)
     if report:
         print("\n" + report)
+    try:
+        write_outputs(opt, rows)
+    except OSError as err:
+        print(f"Result_Evaluations.py: error: cannot write {err.filename}: {err.strerror}", file=sys.stderr)
+        return 1
+    if opt.selection in OPTIMISTIC_NOTES:
+        print("\nnote: " + OPTIMISTIC_NOTES[opt.selection])
+    return 0 if rows else 1
+
+
+def output_problem(opt: argparse.Namespace) -> str | None:
+    """Why an output of ``--csv``, ``--latex`` or ``--plots`` cannot be written (a folder that is
+    missing or not writable, e.g. on a read-only file system), or None. Checked before reading."""
+    for flag, path, folder in (("--csv", opt.csv, False), ("--latex", opt.latex, False),
+                               ("--plots", opt.plots, True)):
+        if not path:
+            continue
+        target = os.path.abspath(path)
+        if not can_write_in(target if folder else os.path.dirname(target)):
+            return f"{flag} {path}: cannot write there (outputs go where {flag} says; runs are only read)"
+    return None
+
+
+def write_outputs(opt: argparse.Namespace, rows: list) -> None:
+    """The files asked for: ``--csv``, ``--latex``, ``--plots``."""
     if opt.csv:
         with open(opt.csv, "w", newline="") as fh:
             write_csv(rows, opt.metrics, opt.selection, fh)
@@ -101,9 +138,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}")
         for line in skipped:
             print(line)
-    if opt.selection == "test_max":
-        print("\nnote: " + OPTIMISTIC_NOTE)
-    return 0 if rows else 1
 
 
 def reality_check(opt: argparse.Namespace) -> int:

@@ -7,9 +7,11 @@
 #
 # Sections: cub200, cars196, online_products (the paper: 18 baselines + 5 rho-regularised
 # configurations each, 16 + 5 on SOP, seeds 0-4; "paper" runs all three: 335 runs) and glyphs (the same 23 configurations at CPU scale,
-# seeds 0-2). Runs whose summary.json says "completed" are skipped; a run left "running" by a killed
-# sweep is resumed from its checkpoint_last.pt; a failed one is moved to <dataset>/_superseded/ and
-# started again. A failed run is reported at the end and never stops the others.
+# seeds 0-2). A completed run whose saved configuration is the one asked for is skipped; a run left
+# "running" by a killed sweep, or one trained for fewer epochs than asked, is continued with
+# --resume; a failed run, or one of another configuration, is moved to <dataset>/_superseded/ (and
+# said so) and started again. A failed run is reported at the end and never stops the others. A
+# second sweep of one section on one --save_path is refused while the first runs.
 # --only keeps the groups whose name matches REGEX (grep -E), e.g. --only 'Margin|Triplet'.
 # Flags after "--" are appended to every main.py command (e.g. -- --log_online --project MyProject).
 # A W&B key (--wandb_key, here or after "--") reaches the runs as WANDB_API_KEY, never on a printed
@@ -21,7 +23,7 @@ set -u
    # this file while a sweep runs cannot break the sweep
 
 usage() {
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 
@@ -185,20 +187,16 @@ command_for() {  # group seed flags [resume folder] -> the argv of one run, in C
     CMD+=("${EXTRA[@]}")
 }
 
-run_state() {  # folder -> STATE = completed | resumable | stale | new (no subshell: sweeps are long)
-    # resumable: killed (summary "running", or no summary yet: killed before training began) or
-    # stopped by a signal ("interrupted"); main.py --resume continues it, from epoch 0 if it never
-    # saved a checkpoint. stale: failed for a reason of its own; it is moved aside and run again.
-    local folder=$1
+run_state() {  # folder flags... -> STATE (new | completed | resumable | extend | stale | differs | error), REASON
+    # A folder holding a run is judged by its run record (sweep_state.py): it satisfies the entry
+    # only if its saved configuration is the one asked for. resumable: killed or stopped by a
+    # signal; extend: complete but shorter than asked; both continue with --resume. stale (failed
+    # for a reason of its own) and differs (another configuration) are moved aside and run again.
+    local folder=$1; shift
+    REASON=""
     if [ ! -f "$folder/summary.json" ] && [ ! -f "$folder/config.json" ]; then STATE=new; return; fi
-    if [ ! -f "$folder/summary.json" ]; then STATE=resumable; return; fi
-    if grep -Eq '"status"[[:space:]]*:[[:space:]]*"completed"' "$folder/summary.json"; then
-        STATE=completed
-    elif grep -Eq '"status"[[:space:]]*:[[:space:]]*"running"|"interrupted"' "$folder/summary.json"; then
-        STATE=resumable
-    else
-        STATE=stale
-    fi
+    IFS=$'\t' read -r STATE REASON < <("$PYTHON" "$HERE/sweep_state.py" "$folder" "$@" 2>&1 | tail -n 1)
+    case "$STATE" in new|completed|resumable|extend|stale|differs|error) ;; *) REASON=$STATE; STATE=error ;; esac
 }
 
 # ------------------------------------------------------------------------------------------------
@@ -209,12 +207,17 @@ if [ "$DRY_RUN" = 1 ]; then
     for run in "${RUNS[@]}"; do
         IFS=$'\t' read -r group seed flags <<< "$run"
         folder="$SAVE_PATH/$DATASET/${group}_s${seed}"
-        run_state "$folder"
+        command_for "$group" "$seed" "$flags"
+        run_state "$folder" "${CMD[@]:1}"
         if [ "$STATE" = completed ]; then
             n_skip=$((n_skip + 1)); echo "# completed, skipped: ${group}_s${seed}" >&2; continue
         fi
         resume=""
-        if [ "$STATE" = resumable ]; then resume=$folder; fi
+        case "$STATE" in
+            resumable|extend) resume=$folder ;;
+            stale|differs) echo "# would move $folder to $DATASET/_superseded/ (${REASON:-$STATE})" >&2 ;;
+            error) echo "# ${group}_s${seed}: $REASON" >&2 ;;
+        esac
         command_for "$group" "$seed" "$flags" "$resume"
         printf '%s' "$PYTHON"; printf ' %q' "${CMD[@]}"; printf '\n'
     done
@@ -233,8 +236,19 @@ if [ -z "${OMP_NUM_THREADS:-}" ] && [ "$JOBS" -gt 1 ]; then  # share the cores i
     cores=$(nproc 2>/dev/null || echo "$JOBS")
     export OMP_NUM_THREADS=$(( cores / JOBS > 0 ? cores / JOBS : 1 ))
 fi
+mkdir -p "$LOG_DIR" || exit 2
+# One sweep per section and --save_path: a second one would rerun the first's live runs and
+# truncate their logs. The lock is held while this script or any run it started lives.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>>"$LOG_DIR/.sweep.lock"
+    if ! flock -n 9; then
+        echo "Revisit_Runs.sh: another $SECTION sweep is running on --save_path $SAVE_PATH" \
+             "(pid $(cat "$LOG_DIR/.sweep.lock" 2>/dev/null || echo '?')); wait for it or choose another --save_path" >&2
+        exit 2
+    fi
+    echo $$ > "$LOG_DIR/.sweep.lock"
+fi
 STATUS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/revisit_runs.XXXXXX")
-mkdir -p "$LOG_DIR"
 stop_runs() {  # SIGINT/SIGTERM: pass SIGTERM to every running main.py (each records "interrupted"), wait, exit
     trap '' INT TERM
     echo "Revisit_Runs.sh: interrupted; stopping running jobs" >&2
@@ -253,15 +267,22 @@ for run in "${RUNS[@]}"; do
     IFS=$'\t' read -r group seed flags <<< "$run"
     name="${group}_s${seed}"
     folder="$SAVE_PATH/$DATASET/$name"
-    run_state "$folder"
+    command_for "$group" "$seed" "$flags"
+    run_state "$folder" "${CMD[@]:1}"
     resume=""
     case "$STATE" in
         completed) n_skip=$((n_skip + 1)); continue ;;
         resumable) resume=$folder ;;
-        stale)
+        extend) resume=$folder; echo "extending $folder ($REASON)" ;;
+        stale|differs)
             aside="$SAVE_PATH/$DATASET/_superseded/${name}_$(date +%Y%m%d-%H%M%S)"
             mkdir -p "$(dirname "$aside")" && mv "$folder" "$aside"
-            echo "moved the unfinished $folder to $aside" ;;
+            if [ "$STATE" = stale ]; then
+                echo "moved the unfinished $folder to $aside"
+            else
+                echo "moved $folder to $aside: not the run this sweep asks for ($REASON)"
+            fi ;;
+        error) echo "$name: $REASON" ;;
     esac
     while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n 2>/dev/null || sleep 1; done
     command_for "$group" "$seed" "$flags" "$resume"

@@ -31,7 +31,8 @@ from training.interrupts import RunInterrupted, signals_raise
 from training.loop import NonFiniteLossError, train_epoch
 from training.online_logger import OnlineLogger
 from training.report import format_config, format_header, print_registries
-from training.run_folder import RunFolder, RunFolderError, public_config, read_summary
+from training.run_folder import RunFolder, RunFolderError, public_config
+from training.run_record import RunRecord
 from training.selection import EpochSelector
 from utilities import comm
 from utilities.seeding import seed_everything, set_deterministic, worker_init_fn
@@ -94,8 +95,11 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
     if opt.resume:      # every check first: a refused resume leaves the folder as it was
         start_epoch = resume_state(opt, run, identity, model=model, loss=objective.loss, optimizer=optimizer,
                                    scheduler=scheduler, sampler=sampler, selector=selector)
-        if start_epoch == opt.n_epochs and read_summary(run.path).get("status") == "completed":
+        if start_epoch == opt.n_epochs and RunRecord(run.path).completed:
             return None
+        if not os.access(run.path, os.W_OK):   # e.g. a read-only file system: refused, nothing written
+            raise RunFolderError(f"--resume {run.path}: the run folder is not writable, and continuing "
+                                 f"the run writes into it (reading or evaluating it does not)")
         print(f"resumed {run.path} after epoch {start_epoch}")
     logger = OnlineLogger(opt, run.path, opt.log_online and comm.is_main())   # a failed login writes nothing
 
@@ -159,9 +163,10 @@ def resume_state(opt: argparse.Namespace, run: RunFolder, identity: dict[str, st
     conflict = run.data_conflict(identity)
     if conflict:
         raise RunFolderError(f"--resume {run.path}: {conflict}")
-    if not os.path.exists(run.file("checkpoint_last.pt")):
+    record = RunRecord(run.path)
+    if not record.has_checkpoint("checkpoint_last.pt"):
         return 0
-    state = load_checkpoint(run.file("checkpoint_last.pt"))
+    state = load_checkpoint(record.checkpoint("checkpoint_last.pt"))
     done = int(state["epoch"])
     if done > opt.n_epochs:
         raise RunFolderError(f"--resume {run.path}: --n_epochs {opt.n_epochs} is below the {done} epochs "
@@ -224,7 +229,8 @@ def run_and_report(opt: argparse.Namespace, run: RunFolder) -> int:
     comm.barrier()  # rank 0 has written checkpoint_last.pt
     epochs = len(run.train_rows)
     run.write_summary("completed", epochs, opt.selection, selector.best_epoch, selector.test_metrics)
-    plot_training_curves(run.path, opt.storage_metrics, selected_epoch=selector.best_epoch, selection=opt.selection)
+    plot_training_curves(run.path, run.logs(), opt.storage_metrics, selected_epoch=selector.best_epoch,
+                         selection=opt.selection)
     print(f"\nmetrics at the selected epoch {selector.best_epoch} (--selection {opt.selection}; as in summary.json):\n"
           + format_metrics_table(selector.results))
     if selector.best_epoch != epochs and results:

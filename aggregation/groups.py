@@ -1,9 +1,11 @@
 """Runs grouped into the seeds of one configuration, with differing configs flagged.
 
-* With ``--group``: the runs of one dataset and group name form a group, whatever their flags; a
-  group whose runs differ in more than the seed is flagged (⚠, :func:`config_differences`).
-* Without ``--group``: only runs whose result-relevant flags match apart from the seed
-  (:func:`aggregation.identity.config_hash`) group together. The group is named after the folder
+* Runs on different data (another data fingerprint in ``config.json``) never share a group; groups
+  of one name on different data are named apart: ``Margin [data 3fa2c1d0 from /data/omni_b]``.
+* With ``--group``: the runs of one dataset, group name and data form a group, whatever their
+  flags; a group whose runs differ in more than the seed is flagged (⚠, :func:`config_differences`).
+* Without ``--group``: only runs whose result-relevant flags and data match apart from the seed
+  (:meth:`aggregation.runs.Run.configuration`) group together. The group is named after the folder
   name minus ``_s<seed>[_<timestamp>]``; where several configurations share that name, the flags
   that tell them apart follow it: ``glyphs_margin_distance [use_tv_split=true]``.
 * A seed counts once per group: of several runs with one seed, the most finished one
@@ -20,9 +22,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from aggregation.identity import RUN_SPECIFIC_KEYS, Duplicate, config_hash, preference, run_specific
+from aggregation.identity import Duplicate, preference
 from aggregation.naming import Method, method_of
 from aggregation.runs import Run
+from training.run_record import RESULT_NEUTRAL_KEYS, result_neutral
 
 MAX_NAME_FLAGS = 3  # flags named in a group name that needs them; more are elided
 FLAG_DEFAULTS = {"world_size": 1}  # the value of a flag that a run does not carry (runs.load_run)
@@ -40,16 +43,25 @@ class Group:
     distinction: str = ""  # "use_tv_split=true": what sets it apart from groups of the same name
 
 
-def config_differences(runs: list[Run], ignore: frozenset[str] = RUN_SPECIFIC_KEYS) -> dict[str, list[str]]:
+def config_differences(runs: list[Run], ignore: frozenset[str] = RESULT_NEUTRAL_KEYS) -> dict[str, list[str]]:
     """Flags (apart from ``ignore`` and ``plot_*``) whose values differ between ``runs``: key ->
-    sorted values. ``n_epochs`` is what a completed run trained, marked where it is not the config's."""
-    keys = sorted(k for k in {k for run in runs for k in run.flags} - ignore if not run_specific(k))
+    sorted values, and ``data`` when they trained on different data. ``n_epochs`` is what a
+    completed run trained, marked where it is not the config's."""
+    keys = sorted(k for k in {k for run in runs for k in run.flags} - ignore if not result_neutral(k))
     diffs = {}
     for key in keys:
         values = {flag_value(run, key) for run in runs}
         if len(values) > 1:
             diffs[key] = sorted(values)
+    data = {data_text(run) for run in runs}
+    if len(data) > 1:
+        diffs["data"] = sorted(data)
     return diffs
+
+
+def data_text(run: Run) -> str:
+    """``3fa2c1d0 from /data/omni_a``: the run's data fingerprint (8 digits) and source."""
+    return f"{(run.data_fingerprint or 'unknown')[:8]} from {run.data_source or '?'}"
 
 
 def flag_value(run: Run, key: str) -> str:
@@ -62,14 +74,14 @@ def flag_value(run: Run, key: str) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def group_key(run: Run) -> tuple[str, str, str]:
-    """``(dataset, kind, value)``: the ``--group`` name; without one, the configuration hash
-    (seed excluded); for a run whose flags could not be read, its folder name."""
+def group_key(run: Run) -> tuple[str, str, str, str]:
+    """``(dataset, kind, value, data fingerprint)``: the ``--group`` name; without one, the
+    configuration key (seed excluded); for a run whose flags could not be read, its folder name."""
     if run.flags.get("group"):
-        return run.dataset, "group", run.group
+        return run.dataset, "group", run.group, run.data_fingerprint or ""
     if not run.flags:
-        return run.dataset, "folder", run.group
-    return run.dataset, "config", config_hash(run.flags)
+        return run.dataset, "folder", run.group, ""
+    return run.dataset, "config", run.configuration(), run.data_fingerprint or ""
 
 
 def one_per_seed(runs: list[Run]) -> tuple[list[Run], list[Duplicate]]:
@@ -92,31 +104,44 @@ def _short(flags: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
-def _names(buckets: dict[tuple[str, str, str], list[Run]]) -> tuple[dict[tuple[str, str, str], str],
-                                                                    dict[tuple[str, str, str], str]]:
-    """A name per group, unique per dataset: the group name, or the most common folder name; a
-    configuration sharing its name with another group gets the flags that tell them apart
-    (returned too, per group)."""
+Key = tuple[str, str, str, str]
+
+
+def _clashes(names: dict[Key, str]) -> dict[tuple[str, str], list[Key]]:
+    """Groups sharing a name on one dataset: ``(dataset, name) -> their keys``."""
+    clashes: dict[tuple[str, str], list[Key]] = {}
+    for key, name in names.items():
+        clashes.setdefault((key[0], name), []).append(key)
+    return clashes
+
+
+def _names(buckets: dict[Key, list[Run]]) -> tuple[dict[Key, str], dict[Key, str]]:
+    """A name per group, unique per dataset: the group name, or the most common folder name;
+    groups sharing a name get their data where the data differ, and a configuration sharing its
+    name with another group gets the flags that tell them apart (returned too, per group)."""
     names, distinctions = {}, {}
     for key, members in buckets.items():
         counts = Counter(run.group for run in members)
         names[key] = key[2] if key[1] != "config" else min(counts, key=lambda n: (-counts[n], n))
-    clashes: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
-    for key, name in names.items():
-        clashes.setdefault((key[0], name), []).append(key)
-    for (_, name), keys in clashes.items():
+    for (_, name), keys in _clashes(names).items():
+        if len({k[3] for k in keys}) > 1:
+            for key in keys:
+                distinctions[key] = f"data {data_text(buckets[key][0])}"
+                names[key] = f"{name} [{distinctions[key]}]"
+    for (_, name), keys in _clashes(names).items():
         configs = [k for k in keys if k[1] == "config"]
         if len(keys) < 2 or not configs:
             continue
         firsts = [buckets[k][0] for k in keys]
         keys_differing = [k for k in sorted({f for run in firsts for f in run.flags})
-                          if not run_specific(k) and len({_short(r.flags, k) for r in firsts}) > 1]
+                          if not result_neutral(k) and len({_short(r.flags, k) for r in firsts}) > 1]
         shown = keys_differing[:MAX_NAME_FLAGS]
         for key in configs:
             flags = buckets[key][0].flags
             text = ", ".join(f"{k}={_short(flags, k)}" for k in shown)
-            distinctions[key] = text + (", …" if len(keys_differing) > len(shown) else "")
-            names[key] = f"{name} [{distinctions[key]}]"
+            text += ", …" if len(keys_differing) > len(shown) else ""
+            distinctions[key] = f"{distinctions[key]}, {text}" if key in distinctions else text
+            names[key] = f"{name} [{text}]"
     seen = Counter((k[0], n) for k, n in names.items())
     for key, name in names.items():
         if seen[(key[0], name)] > 1 and key[1] == "config":
@@ -127,7 +152,7 @@ def _names(buckets: dict[tuple[str, str, str], list[Run]]) -> tuple[dict[tuple[s
 
 def group_runs(runs: list[Run]) -> list[Group]:
     """Group runs (see the module docstring), ordered by dataset, then the paper's method order."""
-    buckets: dict[tuple[str, str, str], list[Run]] = {}
+    buckets: dict[Key, list[Run]] = {}
     for run in runs:
         buckets.setdefault(group_key(run), []).append(run)
     names, distinctions = _names(buckets)

@@ -1,12 +1,10 @@
 """Run identity: a run is counted once, however many copies of its folder lie under the root.
 
-A run is identified by ``(dataset, group, seed, config hash)``. The hash covers the resolved flags
-of ``config.json`` except those that never change results (:func:`run_specific`: where the run was
-saved, how it was launched, logging and plotting); the seed and group are part of the identity
-themselves. ``--resume`` never rewrites ``config.json`` (the flags it may change, such as
-``n_epochs``, are ``training.run_folder.RESUMABLE_KEYS``), so a backup copy taken before a run was
-extended has the same identity as the run; the extension shows in ``epochs_done`` and is flagged
-by :mod:`aggregation.groups`.
+A run is identified by ``(dataset, group, seed, configuration)``; the configuration key is the run
+record's (:func:`training.run_record.configuration_key`): the result-relevant flags of
+``config.json`` (every flag but where the run was saved, how it was launched, logging and
+plotting) and the fingerprint of the data it trained on, so runs on different data are never
+copies of one run.
 
 Of the folders of one identity the most finished one is used (completed before running, failed,
 corrupt; then the most epochs; then the one at its own place ``<dataset>/<savename>``; then the
@@ -15,39 +13,20 @@ A run whose ``config.json`` cannot be read has no identity and is never merged.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from aggregation.runs import Run
 
-# Flags that never change a run's results (besides the seed and group, which identify it anyway).
-RUN_SPECIFIC_KEYS = frozenset({
-    "seed", "savename", "save_path", "source_path", "argv", "resume", "kernels", "device", "gpu",
-    "log_online", "wandb_key", "comet_api_key", "project", "group", "config", "evaluate_on_gpu", "list",
-    "plot_embeddings", "plot_retrievals",
-})
 STATUS_ORDER = ("completed", "running", "failed", "corrupt")
 
 
-def run_specific(key: str) -> bool:
-    """Whether the flag ``key`` may differ between copies or seeds of one configuration."""
-    return key in RUN_SPECIFIC_KEYS or key.startswith("plot_")
-
-
-def config_hash(flags: dict[str, Any]) -> str:
-    """SHA-1 (12 hex digits) of the result-relevant flags, as sorted JSON."""
-    kept = {k: v for k, v in flags.items() if not run_specific(k)}
-    return hashlib.sha1(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
 def identity(run: Run) -> tuple[str, str, int | None, str] | None:
-    """``(dataset, group, seed, config hash)``; ``None`` when ``config.json`` could not be read."""
+    """``(dataset, group, seed, configuration)``; ``None`` when ``config.json`` could not be read."""
     if not run.flags:
         return None
-    return run.dataset, run.group, run.seed, config_hash(run.flags)
+    return run.dataset, run.group, run.seed, run.configuration()
 
 
 @dataclass

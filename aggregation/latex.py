@@ -25,6 +25,7 @@ import re
 
 from aggregation.aggregate import Row
 from aggregation.columns import DESCRIPTIVE_PREFIXES, display, scale
+from aggregation.selection import OPTIMISTIC
 from metrics import parse as parse_metric
 
 PER_DATASET_METRICS = ("e_recall@1", "e_recall@2", "f1", "map_at_r", "nmi")
@@ -146,8 +147,8 @@ def seeds_phrase(counts: list[int], per_row_column: bool) -> str:
 
 
 def _caption(selection: str, title: str, counts: list[int], per_row_column: bool = False) -> str:
-    note = " Selection \\texttt{test\\_max} (max over epochs on the test set) is optimistic." \
-        if selection == "test_max" else ""
+    note = (f" Selection \\texttt{{{tex(selection)}}} (selected on the test set) is optimistic."
+            if selection in OPTIMISTIC else "")
     return (f"{title}. {seeds_phrase(counts, per_row_column)}; values in percent; selection "
             f"\\texttt{{{tex(selection)}}}.{note}")
 

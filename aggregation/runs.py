@@ -1,11 +1,15 @@
-"""Read run folders (docs/run_folder.md) into :class:`Run` records.
+"""Find run folders under a root and read each, through :class:`training.run_record.RunRecord`,
+into a :class:`Run` (the record's facts that aggregation needs; W&B runs become ``Run`` too).
 
-A run folder is any directory holding ``summary.json`` or ``config.json``; folders whose name
-starts with ``_`` or ``.`` (logs, superseded attempts) are not searched. The search goes on below
-a run folder: a run saved with ``--savename ""`` lives in ``<save_path>/<dataset>/`` itself, so its
+Every folder holding ``summary.json`` or ``config.json`` is a run folder, whatever its name
+(``--group _x`` makes ``_x_s0``) and wherever it lies: symbolic links are followed (a folder
+reached twice is read once and the second path reported), and the search goes on below a run
+folder: a run saved with ``--savename ""`` lives in ``<save_path>/<dataset>/`` itself, so its
 folder holds the dataset's other run folders, and those are counted too (:func:`nesting` names
-such folders for the report). A run whose files cannot be read is kept with status ``corrupt`` so
-that it can be listed, never silently dropped.
+such folders for the report). Two folders are not searched, and every run folder inside them is
+reported with the reason: ``_logs`` (sweep logs) and ``_superseded`` (attempts a sweep moved
+aside). A run whose files cannot be read is kept with status ``corrupt`` so that it can be
+listed, never silently dropped.
 
 A run launched by torchrun with several processes (``world_size`` > 1 at the top of
 ``config.json``) carries its world size as the flag ``world_size``: its results depend on it (each
@@ -14,13 +18,12 @@ rank mines its own slice of the batch), so it never pools with single-process ru
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from utilities.csv_rows import as_float, read_csv_rows
+from training.run_record import RunFolderError, RunRecord, configuration_key
 
 STATUSES = ("completed", "running", "failed", "corrupt")
 SEED_SUFFIX = re.compile(r"_s(\d+)(_\d{8}-\d{6})?$")
@@ -39,21 +42,48 @@ class Run:
     summary: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     epochs: int | None = None  # epochs trained: summary.json's epochs_done, else train.csv's last epoch
+    data_fingerprint: str | None = None  # of the data it trained on (config.json's data identity)
+    data_source: str | None = None
+
+    def configuration(self) -> str:
+        """What makes runs the same configuration (:func:`training.run_record.configuration_key`)."""
+        return configuration_key(self.flags, self.data_fingerprint)
 
     @property
     def name(self) -> str:
         return os.path.basename(self.path.rstrip("/")) or self.path
 
 
-def discover(root: str) -> list[str]:
-    """Every run folder under ``root`` (``root`` itself included, and run folders inside run
-    folders), sorted."""
-    found = []
-    for here, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
+NOT_SEARCHED = {"_logs": "sweep logs", "_superseded": "an attempt Revisit_Runs.sh moved aside"}
+
+
+@dataclass
+class Unsearched:
+    """A run folder that is not read, and why."""
+    path: str
+    reason: str
+
+
+def discover(root: str) -> tuple[list[str], list[Unsearched]]:
+    """Every run folder under ``root`` (``root`` itself included, run folders inside run folders,
+    symbolic links followed), sorted; and the run folders not read, with the reason."""
+    found, unsearched, seen = [], [], {}
+    for here, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:                      # a link to a folder already searched (or a loop)
+            if RunRecord.holds_run(here):
+                unsearched.append(Unsearched(here, f"the same folder as {seen[real]} (a symbolic link)"))
+            dirs[:] = []
+            continue
+        seen[real] = here
+        for name in [d for d in dirs if d in NOT_SEARCHED]:
+            for inner, _, inner_files in os.walk(os.path.join(here, name), followlinks=True):
+                if "summary.json" in inner_files or "config.json" in inner_files:
+                    unsearched.append(Unsearched(inner, f"under {name}/: {NOT_SEARCHED[name]}"))
+        dirs[:] = sorted(d for d in dirs if d not in NOT_SEARCHED)
         if "summary.json" in files or "config.json" in files:
             found.append(here)
-    return sorted(found)
+    return sorted(found), sorted(unsearched, key=lambda u: u.path)
 
 
 def nesting(folders: list[str]) -> dict[str, list[str]]:
@@ -68,36 +98,6 @@ def nesting(folders: list[str]) -> dict[str, list[str]]:
     return outer
 
 
-def epochs_trained(summary: dict[str, Any], folder: str) -> int | None:
-    """``epochs_done`` of ``summary.json``; without it, the last epoch of ``train.csv``."""
-    done = summary.get("epochs_done")
-    if isinstance(done, int) and not isinstance(done, bool):
-        return done
-    try:
-        epochs = [int(float(row["epoch"])) for row in read_csv_rows(os.path.join(folder, "train.csv"))]
-    except (OSError, ValueError, KeyError, TypeError, csv.Error):
-        return None
-    return max(epochs, default=None)
-
-
-def _read_json(path: str) -> dict[str, Any]:
-    with open(path) as fh:
-        data = json.load(fh)
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    return data
-
-
-def read_metric_rows(path: str) -> list[dict[str, Any]]:
-    """``metrics.csv`` as rows of ``{"epoch": int, "split": str, <metric>: float}``."""
-    rows = []
-    for raw in read_csv_rows(path):
-        row: dict[str, Any] = {"epoch": int(float(raw["epoch"])), "split": raw["split"]}
-        row.update({k: as_float(v) for k, v in raw.items() if k not in ("epoch", "split") and k})
-        rows.append(row)
-    return rows
-
-
 def group_of(flags: dict[str, Any], folder: str) -> str:
     """``--group``, or the folder name without its ``_s<seed>[_<timestamp>]`` suffix."""
     if flags.get("group"):
@@ -109,26 +109,23 @@ def load_run(folder: str) -> Run:
     """Read one run folder; unreadable or inconsistent files give status ``corrupt``."""
     dataset = os.path.basename(os.path.dirname(os.path.abspath(folder)))
     run = Run(path=folder, dataset=dataset, group=group_of({}, folder), seed=None, status="corrupt")
+    record = RunRecord(folder)
     try:
-        config = _read_json(os.path.join(folder, "config.json"))
-        run.flags = dict(config.get("flags", {}))
-        world = config.get("world_size")
-        if isinstance(world, int) and not isinstance(world, bool) and world > 1:
-            run.flags["world_size"] = world
-    except (OSError, ValueError) as err:
+        run.flags = record.flags
+        run.data_fingerprint, run.data_source = record.data_fingerprint, (record.data or {}).get("source")
+    except RunFolderError as err:
         run.error = f"config.json unreadable: {err}"
         return run
     run.dataset = str(run.flags.get("dataset", dataset))
     run.group = group_of(run.flags, folder)
-    seed = run.flags.get("seed")
-    run.seed = int(seed) if isinstance(seed, (int, float)) else None
+    run.seed = record.seed
     try:
-        run.summary = _read_json(os.path.join(folder, "summary.json"))
-        run.metric_rows = read_metric_rows(os.path.join(folder, "metrics.csv"))
+        run.summary = record.read_summary()
+        run.metric_rows = record.metric_rows()
     except (OSError, ValueError, KeyError, csv.Error) as err:
         run.error = f"summary.json/metrics.csv unreadable: {err}"
         return run
-    run.epochs = epochs_trained(run.summary, folder)
+    run.epochs = record.epochs_done
     status = run.summary.get("status")
     if status not in ("completed", "running", "failed"):
         run.error = f"summary.json has no valid status ({status!r})"
@@ -140,8 +137,15 @@ def load_run(folder: str) -> Run:
     return run
 
 
-def load_runs(root: str) -> list[Run]:
-    """Every run under ``root``. Raises ``FileNotFoundError`` when ``root`` does not exist."""
+def find_runs(root: str) -> tuple[list[Run], list[Unsearched]]:
+    """Every run under ``root``, and the run folders not read (:func:`discover`). Raises
+    ``FileNotFoundError`` when ``root`` does not exist."""
     if not os.path.isdir(root):
         raise FileNotFoundError(f"--root: no such folder: {root}")
-    return [load_run(folder) for folder in discover(root)]
+    folders, unsearched = discover(root)
+    return [load_run(folder) for folder in folders], unsearched
+
+
+def load_runs(root: str) -> list[Run]:
+    """Every run under ``root`` (:func:`find_runs`, without the folders not read)."""
+    return find_runs(root)[0]

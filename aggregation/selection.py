@@ -1,13 +1,15 @@
-"""Which epoch's test metrics a run reports (``--selection``).
+"""Which epoch's test metrics a run reports in the aggregated tables (``--selection``).
 
-* ``last``: the last evaluated epoch (the default, and the honest choice without a validation split).
-* ``val``: the epoch with the best (largest, or smallest for lower-is-better metrics such as
-  ``dists@intra``, as in main.py's selector) validation value of the selection metric (the first
-  ``--storage_metrics`` of the run, unless given); its test metrics are reported.
-* ``test_max``: the Revisiting-DML paper's protocol. Each test metric takes its own maximum over
-  epochs, separately. It selects on the test set, so it is **optimistic**. Descriptive metrics that
-  have no "better" direction (``rho_spectrum``, ``dists@``, ``n_lone_queries``) are read at the epoch
-  where the selection metric peaks on the test set.
+* ``last``, ``val``, ``test_max``: one epoch per run, chosen by the rule the run itself used for
+  ``best_epoch`` (:func:`training.selection.select_epoch`): the last evaluated epoch (the default,
+  and the honest choice without a validation split); the best validation value of the selection
+  metric (the first ``--storage_metrics`` of the run, unless given), or its best *test* value.
+  Best is largest, or smallest for lower-is-better metrics such as ``dists@intra``.
+* ``test_max_per_metric``: each test metric takes its own maximum over epochs, separately (so R@1
+  and NMI may come from different epochs). Descriptive metrics that have no "better" direction
+  (``rho_spectrum``, ``dists@``, ``n_lone_queries``) are read at the epoch ``test_max`` selects.
+
+``test_max`` and ``test_max_per_metric`` select on the test set: both are **optimistic**.
 """
 from __future__ import annotations
 
@@ -16,8 +18,12 @@ from typing import Any
 
 import metrics as metric_registry
 from aggregation.columns import DESCRIPTIVE_PREFIXES
+from training.selection import SELECTIONS as RUN_SELECTIONS
+from training.selection import select_epoch, selection_split
 
-SELECTIONS = ("last", "val", "test_max")
+PER_METRIC = "test_max_per_metric"
+SELECTIONS = RUN_SELECTIONS + (PER_METRIC,)
+OPTIMISTIC = ("test_max", PER_METRIC)
 
 
 class SelectionError(ValueError):
@@ -44,24 +50,16 @@ def _higher_is_better(metric: str) -> bool:
         return True
 
 
-def _argmax_epoch(rows: list[dict[str, Any]], metric: str) -> dict[str, Any] | None:
-    """The first row where ``metric`` is best: largest, or smallest for lower-is-better metrics
-    (``dists@intra``, ``rho_spectrum@k``), as ``training.selection.EpochSelector`` picks it
-    (ties: the earliest epoch)."""
-    higher = _higher_is_better(metric)
-    best = None
-    for row in rows:
-        value = row.get(metric, math.nan)
-        if math.isnan(value):
-            continue
-        if best is None or (value > best[metric] if higher else value < best[metric]):
-            best = row
-    return best
+def selected_epoch(rows: list[dict[str, Any]], mode: str, metric: str) -> int | None:
+    """The epoch ``mode`` (``last``, ``val``, ``test_max``) selects from metrics.csv ``rows``."""
+    split = _rows(rows, selection_split(mode))
+    return select_epoch([(r["epoch"], r.get(metric, math.nan)) for r in split], mode, _higher_is_better(metric))
 
 
 def select(rows: list[dict[str, Any]], mode: str, metric: str = "e_recall@1",
            fallback: dict[str, float] | None = None) -> tuple[dict[str, float], int | None]:
-    """The test metrics of one run under ``mode``, and the selected epoch (None for test_max).
+    """The test metrics of one run under ``mode``, and the selected epoch (None for
+    ``test_max_per_metric``).
 
     ``rows`` are metrics.csv rows (``epoch``, ``split`` and metric columns). ``fallback`` (the
     summary.json metrics) is used for ``last`` when there are no rows. Raises
@@ -74,17 +72,22 @@ def select(rows: list[dict[str, Any]], mode: str, metric: str = "e_recall@1",
         if mode == "last" and fallback:
             return dict(fallback), None
         raise SelectionError("no test evaluation recorded")
-    if mode == "last":
-        return _metrics(test[-1]), test[-1]["epoch"]
-    if mode == "val":
-        best = _argmax_epoch(_rows(rows, "val"), metric)
-        if best is None:
-            raise SelectionError(f"no validation values of {metric} (train with --use_tv_split)")
-        chosen = [r for r in test if r["epoch"] == best["epoch"]]
-        if not chosen:
-            raise SelectionError(f"no test evaluation at the validation-selected epoch {best['epoch']}")
-        return _metrics(chosen[0]), best["epoch"]
-    peak = _argmax_epoch(test, metric) or test[-1]
+    if mode == PER_METRIC:
+        return _per_metric_max(test, metric), None
+    epoch = selected_epoch(rows, mode, metric)
+    if epoch is None:
+        raise SelectionError(f"no validation values of {metric} (train with --use_tv_split)" if mode == "val"
+                             else f"no test values of {metric}")
+    chosen = [r for r in test if r["epoch"] == epoch]
+    if not chosen:
+        raise SelectionError(f"no test evaluation at the validation-selected epoch {epoch}")
+    return _metrics(chosen[0]), epoch
+
+
+def _per_metric_max(test: list[dict[str, Any]], metric: str) -> dict[str, float]:
+    """Each test metric's maximum over epochs; descriptive ones at the ``test_max`` epoch of ``metric``."""
+    peak_epoch = selected_epoch(test, "test_max", metric)
+    peak = next((r for r in test if r["epoch"] == peak_epoch), test[-1])
     out = {}
     for name in {k for r in test for k in r if k not in ("epoch", "split")}:
         if is_descriptive(name):
@@ -94,4 +97,4 @@ def select(rows: list[dict[str, Any]], mode: str, metric: str = "e_recall@1",
             value = max(values) if values else math.nan
         if not math.isnan(value):
             out[name] = value
-    return out, None
+    return out

@@ -9,18 +9,23 @@ from aggregation.aggregate import Excluded, Row
 from aggregation.columns import display, fmt, scale
 from aggregation.groups import config_differences
 from aggregation.identity import Duplicate
+from aggregation.runs import Unsearched
 
-OPTIMISTIC_NOTE = ("selection test_max: each test metric is its maximum over epochs (the paper's "
-                   "protocol); this selects on the test set and is OPTIMISTIC.")
+OPTIMISTIC_NOTES = {
+    "test_max": "selection test_max: the epoch with the best test value of the selection metric (the "
+                "paper's protocol); this selects on the test set and is OPTIMISTIC.",
+    "test_max_per_metric": "selection test_max_per_metric: each test metric is its own maximum over "
+                           "epochs; this selects on the test set and is OPTIMISTIC.",
+}
 
 
 def markdown(rows: list[Row], metrics: list[str], selection: str) -> str:
     """One markdown table per dataset: group, method, n, then mean ± std (95% CI) per metric."""
     out = []
-    if selection == "test_max":
-        out.append(f"> {OPTIMISTIC_NOTE}\n")
+    if selection in OPTIMISTIC_NOTES:
+        out.append(f"> {OPTIMISTIC_NOTES[selection]}\n")
     for dataset in sorted({r.dataset for r in rows}):
-        out.append(f"## {dataset} (selection: {selection}{', optimistic' if selection == 'test_max' else ''})\n")
+        out.append(f"## {dataset} (selection: {selection}{', optimistic' if selection in OPTIMISTIC_NOTES else ''})\n")
         header = ["Group", "Method", "n"] + [display(m) for m in metrics]
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "|".join(["---"] * 3 + ["---:"] * len(metrics)) + "|")
@@ -49,11 +54,14 @@ def repeats_text(row: Row) -> str:
 
 
 def problems(rows: list[Row], excluded: list[Excluded], duplicates: list[Duplicate] | None = None,
-             nested: dict[str, list[str]] | None = None) -> str:
+             nested: dict[str, list[str]] | None = None, unsearched: list[Unsearched] | None = None) -> str:
     """The excluded runs, the groups whose configs differ, the seeds run more than once in a group
-    (each counted once), the duplicate run folders (each run counted once) and the run folders
-    holding other run folders, as markdown lists ('' if none)."""
+    (each counted once), the duplicate run folders (each run counted once), the run folders
+    holding other run folders and the run folders not read, as markdown lists ('' if none)."""
     out = []
+    if unsearched:
+        out.append(f"### Run folders not read ({len(unsearched)})")
+        out += [f"- `{u.path}`: {u.reason}" for u in unsearched]
     if excluded:
         out.append(f"### Excluded runs ({len(excluded)})")
         out += [f"- `{e.run.path}`: {e.reason}" for e in excluded]

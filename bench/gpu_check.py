@@ -20,7 +20,6 @@ Prints one table; exits 1 if a check fails. A check that cannot run here (faiss 
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import math
 import os
@@ -38,6 +37,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 from data import write_tree  # noqa: E402  (bench/data.py: the generated JPEG tree)
+from training.run_record import RunRecord  # noqa: E402
 
 SIZES = {  # per device: tree, model and step sizes
     "cuda": dict(classes=32, per_class=16, width=500, height=375, arch="resnet50_frozen_normalize",
@@ -61,11 +61,9 @@ def main_run(cmd: list[str], folder: str, timeout: float) -> tuple[bool, str]:
                           env={**os.environ, "WANDB_MODE": "disabled"})
     if proc.returncode != 0:
         return False, f"exit {proc.returncode}: {(proc.stderr.strip().splitlines() or ['?'])[-1][:100]}"
-    with open(os.path.join(folder, "metrics.csv")) as fh:
-        rows = list(csv.DictReader(fh))
-    last = rows[-1]
-    ok = all(math.isfinite(float(last[k])) for k in ("e_recall@1", "nmi"))
-    return ok, f"test R@1 {float(rows[-1]['e_recall@1']):.3f}" if ok else "non-finite metrics"
+    last = RunRecord(folder).metric_rows()[-1]
+    ok = all(math.isfinite(last.get(k, math.nan)) for k in ("e_recall@1", "nmi"))
+    return ok, f"test R@1 {last['e_recall@1']:.3f}" if ok else "non-finite metrics"
 
 
 def check_metrics_devices(device: str) -> tuple[bool, str]:

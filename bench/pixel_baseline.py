@@ -7,7 +7,6 @@ e_recall@1 and nmi of both, and their difference.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -19,7 +18,7 @@ import main  # noqa: E402
 import metrics  # noqa: E402
 import parameters  # noqa: E402
 from evaluation import embed  # noqa: E402
-from evaluation.cli import restore_run  # noqa: E402
+from training.run_record import RunRecord  # noqa: E402
 
 NAMES = ["e_recall@1", "nmi"]
 
@@ -28,11 +27,9 @@ def run(folder: str | None) -> None:
     if folder is None:
         opt = parameters.parse_args(["--savename", "pixel_baseline_reference", "--seed", "0"])
         folder = os.path.join(opt.save_path, opt.dataset, opt.savename)
-        if not os.path.exists(os.path.join(folder, "checkpoint_last.pt")):
+        if not RunRecord(folder).has_checkpoint("checkpoint_last.pt"):
             main.main(["--savename", "pixel_baseline_reference", "--seed", "0"])
-    checkpoint = argparse.Namespace(checkpoint=os.path.join(folder, "checkpoint_last.pt"), dataset=None,
-                                    source_path=None, split="test")
-    model, test, _ = restore_run(checkpoint, "cpu")
+    model, test, _ = RunRecord(folder).restore_model("checkpoint_last.pt", split="test", device="cpu")
     pixels = torch.stack([test[i][0] for i in range(len(test))]).flatten(1).numpy()
     emb, labels = embed(model, test)
     raw = metrics.compute(pixels, test.labels, NAMES)

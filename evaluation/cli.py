@@ -27,6 +27,7 @@ from evaluation.artifacts import save_report
 from metrics.evidence import compute
 from evaluation.engine import embed, protocol_columns
 from evaluation.table import format_metrics_table
+from utilities.atomic import can_write_in
 from utilities.registry import UnknownNameError
 
 DEFAULT_METRICS = ["e_recall@1", "e_recall@2", "e_recall@4", "e_recall@8", "precision_at_1", "r_precision",
@@ -59,49 +60,24 @@ def fail(message: str) -> None:
     raise SystemExit(2)
 
 
-def restore_run(args: argparse.Namespace, device: str) -> tuple[Any, Any, argparse.Namespace]:
-    """The model (weights loaded, eval mode) and the split dataset of a checkpoint."""
-    import architectures
-    import datasets
+def restore(args: argparse.Namespace, device: str) -> tuple[Any, Any, argparse.Namespace]:
+    """The model, the split dataset and the flags of ``--checkpoint``, read through the run
+    record of its folder (:meth:`training.run_record.RunRecord.restore_model`); one line and exit
+    2 when the checkpoint or its data cannot be used."""
     import parameters
-    from utilities.config_file import check_saved_flags
-    from utilities.torch_files import UnsafeFileError, load_plain
+    from training.checkpoint import CheckpointError
+    from training.run_record import RunFolderError, RunRecord
+    record = RunRecord(os.path.dirname(os.path.abspath(args.checkpoint)))
     try:
-        state = load_plain(args.checkpoint)      # tensors and plain values only: nothing in it runs
-    except UnsafeFileError as err:
+        parser = parameters.build_parser()
+        return record.restore_model(os.path.basename(args.checkpoint), dataset=args.dataset,
+                                    source_path=args.source_path, split=args.split, device=device,
+                                    defaults=vars(parser.parse_args([])), parser=parser)
+    except CheckpointError as err:
         fail(f"--checkpoint {err}")
-    except Exception as err:   # truncated zip, not a torch file, unpickling: many types, one answer
-        fail(f"--checkpoint {args.checkpoint}: not a readable torch checkpoint "
-             f"({type(err).__name__}: {first_line(err)})")
-    if (not isinstance(state, dict) or not isinstance(state.get("config"), dict)
-            or not isinstance(state.get("model"), dict)):
-        fail(f"--checkpoint {args.checkpoint}: not a dmlbench checkpoint (needs 'config' and 'model')")
-    parser = parameters.build_parser()
-    try:        # the saved flags rebuild the network: checked as strictly as typed ones
-        saved = check_saved_flags(state["config"], parser, f"--checkpoint {args.checkpoint}: config")
-    except ValueError as err:
+    except RunFolderError as err:
         fail(str(err))
-    flags = {**vars(parser.parse_args([])), **saved}
-    if args.dataset:
-        if args.dataset != flags["dataset"]:
-            flags.update(datasets.DATASETS.get(args.dataset).preset)
-        flags["dataset"] = args.dataset
-    if args.source_path:
-        flags["source_path"] = args.source_path
-    flags.update(not_pretrained=True, device=device)
-    opt = argparse.Namespace(**flags)     # the saved run's flags with this command's overrides
-    source_cls = datasets.DATASETS.get(opt.dataset)
-    if source_cls.needs_source and source_cls.check_source(opt.source_path):
-        fail(f"--source: {source_cls.check_source(opt.source_path)}")
-    data = datasets.select(opt)
-    if args.split not in data:
-        fail(f"--split {args.split}: the dataset has only {', '.join(sorted(data))}")
-    model = architectures.select(opt, in_channels=datasets.channels(data[args.split]))
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as err:
-        fail(f"--checkpoint {args.checkpoint}: its weights do not fit the architecture ({first_line(err)})")
-    return model.to(device), data[args.split], opt
+    raise AssertionError("unreachable")
 
 
 #: Errors a damaged .npz raises while it is opened or read (truncated zip, not a zip, a
@@ -164,13 +140,18 @@ def main(argv: list[str] | None = None) -> int:
             metrics.parse(name)
     except (UnknownNameError, ValueError) as err:
         fail(str(err).replace("--evaluation_metrics", "--metrics"))
+    out_dir = args.out or os.path.dirname(os.path.abspath(source))
+    if not can_write_in(out_dir):        # checked first: a read-only run is read, never written
+        fail(f"--out: cannot write eval_{args.split}.json into {out_dir} (not writable); pass --out DIR")
+    if args.export_embeddings and not can_write_in(os.path.dirname(os.path.abspath(args.export_embeddings))):
+        fail(f"--export_embeddings: cannot write {args.export_embeddings} (folder not writable)")
     import torch
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
         fail("--device cuda: no CUDA device is available")
 
     if args.checkpoint:
-        model, dataset, opt = restore_run(args, device)
+        model, dataset, opt = restore(args, device)
         names = args.metrics or list(opt.evaluation_metrics)
         average_mode = args.metric_average or opt.metric_average
         seed = opt.seed if args.seed is None else args.seed
@@ -191,7 +172,6 @@ def main(argv: list[str] | None = None) -> int:
         where = f"--checkpoint {source} ({args.split} split)" if args.checkpoint else f"--embeddings {source}"
         fail(message if message.startswith("--metrics") else f"{where}: {message}")
     print(format_metrics_table({args.split: results}))
-    out_dir = args.out or os.path.dirname(os.path.abspath(source))
     os.makedirs(out_dir, exist_ok=True)
     report = os.path.join(out_dir, f"eval_{args.split}.json")
     save_report(report, args.split, os.path.abspath(source), results, len(cols["labels"]))

@@ -14,7 +14,7 @@ from datasets.base import SplitDataset
 from evaluation.engine import embed, protocol_columns
 from metrics.neighbours import rank_neighbours
 from utilities.atomic import atomic_write
-from utilities.csv_rows import as_float, read_csv_rows
+from utilities.csv_rows import as_float
 
 TSNE_POINTS = 2000      # t-SNE is quadratic-ish; a fixed random subset keeps it to seconds
 TOP = 8                 # neighbours shown per query
@@ -168,13 +168,14 @@ def plot_test_figures(model: torch.nn.Module, dataset: SplitDataset, folder: str
     return written
 
 
-def training_curves_figure(folder: str, metric_names: list[str], selected_epoch: int | None = None,
-                           selection: str | None = None) -> Any:
-    """The training loss, then each of ``metric_names`` per split, over epochs, read from the run
-    folder's ``train.csv`` and ``metrics.csv``. ``selected_epoch`` (chosen by the rule
-    ``selection``: ``last``, ``val``, ``test_max``) is a dashed vertical line on every panel."""
-    train = read_csv_rows(os.path.join(folder, "train.csv"))
-    evals = read_csv_rows(os.path.join(folder, "metrics.csv"))
+def training_curves_figure(logs: dict[str, list[dict[str, Any]]], metric_names: list[str],
+                           selected_epoch: int | None = None, selection: str | None = None,
+                           title: str = "") -> Any:
+    """The training loss, then each of ``metric_names`` per split, over epochs, from a run's rows
+    ``logs`` (``{"train": train.csv rows, "metrics": metrics.csv rows}``, as the run folder keeps
+    them). ``selected_epoch`` (chosen by the rule ``selection``: ``last``, ``val``, ``test_max``)
+    is a dashed vertical line on every panel."""
+    train, evals = logs["train"], logs["metrics"]
     panels = ["loss"] + list(metric_names)
     fig, axes = pyplot().subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False,
                              layout="constrained")
@@ -197,13 +198,15 @@ def training_curves_figure(folder: str, metric_names: list[str], selected_epoch:
                        label=f"selected ({selection or 'rule'}): epoch {selected_epoch}")
         if ax.get_legend_handles_labels()[0]:         # a run without evaluations has no metric lines
             ax.legend(fontsize=7)
-    fig.suptitle(os.path.basename(os.path.normpath(folder)), fontsize=10)
+    fig.suptitle(title, fontsize=10)
     return fig
 
 
-def plot_training_curves(folder: str, metric_names: list[str], selected_epoch: int | None = None,
-                         selection: str | None = None) -> str:
-    """``training_curves.png`` in ``folder``: :func:`training_curves_figure`."""
+def plot_training_curves(folder: str, logs: dict[str, list[dict[str, Any]]], metric_names: list[str],
+                         selected_epoch: int | None = None, selection: str | None = None) -> str:
+    """``training_curves.png`` in ``folder``: :func:`training_curves_figure` of its rows ``logs``."""
     path = os.path.join(folder, "training_curves.png")
-    save_figure(training_curves_figure(folder, metric_names, selected_epoch, selection), path, dpi=100)
+    figure = training_curves_figure(logs, metric_names, selected_epoch, selection,
+                                    title=os.path.basename(os.path.normpath(folder)))
+    save_figure(figure, path, dpi=100)
     return path

@@ -6,14 +6,14 @@ the fold runs it already finished (reused) or began (``--resume``d) instead of t
 """
 from __future__ import annotations
 
-import csv
 import fcntl
 import hashlib
 import json
-import math
 import os
 import shutil
 from typing import Any
+
+from training.run_record import RunRecord
 
 
 class FoldRunError(RuntimeError):
@@ -29,18 +29,6 @@ def config_hash(*parts: Any) -> str:
 def run_path(save_path: str, dataset: str, savename: str) -> str:
     """Where ``main.py`` puts a run: ``<save_path>/<dataset>/<savename>``."""
     return os.path.join(save_path, dataset, savename)
-
-
-def read_summary(folder: str) -> dict[str, Any]:
-    try:
-        with open(os.path.join(folder, "summary.json"), encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return {}
-
-
-def is_complete(folder: str) -> bool:
-    return read_summary(folder).get("status") == "completed"
 
 
 def run_main(argv: list[str], log: str) -> int:
@@ -75,16 +63,16 @@ def ensure_run(argv: list[str], folder: str) -> bool:
     fd = os.open(folder + ".claim", os.O_RDWR | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)            # released when the process dies
-        if is_complete(folder):
+        if RunRecord(folder).completed:
             return True
         log = folder + ".log"
-        if os.path.isfile(os.path.join(folder, "config.json")):
+        if RunRecord(folder).readable():
             code = run_main(["--resume", folder], log)
         else:
             if os.path.isdir(folder):
                 shutil.rmtree(folder)
             code = run_main(argv, log)
-        if code != 0 or not is_complete(folder):
+        if code != 0 or not RunRecord(folder).completed:
             raise FoldRunError(f"fold run {folder} exited with code {code}: {last_line(log)}")
         return False
     finally:
@@ -92,14 +80,6 @@ def ensure_run(argv: list[str], folder: str) -> bool:
 
 
 def selected_value(folder: str, metric: str, split: str = "val") -> float:
-    """``metric`` on ``split`` at the epoch ``--selection`` picked (``summary.json``'s
-    ``best_epoch``), read from ``metrics.csv``; NaN if absent."""
-    best = read_summary(folder).get("best_epoch")
-    try:
-        with open(os.path.join(folder, "metrics.csv"), encoding="utf-8", newline="") as fh:
-            for row in csv.DictReader(fh):
-                if row.get("split") == split and str(row.get("epoch")) == str(best):
-                    return float(row.get(metric, "nan") or "nan")
-    except OSError:
-        pass
-    return math.nan
+    """``metric`` on ``split`` at the epoch ``--selection`` picked (the run's ``best_epoch``);
+    NaN if absent."""
+    return RunRecord(folder).selected_value(metric, split)

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from studies.folds import ensure_run, read_summary
+from studies.folds import ensure_run
 from studies.objective import fold_folders
 from studies.settings import TABLE_METRICS, Settings
 from studies.spaces import Space
+from training.run_record import RunRecord
 
 
 def reproduction_seed(settings: Settings, r: int) -> int:
@@ -46,17 +47,14 @@ def test_embeddings(folder: str, trained: bool, device: str = "cpu") -> tuple[np
     import architectures
     import datasets
     from evaluation import embed, embedding_batch_size
-    from evaluation.cli import restore_run
     from utilities.seeding import seed_everything
-    args = argparse.Namespace(checkpoint=os.path.join(folder, "checkpoint_best.pt"), dataset=None,
-                              source_path=None, split="test")
-    model, dataset, opt = restore_run(args, device)
+    record = RunRecord(folder)
+    model, dataset, opt = record.restore_model("checkpoint_best.pt", split="test", device=device)
     if not trained:
         seed_everything(opt.seed)
-        import json
-        with open(os.path.join(folder, "config.json"), encoding="utf-8") as fh:
-            pretrained_as_run = {"not_pretrained": json.load(fh)["flags"].get("not_pretrained", False)}
-        model = architectures.select(argparse.Namespace(**{**vars(opt), **pretrained_as_run}), in_channels=datasets.channels(dataset)).to(device)
+        pretrained_as_run = {"not_pretrained": record.flags.get("not_pretrained", False)}
+        model = architectures.select(argparse.Namespace(**{**vars(opt), **pretrained_as_run}),
+                                     in_channels=datasets.channels(dataset)).to(device)
     embeddings, _ = embed(model, dataset, embedding_batch_size(opt), device, 0, desc="test")
     return embeddings, dataset
 
@@ -70,7 +68,7 @@ def evaluate_folds(folders: list[str], trained: bool, device: str = "cpu") -> di
         columns = protocol_columns(dataset)
         embeddings.append(emb)
         if trained:
-            metrics_ = read_summary(folder).get("metrics", {})
+            metrics_ = RunRecord(folder).summary.get("metrics", {})
             per_model.append({m: float(metrics_.get(m, np.nan)) for m in TABLE_METRICS})
         else:
             per_model.append(concatenated_metrics([emb], columns["labels"], list(TABLE_METRICS),

@@ -9,8 +9,9 @@ Floors, from the ground up (README, "Architecture"):
 2. ``evaluation``: embed a dataset, the metrics of its splits, figures;
 3. ``training``: the objective, the loop, the distributed step, checkpoints, the run folder;
 4. the scripts: ``parameters``, ``main``, ``aggregation``, ``Result_Evaluations``, the
-   ``python -m evaluation`` entry point, ``bench``, ``toy_experiments``, ``contracts`` (the
-   contract checks of every component kind, which build and run components of every floor below);
+   ``python -m evaluation`` entry point, ``sweep_state`` (asked by ``Revisit_Runs.sh``), ``bench``,
+   ``toy_experiments``, ``contracts`` (the contract checks of every component kind, which build
+   and run components of every floor below);
 5. the studies that run many runs: ``studies``, ``Reality_Check_Studies``.
 
 Every ``import`` statement of every module is read with :mod:`ast`, wherever it stands.
@@ -29,7 +30,7 @@ FLOORS = {
     "datasets": 1, "metrics": 1,
     "evaluation": 2,
     "training": 3,
-    "parameters": 4, "main": 4, "aggregation": 4, "Result_Evaluations": 4, "bench": 4,
+    "parameters": 4, "main": 4, "aggregation": 4, "Result_Evaluations": 4, "bench": 4, "sweep_state": 4,
     "toy_experiments": 4, "contracts": 4,
     "studies": 5, "Reality_Check_Studies": 5,
 }

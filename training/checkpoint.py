@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from typing import Any
 
 import torch
@@ -36,20 +34,21 @@ def save_checkpoint(path: str, *, epoch: int, model: torch.nn.Module, loss: torc
     })
 
 
-def load_checkpoint(path: str) -> dict[str, Any]:
+def load_checkpoint(path: str, required: tuple[str, ...] = KEYS) -> dict[str, Any]:
     """Read a checkpoint; :class:`CheckpointError` (one line naming ``path``) if it is missing,
     truncated, not a torch file, holds any object but tensors and plain values
-    (:func:`utilities.torch_files.load_plain`) or lacks one of :data:`KEYS`."""
+    (:func:`utilities.torch_files.load_plain`) or lacks one of ``required`` (to continue a run:
+    :data:`KEYS`)."""
     if not os.path.isfile(path):
         raise CheckpointError(f"no checkpoint at {path}")
     try:
         state = load_plain(path)        # tensors and plain values only: a checkpoint never runs code
     except UnsafeFileError as err:
         raise CheckpointError(str(err)) from None
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(err).__name__}: "
+    except Exception as err:   # truncated zip, not a torch file, a broken pickle: many types, one answer
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({type(err).__name__}: "
                               f"{' '.join(str(err).split())[:120]})") from None
-    missing = [k for k in KEYS if not isinstance(state, dict) or k not in state]
+    missing = [k for k in required if not isinstance(state, dict) or k not in state]
     if missing:
         raise CheckpointError(f"{path}: not a dmlbench checkpoint (missing {', '.join(missing)})")
     return state

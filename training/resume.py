@@ -6,7 +6,8 @@ import json
 import os
 from typing import Any
 
-from training.run_folder import LOCATION_KEYS, RESUMABLE_KEYS, SECRET_KEYS, RunFolderError, read_config
+from training.run_folder import LOCATION_KEYS, RESUMABLE_KEYS, SECRET_KEYS
+from training.run_record import RunFolderError, RunRecord
 from utilities.cli import FlagError
 from utilities.config_file import check_saved_flags
 
@@ -15,12 +16,12 @@ MIDRUN_FLAGS = RESUMABLE_KEYS - LOCATION_KEYS   # what may be typed with --resum
 
 def check_resume(path: str) -> dict[str, Any]:
     """``--resume`` must name a run folder (or a file in one) holding a readable ``config.json``
-    (:func:`training.run_folder.read_config`); returns its saved flags."""
+    (:class:`training.run_record.RunRecord`); returns its saved flags."""
     if not os.path.exists(path):
         raise FlagError(f"--resume: no such run folder or checkpoint: {path}")
     folder = path if os.path.isdir(path) else os.path.dirname(path)
     try:
-        return read_config(folder)["flags"]
+        return RunRecord(folder).config["flags"]
     except RunFolderError as err:
         raise FlagError(f"--resume {path}: {err}") from None
 

@@ -18,9 +18,9 @@ import subprocess
 import time
 from typing import Any
 
+from training.run_record import RunFolderError, RunRecord
 from utilities.atomic import write_csv, write_json
 from utilities.comm import is_main
-from utilities.csv_rows import read_csv_rows
 
 TRAIN_COLUMNS = ["epoch", "loss", "lr", "time_s"]
 SECRET_KEYS = ("wandb_key", "comet_api_key")  # flags whose values are never written or printed
@@ -113,10 +113,6 @@ def _drop_inherited_locks() -> None:
 os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
-class RunFolderError(ValueError):
-    """A run folder that cannot be used as asked (locked, not a run, damaged); one line."""
-
-
 class RunFolder:
     """Writer for one run's folder. Rows are kept in memory and each file is rewritten atomically."""
 
@@ -135,7 +131,12 @@ class RunFolder:
         """Hold an exclusive ``flock`` on ``<run>/.lock`` until the process ends (or :meth:`unlock`).
 
         :class:`RunFolderError` if another process holds it: that process is writing this run."""
-        fd = os.open(self.file(".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(self.file(".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as err:        # a read-only run folder: lock it for reading, if it can be
+            if not os.path.isfile(self.file(".lock")):
+                raise RunFolderError(f"cannot write in run folder {self.path}: {err.strerror}") from None
+            fd = os.open(self.file(".lock"), os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
@@ -144,8 +145,9 @@ class RunFolder:
                 raise RunFolderError(f"run folder {self.path} is in use by another process "
                                      f"(a run or resume of it is still going)") from None
             raise
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        if os.access(self.file(".lock"), os.W_OK):
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
         self._lock_fd = fd
         _HELD_LOCKS.add(fd)
 
@@ -180,7 +182,7 @@ class RunFolder:
             run.lock()
         except OSError as err:
             raise PermissionError(f"--save_path: cannot write in {run.path}: {err.strerror}") from None
-        if os.path.exists(run.file("summary.json")) or os.path.exists(run.file("config.json")):
+        if RunRecord.holds_run(run.path):
             run.unlock()
             raise FileExistsError(f"run folder {run.path} already holds a run: pass --resume "
                                   f"{run.path} to continue it, or choose another --savename")
@@ -195,7 +197,7 @@ class RunFolder:
     def open_existing(cls, path: str) -> "RunFolder":
         """Lock the run folder of a resume; :class:`RunFolderError` if it is not a run or in use.
         Nothing is written."""
-        read_config(path)
+        RunRecord(path).config
         run = cls(path)
         run.lock()
         return run
@@ -205,7 +207,7 @@ class RunFolder:
         ...) and a ``resumes`` entry, so the folder says what the run became. Rank 0 only."""
         if not is_main():
             return
-        config = read_config(self.path)
+        config = RunRecord(self.path).config
         changed = {k: v for k, v in public_config(opt).items()
                    if k in RESUMABLE_KEYS - LOCATION_KEYS and config["flags"].get(k) != v}
         config["flags"].update(changed)
@@ -217,13 +219,13 @@ class RunFolder:
         (the other ranks may get here before rank 0 has written the file)."""
         if not is_main():
             return
-        config = read_config(self.path)
+        config = RunRecord(self.path).config
         config["data"] = identity
         write_json(self.file("config.json"), config)
 
     def data_conflict(self, identity: dict[str, Any]) -> str | None:
         """Why the data of this resume are not the run's (``None`` if they are, or were never saved)."""
-        saved = read_config(self.path).get("data")
+        saved = RunRecord(self.path).data
         if saved is None or saved.get("fingerprint") == identity["fingerprint"]:
             return None
         return (f"the data differ from the run's (split tables fingerprint {identity['fingerprint'][:12]} "
@@ -231,7 +233,7 @@ class RunFolder:
 
     def remove_if_unused(self) -> None:
         """Delete a folder this process created when nothing was trained in it."""
-        if self.created and not os.path.exists(self.file("checkpoint_last.pt")):
+        if self.created and not RunRecord(self.path).has_checkpoint("checkpoint_last.pt"):
             self.unlock()
             shutil.rmtree(self.path)      # with what a logger may have begun there (wandb/)
 
@@ -241,7 +243,8 @@ class RunFolder:
         checkpoint's copy ``logs`` (so a deleted or damaged CSV file is rebuilt), else from the CSV
         files. The files themselves are rewritten with the next epoch's rows."""
         if logs is None:
-            logs = {"train": read_csv_rows(self.file("train.csv")), "metrics": read_csv_rows(self.file("metrics.csv"))}
+            record = RunRecord(self.path)
+            logs = {"train": record.train_rows(), "metrics": record.metric_rows(typed=False)}
         self.train_rows = [r for r in logs["train"] if int(r["epoch"]) <= up_to_epoch]
         self.metric_rows = [r for r in logs["metrics"] if int(r["epoch"]) <= up_to_epoch]
         for row in self.metric_rows:
@@ -289,31 +292,3 @@ class RunFolder:
         if interrupted is not None:
             summary["interrupted"] = interrupted
         write_json(self.file("summary.json"), summary)
-
-
-def read_config(path: str) -> dict[str, Any]:
-    """A run folder's ``config.json``; :class:`RunFolderError` (one line) if it is not a run folder
-    or the file is damaged."""
-    file = os.path.join(path, "config.json")
-    if not os.path.isfile(file):
-        raise RunFolderError(f"{path} is not a run folder (no config.json)")
-    try:
-        with open(file, encoding="utf-8") as fh:
-            config = json.load(fh)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RunFolderError(f"{file} is not valid JSON ({' '.join(str(err).split())})") from None
-    except OSError as err:
-        raise RunFolderError(f"cannot read {file}: {err.strerror}") from None
-    if not isinstance(config, dict) or not isinstance(config.get("flags"), dict):
-        raise RunFolderError(f'{file} has no "flags" mapping (not a dmlbench run config)')
-    return config
-
-
-def read_summary(path: str) -> dict[str, Any]:
-    """A run folder's ``summary.json`` (``{}`` when missing or unreadable)."""
-    try:
-        with open(os.path.join(path, "summary.json"), encoding="utf-8") as fh:
-            summary = json.load(fh)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    return summary if isinstance(summary, dict) else {}

@@ -61,3 +61,12 @@ def save_torch(path: str, obj: Any) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write(path, lambda fh: fh.write(buffer.getvalue()), binary=True)
+
+
+def can_write_in(folder: str) -> bool:
+    """Whether files can be made in ``folder``, or, when it does not exist yet, in the nearest
+    existing folder above it (where it would be made). False on a read-only file system."""
+    folder = os.path.abspath(folder)
+    while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    return os.access(folder, os.W_OK)

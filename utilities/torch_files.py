@@ -32,8 +32,8 @@ def load_plain(path: str) -> Any:
         with torch.serialization.safe_globals(EARLIER_FORMAT_GLOBALS):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if "Weights only load failed" not in str(err):
-            raise
+        if "Weights only load failed" not in str(err) or "GLOBAL" not in str(err):
+            raise          # not a pickle of objects at all (a text file: "Unsupported operand"): unreadable
         found = re.search(r"GLOBAL ([\w.]+)", str(err))
         what = f" ({found.group(1)})" if found else ""
         raise UnsafeFileError(f"{path}: refused: it holds a Python object{what} other than tensors and plain "

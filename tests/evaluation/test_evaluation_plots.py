@@ -10,6 +10,7 @@ from matplotlib.legend import Legend
 from datasets.table import Table
 from datasets.tensor_dataset import TensorImageDataset
 from evaluation import plots
+from training.run_record import RunRecord
 
 
 def write_run(folder, epochs: int = 4) -> None:
@@ -25,13 +26,19 @@ def write_run(folder, epochs: int = 4) -> None:
                      for k, s in enumerate(["test", "train", "val"])])
 
 
+def logs_of(folder):
+    """The rows of the run folder's CSV files, as the run keeps them."""
+    record = RunRecord(str(folder))
+    return {"train": record.train_rows(), "metrics": record.metric_rows()}
+
+
 def selected_lines(ax):
     return [line for line in ax.get_lines() if str(line.get_label()).startswith("selected")]
 
 
 def test_training_curves_label_every_panel_and_mark_the_selected_epoch(tmp_path):
     write_run(tmp_path)
-    fig = plots.training_curves_figure(str(tmp_path), ["e_recall@1", "nmi"], selected_epoch=2, selection="val")
+    fig = plots.training_curves_figure(logs_of(tmp_path), ["e_recall@1", "nmi"], selected_epoch=2, selection="val")
     axes = fig.axes
     assert len(axes) == 3
     for ax in axes:
@@ -47,9 +54,10 @@ def test_training_curves_label_every_panel_and_mark_the_selected_epoch(tmp_path)
 
 def test_training_curves_without_a_selection_draw_no_line_and_write_a_png(tmp_path):
     write_run(tmp_path)
-    fig = plots.training_curves_figure(str(tmp_path), ["e_recall@1"])
+    fig = plots.training_curves_figure(logs_of(tmp_path), ["e_recall@1"])
     assert not any(selected_lines(ax) for ax in fig.axes)
-    path = plots.plot_training_curves(str(tmp_path), ["e_recall@1"], selected_epoch=3, selection="last")
+    path = plots.plot_training_curves(str(tmp_path), logs_of(tmp_path), ["e_recall@1"], selected_epoch=3,
+                                      selection="last")
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 

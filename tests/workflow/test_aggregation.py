@@ -102,9 +102,12 @@ def test_config_differences_are_flagged(root):
 
 def test_selection_modes(root):
     last = by_group(rows_for(root, "last")[0])["GLY_Margin_b12_Distance"]
-    peak = by_group(rows_for(root, "test_max")[0])["GLY_Margin_b12_Distance"]
+    peak = by_group(rows_for(root, "test_max_per_metric")[0])["GLY_Margin_b12_Distance"]
+    best = by_group(rows_for(root, "test_max")[0])["GLY_Margin_b12_Distance"]
     assert last.stats["nmi"].mean == pytest.approx(0.5)
-    # test_max: each metric's own max over epochs (R@1 at epoch 2, NMI at epoch 1) ...
+    # test_max: one epoch, where the selection metric R@1 peaks on the test set (epoch 2) ...
+    assert best.stats["e_recall@1"].mean == pytest.approx(0.6) and best.stats["nmi"].mean == pytest.approx(0.5)
+    # test_max_per_metric: each metric's own max over epochs (R@1 at epoch 2, NMI at epoch 1) ...
     assert peak.stats["e_recall@1"].mean == pytest.approx(0.6)
     assert peak.stats["nmi"].mean == pytest.approx(0.9)
     # ... while the descriptive rho_spectrum is read where R@1 peaks (epoch 2), not maximised.
@@ -128,8 +131,10 @@ def test_selection_minimises_lower_is_better_metrics():
             {"epoch": 2, "split": "test", "dists@intra": 0.3, "e_recall@1": 0.4},
             {"epoch": 3, "split": "test", "dists@intra": 0.1, "e_recall@1": 0.2}]
     assert select(rows, "val", "dists@intra") == ({"dists@intra": 0.3, "e_recall@1": 0.4}, 2)
-    # test_max: the descriptive dists@intra is read where it is smallest on the test set (epoch 3).
-    assert select(rows, "test_max", "dists@intra") == ({"dists@intra": 0.1, "e_recall@1": 0.4}, None)
+    # test_max: the epoch where dists@intra is smallest on the test set (epoch 3) ...
+    assert select(rows, "test_max", "dists@intra") == ({"dists@intra": 0.1, "e_recall@1": 0.2}, 3)
+    # ... and test_max_per_metric reads the descriptive dists@intra there, e_recall@1 at its own max.
+    assert select(rows, "test_max_per_metric", "dists@intra") == ({"dists@intra": 0.1, "e_recall@1": 0.4}, None)
     from training.selection import EpochSelector
     import metrics
     selector = EpochSelector("val", "dists@intra", metrics.parse("dists@intra").higher_is_better)

@@ -16,6 +16,13 @@ from tests.conftest import ROOT
 SCRIPT = os.path.join(ROOT, "Revisit_Runs.sh")
 STUB = """#!/usr/bin/env bash
 # Stands in for "python main.py ...": writes a completed run folder, or fails for $FAIL_GROUP.
+# For "python sweep_state.py FOLDER ...": the folder's .fake_state, else completed or stale.
+if [ "${1##*/}" = sweep_state.py ]; then
+  if [ -f "$2/.fake_state" ]; then cat "$2/.fake_state"
+  elif grep -q completed "$2/summary.json"; then printf 'completed\\t\\n'
+  else printf 'stale\\tit failed\\n'; fi
+  exit 0
+fi
 shift
 while [ $# -gt 0 ]; do
   case "$1" in --group) g=$2 ;; --seed) s=$2 ;; --save_path) p=$2 ;; --dataset) d=$2 ;; --resume) r=$2 ;; esac
@@ -103,14 +110,28 @@ def test_bad_arguments_fail_with_one_line():
         assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, (args, out.stderr)
 
 
+def saved_run(folder, cmd: list[str], **summary) -> None:
+    """A run folder as main.py leaves it for the dry-run command ``cmd`` (config.json of its
+    flags), with ``summary``."""
+    import parameters
+    from training.run_folder import public_config
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"flags": public_config(parameters.parse_args(cmd[2:]))},
+                                                   default=str))
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+
+
+def command_of(group: str, seed: str) -> list[str]:
+    [cmd] = [c for c in commands("glyphs") if flag(c, "--group") == group and flag(c, "--seed") == seed]
+    return cmd
+
+
+@pytest.mark.slow
 def test_dry_run_skips_completed_and_resumes_running(tmp_path):
     save = tmp_path / "runs"
-    done = save / "glyphs" / "GLY_Npair_s0"
-    done.mkdir(parents=True)
-    (done / "summary.json").write_text(json.dumps({"status": "completed", "epochs_done": 6}, indent=2))
+    saved_run(save / "glyphs" / "GLY_Npair_s0", command_of("GLY_Npair", "0"), status="completed", epochs_done=6)
     killed = save / "glyphs" / "GLY_MS_s1"
-    killed.mkdir(parents=True)
-    (killed / "summary.json").write_text(json.dumps({"status": "running"}))
+    saved_run(killed, command_of("GLY_MS", "1"), status="running")
     (killed / "checkpoint_last.pt").write_bytes(b"x")
     out = run_script("glyphs", "--dry-run", "--save_path", str(save))
     cmds = [shlex.split(line) for line in out.stdout.splitlines()]
@@ -119,6 +140,69 @@ def test_dry_run_skips_completed_and_resumes_running(tmp_path):
     resumed = [c for c in cmds if "--resume" in c]
     assert len(resumed) == 1 and flag(resumed[0], "--resume") == str(killed)
     assert "completed, skipped: GLY_Npair_s0" in out.stderr
+
+
+def test_sweep_state_asks_the_saved_configuration(tmp_path):
+    """The reported case: after a 2-epoch smoke sweep, the 6-epoch sweep kept the 2-epoch results
+    ("completed, skipped"). A run satisfies an entry only with the configuration it asks for."""
+    import sweep_state
+    cmd = command_of("GLY_MS", "0")
+    smoke = [*cmd[:cmd.index("--n_epochs") + 1], "2", *cmd[cmd.index("--n_epochs") + 2:]]
+    folder = tmp_path / "glyphs" / "GLY_MS_s0"
+    saved_run(folder, smoke, status="completed", epochs_done=2)
+    assert sweep_state.state(str(folder), cmd[2:]) == ("extend", "2 of 6 epochs trained")
+    assert sweep_state.state(str(folder), smoke[2:]) == ("completed", "")
+    other_lr = [*cmd[2:], "--lr", "0.5"]
+    state, reason = sweep_state.state(str(folder), other_lr)
+    assert state == "differs" and "--lr saved 0.001, sweep 0.5" in reason, reason
+    longer = tmp_path / "longer"
+    saved_run(longer, cmd, status="completed", epochs_done=6)
+    assert sweep_state.state(str(longer), smoke[2:])[0] == "differs"        # more epochs than asked
+    assert sweep_state.state(str(tmp_path / "none"), cmd[2:]) == ("new", "")
+    killed = tmp_path / "killed"
+    saved_run(killed, smoke, status="running", epochs_done=1)
+    assert sweep_state.state(str(killed), cmd[2:]) == ("resumable", "1 of 6 epochs trained")
+    failed = tmp_path / "failed"
+    saved_run(failed, cmd, status="failed", error="boom")
+    assert sweep_state.state(str(failed), cmd[2:]) == ("stale", "it failed: boom")
+    assert sweep_state.state(str(folder), [*cmd[2:], "--loss", "nosuch"])[0] == "error"
+
+
+def test_sweep_extends_shorter_runs_and_redoes_other_configurations(tmp_path):
+    stub = tmp_path / "fake_python"
+    stub.write_text(STUB)
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    calls = tmp_path / "calls.txt"
+    save = tmp_path / "runs"
+    for name, fake in (("GLY_MS_s0", "extend\t2 of 6 epochs trained"), ("GLY_Softmax_s0", "differs\t--lr saved 0.5, sweep 0.001")):
+        (save / "glyphs" / name).mkdir(parents=True)
+        (save / "glyphs" / name / "summary.json").write_text('{"status": "completed"}')
+        (save / "glyphs" / name / ".fake_state").write_text(fake + "\n")
+    out = run_script("glyphs", "--seeds", "0", "--save_path", str(save), "--only", "^GLY_(MS|Softmax)$",
+                     env={"PYTHON": str(stub), "CALLS": str(calls)})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert sorted(calls.read_text().splitlines()) == [
+        f"GLY_MS 0 {save}/glyphs/GLY_MS_s0", "GLY_Softmax 0 fresh"]
+    assert f"extending {save}/glyphs/GLY_MS_s0 (2 of 6 epochs trained)" in out.stdout
+    assert "not the run this sweep asks for (--lr saved 0.5, sweep 0.001)" in out.stdout
+    [aside] = os.listdir(save / "glyphs" / "_superseded")
+    assert (save / "glyphs" / "_superseded" / aside / ".fake_state").exists()   # the old run is kept
+
+
+def test_a_second_sweep_on_one_folder_is_refused(tmp_path):
+    """The reported case: a second sweep on one --save_path truncated the first's live logs and
+    both listed false failures. While one sweep holds the lock, another is refused in one line."""
+    import fcntl
+    logs = tmp_path / "runs" / "_logs" / "glyphs"
+    logs.mkdir(parents=True)
+    (logs / "GLY_MS_s0.log").write_text("epoch 1: ...\n")
+    with open(logs / ".sweep.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)       # as the first sweep holds it
+        out = run_script("glyphs", "--seeds", "0", "--only", "^GLY_MS$", "--save_path", str(tmp_path / "runs"),
+                         env={"PYTHON": "false"})
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "another glyphs sweep is running on --save_path" in out.stderr and out.stdout == ""
+    assert (logs / "GLY_MS_s0.log").read_text() == "epoch 1: ...\n"
 
 
 def test_execution_reports_failures_and_reruns_only_what_is_left(tmp_path):

@@ -194,7 +194,7 @@ def run_and_report(opt: argparse.Namespace, run: RunFolder) -> int:
         parameters.fail(str(err))
     except NonFiniteLossError as err:                   # checkpoint_last.pt keeps the last good epoch
         record_failure(run, opt, str(err))
-        print(f"main.py: error: {err} (use --skip_nonfinite N to skip such batches)", file=sys.stderr)
+        print(f"main.py: error: {err}", file=sys.stderr)
         return 1
     except OSError as err:                              # disk full, folder not writable, ...
         record_failure(run, opt, f"{type(err).__name__}: {err}")

@@ -224,7 +224,7 @@ def run_parameters(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--compile", action="store_true", help="torch.compile the model.")
     g.add_argument("--deterministic", action="store_true", help="Use torch's deterministic algorithms.")
     add_checked(g, "--skip_nonfinite", domain=NON_NEGATIVE, default=0, type=int,
-                help="Skip up to N batches with a non-finite loss or gradient.")
+                help="Skip up to N batches per epoch with a non-finite loss or gradient (a skipped batch changes nothing; an epoch that skips every batch fails the run).")
     g.add_argument("--dist_global_batch", default=True, type=parse_bool, metavar="BOOL",
                    help="Under torchrun, mine and compute the loss on the all-gathered global batch.")
 

@@ -27,7 +27,7 @@ from evaluation.plots import plot_test_figures, plot_training_curves
 from evaluation.table import format_metrics_table
 from training import distributed, optim
 from training.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
-from training.interrupts import RunInterrupted, signals_raise
+from training.interrupts import RunInterrupted, raise_if_interrupted, signals_raise
 from training.loop import NonFiniteLossError, train_epoch
 from training.online_logger import OnlineLogger
 from training.report import format_config, format_header, print_registries
@@ -131,6 +131,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
                 checkpoint("checkpoint_best.pt", epoch)
         checkpoint("checkpoint_last.pt", epoch)
         run.write_summary("running", epoch, opt.selection, selector.best_epoch, selector.test_metrics)
+        raise_if_interrupted()     # a signal whose exception a worker shutdown (__del__) dropped
     logger.finish()
     plot_test_figures(model, data["test"], run.path, tsne=opt.plot_embeddings, retrievals=opt.plot_retrievals,
                       device=opt.device, batch_size=evaluation.embedding_batch_size(opt), seed=opt.seed)

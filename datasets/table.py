@@ -148,3 +148,22 @@ def fingerprint(tables: dict[str, Table]) -> str:
         else:
             digest.update(np.ascontiguousarray(np.asarray(items)).tobytes())
     return digest.hexdigest()
+
+
+def content_fingerprint(tables: dict[str, Table]) -> str:
+    """A SHA-256 of the content identity of every file of the file tables, in split and row
+    order (:func:`datasets.file_identity.content_key`: size, first and last 4 KiB), so that
+    other data under the same file names (two classes' images swapped, even with ``cp -p``)
+    differ. Empty for in-memory tables, whose pixels :func:`fingerprint` already hashes."""
+    import hashlib
+    from datasets.file_identity import content_keys
+    paths = [str(p) for split in sorted(tables) for p in file_items(tables[split])]
+    if not paths:
+        return ""
+    return hashlib.sha256("\n".join(content_keys(paths)).encode()).hexdigest()
+
+
+def file_items(table: Table) -> list[Any]:
+    """The file paths of a file table (none for an in-memory one)."""
+    items = table.items
+    return list(items) if isinstance(items, np.ndarray) and items.dtype.kind in "USO" else []

@@ -34,6 +34,7 @@ from training.report import format_config, format_header, print_registries
 from training.run_folder import RunFolder, RunFolderError, public_config, read_summary
 from training.selection import EpochSelector
 from utilities import comm
+from utilities.cli import printable_output
 from utilities.seeding import seed_everything, set_deterministic, worker_init_fn
 
 
@@ -154,12 +155,18 @@ def resume_state(opt: argparse.Namespace, run: RunFolder, identity: dict[str, st
     if done > opt.n_epochs:
         raise RunFolderError(f"--resume {run.path}: --n_epochs {opt.n_epochs} is below the {done} epochs "
                              f"already trained")
-    restore(state, **live)
+    try:
+        restore(state, **live)
+    except (RuntimeError, ValueError, KeyError, TypeError) as err:   # another run's checkpoint
+        reason = " ".join(str(err).split())[:200] or type(err).__name__
+        raise RunFolderError(f"--resume {run.path}: checkpoint_last.pt does not fit this run's model, loss or "
+                             f"optimizer ({reason}); is it another run's checkpoint?") from None
     run.restore_logs(done, state["wall_time"], state.get("logs"))
     return done
 
 
 def main(argv: list[str] | None = None) -> int:
+    printable_output()            # a non-ASCII path on an ASCII-only stdout is escaped, not an error
     opt = parameters.parse_args(argv)
     if opt.list:
         print_registries()

@@ -27,11 +27,13 @@ from evaluation.artifacts import save_report
 from metrics.evidence import compute
 from evaluation.engine import embed, protocol_columns
 from evaluation.table import format_metrics_table
+from utilities.cli import printable_output
 from utilities.registry import UnknownNameError
 
 DEFAULT_METRICS = ["e_recall@1", "e_recall@2", "e_recall@4", "e_recall@8", "precision_at_1", "r_precision",
                    "map_at_r", "mAP_1000", "mrr", "nmi", "f1"]
 COLUMNS = ("embeddings", "labels", "is_query", "is_gallery", "category")
+REQUIRED_CONFIG = ("dataset", "arch", "embed_dim")    # what a checkpoint's config must name to rebuild it
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,13 +85,20 @@ def restore_run(args: argparse.Namespace, device: str) -> tuple[Any, Any, argpar
         flags["source_path"] = args.source_path
     flags.update(not_pretrained=True, device=device)
     opt = argparse.Namespace(**flags)     # the saved run's flags with this command's overrides
+    missing = [key for key in REQUIRED_CONFIG if key not in state["config"]]
+    if missing:     # the defaults would build some other network
+        fail(f"--checkpoint {args.checkpoint}: its config lacks {', '.join(missing)} (not a dmlbench run's "
+             "checkpoint)")
     source_cls = datasets.DATASETS.get(opt.dataset)
     if source_cls.needs_source and source_cls.check_source(opt.source_path):
         fail(f"--source: {source_cls.check_source(opt.source_path)}")
-    data = datasets.select(opt)
-    if args.split not in data:
-        fail(f"--split {args.split}: the dataset has only {', '.join(sorted(data))}")
-    model = architectures.select(opt, in_channels=datasets.channels(data[args.split]))
+    try:
+        data = datasets.select(opt)
+        if args.split not in data:
+            fail(f"--split {args.split}: the dataset has only {', '.join(sorted(data))}")
+        model = architectures.select(opt, in_channels=datasets.channels(data[args.split]))
+    except (ValueError, FileNotFoundError) as err:
+        fail(f"--checkpoint {args.checkpoint}: {first_line(err)}")
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:
@@ -147,11 +156,26 @@ def first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else "no message"
 
 
+def writable_out(path: str) -> str:
+    """The report folder ``path``, made if missing; one line and exit 2 when it cannot be."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        fail(f"--out {path}: cannot create the folder ({err.strerror or err})")
+    if not os.access(path, os.W_OK):
+        fail(f"--out {path}: the folder is not writable")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
+    printable_output()
     args = build_parser().parse_args(argv)
     source = args.checkpoint or args.embeddings
     if not os.path.isfile(source):
         fail(f"{'--checkpoint' if args.checkpoint else '--embeddings'}: no such file: {source}")
+    if args.batch_size < 1:
+        fail(f"--batch_size {args.batch_size}: expected >= 1")
+    out_dir = writable_out(args.out or os.path.dirname(os.path.abspath(source)))   # before the embedding
     try:
         for name in args.metrics or []:
             metrics.parse(name)
@@ -184,8 +208,6 @@ def main(argv: list[str] | None = None) -> int:
         where = f"--checkpoint {source} ({args.split} split)" if args.checkpoint else f"--embeddings {source}"
         fail(message if message.startswith("--metrics") else f"{where}: {message}")
     print(format_metrics_table({args.split: results}))
-    out_dir = args.out or os.path.dirname(os.path.abspath(source))
-    os.makedirs(out_dir, exist_ok=True)
     report = os.path.join(out_dir, f"eval_{args.split}.json")
     save_report(report, args.split, os.path.abspath(source), results, len(cols["labels"]))
     print(f"wrote {report}")

@@ -312,6 +312,9 @@ def read_config(path: str) -> dict[str, Any]:
         raise RunFolderError(f"cannot read {file}: {err.strerror}") from None
     if not isinstance(config, dict) or not isinstance(config.get("flags"), dict):
         raise RunFolderError(f'{file} has no "flags" mapping (not a dmlbench run config)')
+    for key, kind, words in (("resumes", list, "a list"), ("data", dict, "a mapping")):
+        if key in config and not isinstance(config[key], kind):
+            raise RunFolderError(f'{file}: "{key}" must be {words}, got {type(config[key]).__name__}')
     return config
 
 

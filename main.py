@@ -27,7 +27,7 @@ from evaluation.plots import plot_test_figures, plot_training_curves
 from evaluation.table import format_metrics_table
 from training import distributed, optim
 from training.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
-from training.interrupts import RunInterrupted, signals_raise
+from training.interrupts import RunInterrupted, raise_if_interrupted, signals_raise
 from training.loop import NonFiniteLossError, train_epoch
 from training.online_logger import OnlineLogger
 from training.report import format_config, format_header, print_registries
@@ -35,6 +35,7 @@ from training.run_folder import RunFolder, RunFolderError, public_config
 from training.run_record import RunRecord
 from training.selection import EpochSelector
 from utilities import comm
+from utilities.cli import printable_output
 from utilities.seeding import seed_everything, set_deterministic, worker_init_fn
 
 
@@ -147,6 +148,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
                 checkpoint("checkpoint_best.pt", epoch)
         checkpoint("checkpoint_last.pt", epoch)
         run.write_summary("running", epoch, opt.selection, selector.best_epoch, selector.test_metrics)
+        raise_if_interrupted()     # a signal whose exception a worker shutdown (__del__) dropped
     begin()                       # a resume with no epoch left to train (killed before its summary)
     logger.finish()
     plot_test_figures(model, data["test"], run.path, tsne=opt.plot_embeddings, retrievals=opt.plot_retrievals,
@@ -171,12 +173,18 @@ def resume_state(opt: argparse.Namespace, run: RunFolder, identity: dict[str, st
     if done > opt.n_epochs:
         raise RunFolderError(f"--resume {run.path}: --n_epochs {opt.n_epochs} is below the {done} epochs "
                              f"already trained")
-    restore(state, **live)
+    try:
+        restore(state, **live)
+    except (RuntimeError, ValueError, KeyError, TypeError) as err:   # another run's checkpoint
+        reason = " ".join(str(err).split())[:200] or type(err).__name__
+        raise RunFolderError(f"--resume {run.path}: checkpoint_last.pt does not fit this run's model, loss or "
+                             f"optimizer ({reason}); is it another run's checkpoint?") from None
     run.restore_logs(done, state["wall_time"], state.get("logs"))
     return done
 
 
 def main(argv: list[str] | None = None) -> int:
+    printable_output()            # a non-ASCII path on an ASCII-only stdout is escaped, not an error
     opt = parameters.parse_args(argv)
     if opt.list:
         print_registries()
@@ -212,7 +220,7 @@ def run_and_report(opt: argparse.Namespace, run: RunFolder) -> int:
         parameters.fail(str(err))
     except NonFiniteLossError as err:                   # checkpoint_last.pt keeps the last good epoch
         record_failure(run, opt, str(err))
-        print(f"main.py: error: {err} (use --skip_nonfinite N to skip such batches)", file=sys.stderr)
+        print(f"main.py: error: {err}", file=sys.stderr)
         return 1
     except OSError as err:                              # disk full, folder not writable, ...
         record_failure(run, opt, f"{type(err).__name__}: {err}")

@@ -117,7 +117,8 @@ def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
                    help="Batch miner (see --list), or 'none'. Default: the loss's own (distance for margin, "
                         "triplet, contrastive, quadruplet and snr; npair for npair and angular; lifted for "
                         "lifted), else none: the loss uses every pair, triplet or set of the batch.")
-    add_checked(g, "--embed_dim", domain=POSITIVE, default=128, type=int, help="Embedding dimensionality.")
+    add_checked(g, "--embed_dim", domain=between(1, 65536), default=128, type=int,
+                help="Embedding dimensionality (at most 65536).")
     g.add_argument("--not_pretrained", action="store_true", help="Do not load ImageNet weights.")
     g.add_argument("--arch", default="resnet50_frozen_normalize", type=str,
                    help="Backbone name plus suffixes _frozen, _normalize, _double (any order).")
@@ -241,7 +242,7 @@ def run_parameters(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--compile", action="store_true", help="torch.compile the model.")
     g.add_argument("--deterministic", action="store_true", help="Use torch's deterministic algorithms.")
     add_checked(g, "--skip_nonfinite", domain=NON_NEGATIVE, default=0, type=int,
-                help="Skip up to N batches with a non-finite loss or gradient.")
+                help="Skip up to N batches per epoch with a non-finite loss or gradient (a skipped batch changes nothing; an epoch that skips every batch fails the run).")
     g.add_argument("--dist_global_batch", default=True, type=parse_bool, metavar="BOOL",
                    help="Under torchrun, mine and compute the loss on the all-gathered global batch.")
 
@@ -317,7 +318,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             config = load_config(pre.config, parser)
             parser.set_defaults(**config)
             if "dataset" in config and pre.dataset is None and config["dataset"] in datasets.DATASETS:
-                parser.set_defaults(**datasets.DATASETS.get(config["dataset"]).preset, **config)
+                parser.set_defaults(**{**datasets.DATASETS.get(config["dataset"]).preset, **config})
         opt = parser.parse_args(argv)
         opt.argv = argv
         check_resume_overrides(opt, saved, resume)

@@ -5,7 +5,7 @@ from torch import nn
 
 from architectures import ARCHITECTURES
 from architectures.input_space import IMAGENET
-from utilities.flags import POSITIVE
+from utilities.flags import between
 
 
 def conv_block(c_in: int, c_out: int) -> nn.Sequential:
@@ -26,7 +26,7 @@ class ConvNet(nn.Sequential):
 
     input_space = IMAGENET            # uint8 images of a folder dataset; glyphs/digits are float
     wired_params = ("in_channels", "pretrained", "weights_dir")
-    param_domains = {"width": POSITIVE}   # checked at parse time (utilities.flags)
+    param_domains = {"width": between(1, 1024)}   # checked at parse time; 1024: 300 MB of 3x3 weights
 
     def __init__(self, in_channels: int = 3, width: int = 32, pretrained: bool = False,
                  weights_dir: str = ""):

@@ -21,7 +21,7 @@ WIRED_NAMES = ("root", "seed", "augmentation", "arch", "skip_bad_images", "cache
 DATASETS = Registry("dataset", flag="--dataset", template=FLAG_TEMPLATE, supplies=WIRED_NAMES)
 
 from datasets.base import DatasetSource, SplitDataset  # noqa: E402
-from datasets.table import Table, cv_fold_split, fingerprint, split_train_val  # noqa: E402
+from datasets.table import Table, content_fingerprint, cv_fold_split, fingerprint, split_train_val  # noqa: E402
 from utilities.registry import import_submodules  # noqa: E402
 import_submodules(__name__, __path__, skip=("base", "table", "tensor_dataset", "images", "image_source",
                                              "index_files", "cache", "transforms", "verified", "epoch_keys"))
@@ -62,9 +62,12 @@ def to_splits(source: DatasetSource, tables: dict[str, Table]) -> dict[str, Spli
 
 
 def identity(opt: Any, data: dict[str, SplitDataset]) -> dict[str, str]:
-    """What a resume checks it trains on: the source and a fingerprint of the split tables."""
+    """What a resume checks it trains on: the source, a fingerprint of the split tables and one
+    of the files' contents (:func:`datasets.table.content_fingerprint`)."""
     source = opt.source_path if DATASETS.get(opt.dataset).needs_source else opt.dataset
-    return {"source": str(source), "fingerprint": fingerprint({split: d.table for split, d in data.items()})}
+    tables = {split: d.table for split, d in data.items()}
+    return {"source": str(source), "fingerprint": fingerprint(tables),
+            "content": content_fingerprint(tables)}
 
 
 def n_classes(dataset: SplitDataset) -> int:

@@ -3,7 +3,13 @@
 JPEG decoding of full-size photos is the usual input bottleneck of DML benchmarks (CUB and SOP
 images are ~500 px, the network sees 224 px). The cache keeps the aspect ratio and scales the
 shorter side down to ``SIZE`` (never up), re-encoded as JPEG (quality 95). Files are written
-atomically and reused while they are newer than their source, so an interrupted build resumes.
+atomically (a temporary file unique to the writing thread, then a rename), so an interrupted
+build resumes.
+
+A cache file is named by the whole source path (extension included: ``x.png`` and ``x.jpg`` of
+one class are two files) and the source's content identity
+(:func:`datasets.file_identity.content_key`), so a source replaced by another image is cached
+again whatever its modification time (``unzip``, ``cp -p`` and ``rsync -a`` keep old ones).
 
 The cache lives in ``<dataset root>/.cache_resized_SIZE``; when that folder cannot be written
 (a read-only dataset), in the user cache folder instead (:func:`user_cache_dir`, one sub-folder
@@ -13,11 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from datasets.file_identity import MISSING, content_key
 from datasets.images import bomb_problem, decode_errors, pool_size, to_rgb
 
 CACHE_QUALITY = 95
@@ -64,18 +72,21 @@ def writable_cache_folder(root: str, size: int) -> str:
                      f"(set {CACHE_ENV} to a writable folder)")
 
 
-def cached_path(path: str, root: str, folder: str) -> str:
+def cached_path(path: str, root: str, folder: str, key: str) -> str:
+    """``<folder>/<path relative to root>.<key[:16]>.jpg``: the whole source file name and its
+    content identity ``key``, so two sources never share a cache file."""
     rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
     if rel.startswith(".."):                               # outside the dataset root (csv tables)
         rel = hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:20]
-    return os.path.join(folder, os.path.splitext(rel)[0] + ".jpg")
+    return os.path.join(folder, f"{rel}.{key[:16]}.jpg")
 
 
 def resize_one(src: str, dst: str, size: int) -> str | None:
-    """Write the resized copy of ``src`` to ``dst``; the problem as text if ``src`` cannot be decoded."""
+    """Write the resized copy of ``src`` to ``dst`` unless it exists (``dst`` names the source's
+    content, see :func:`cached_path`); the problem as text if ``src`` cannot be decoded."""
     from PIL import Image  # lazy: `import datasets` (flag building) stays light
     try:
-        if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+        if os.path.exists(dst):
             return None
         with Image.open(src) as img:
             bomb = bomb_problem(img)
@@ -89,12 +100,16 @@ def resize_one(src: str, dst: str, size: int) -> str | None:
     scale = size / min(img.size)
     if scale < 1:
         img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BILINEAR)
-    tmp = f"{dst}.tmp{os.getpid()}"
+    tmp = None
     try:
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        img.save(tmp, "JPEG", quality=CACHE_QUALITY)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dst), prefix=".tmp_", suffix=".jpg")
+        with os.fdopen(fd, "wb") as fh:                    # unique to this thread and process
+            img.save(fh, "JPEG", quality=CACHE_QUALITY)
         os.replace(tmp, dst)
     except OSError as err:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
         raise ValueError(f"--cache_resized: cannot write the cache file {dst}: {err}") from None
     return None
 
@@ -104,10 +119,14 @@ def build_cache(paths: np.ndarray, root: str, size: int,
     """Cache every path; return the cached paths and ``(row, problem)`` for undecodable sources."""
     folder = writable_cache_folder(root, size)
     print(f"--cache_resized {size}: caching {len(paths)} images in {folder}")
-    targets = np.asarray([cached_path(p, root, folder) for p in paths], dtype=object)
+    keys = [content_key(str(p)) for p in paths]
+    targets = np.asarray([cached_path(p, root, folder, key) for p, key in zip(paths, keys)], dtype=object)
+    missing = [i for i, key in enumerate(keys) if key == MISSING]
     from PIL import Image
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with ThreadPoolExecutor(pool_size(workers)) as pool:
             problems = list(pool.map(resize_one, paths, targets, [size] * len(paths), chunksize=16))
+    for i in missing:                                      # unreadable when keyed: never reuse a file
+        problems[i] = problems[i] or "missing file"
     return targets, [(i, p) for i, p in enumerate(problems) if p is not None]

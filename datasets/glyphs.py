@@ -10,7 +10,7 @@ from datasets import DATASETS
 from datasets.base import DatasetSource, SplitDataset
 from datasets.table import Table
 from datasets.tensor_dataset import TensorImageDataset
-from utilities.flags import Domain, at_least
+from utilities.flags import Domain, between
 
 FAST_CPU_PRESET: dict[str, Any] = {
     "arch": "convnet_normalize", "embed_dim": 64, "optim": "adam", "lr": 1e-3, "decay": 4e-4,
@@ -92,13 +92,18 @@ class GlyphsSource(DatasetSource):
 
     preset: ClassVar[dict[str, Any]] = FAST_CPU_PRESET
     param_domains: ClassVar[dict[str, Domain]] = {  # checked at parse time (utilities.flags)
-        "n_classes": at_least(4), "samples": at_least(2), "image_size": at_least(8)}
+        "n_classes": between(4, 100_000), "samples": between(2, 10_000), "image_size": between(8, 1024)}
+    max_pixels: ClassVar[int] = 2 ** 30    # all images together: 4 GiB of float32, generated in memory
 
     def __init__(self, n_classes: int = 200, samples: int = 20, image_size: int = 32,
                  seed: int = 0, root: str = "", augmentation: str = "base", arch: str = ""):
         if n_classes < 4 or samples < 2 or image_size < 8:
             raise ValueError("--glyphs_n_classes must be >= 4, --glyphs_samples >= 2 and "
                              "--glyphs_image_size >= 8")
+        if n_classes * samples * image_size ** 2 > self.max_pixels:
+            raise ValueError(f"--glyphs_n_classes {n_classes} x --glyphs_samples {samples} x --glyphs_image_size "
+                             f"{image_size}^2 = {n_classes * samples * image_size ** 2:,} pixels, over the limit of "
+                             f"{self.max_pixels:,} (4 GiB of float32 images generated in memory)")
         self.n_classes, self.samples, self.image_size, self.seed = n_classes, samples, image_size, seed
 
     def tables(self) -> dict[str, Table]:

@@ -46,6 +46,9 @@ def protocol_problem(table: Table, split: str) -> str | None:
     return None
 
 
+MIN_VAL_CLASSES = 2     # a validation split of one class ranks nothing: every score is 1.0
+
+
 def contiguous_labels(labels: np.ndarray) -> np.ndarray:
     """Map arbitrary integer labels to 0..C-1, preserving their sorted order."""
     _, inverse = np.unique(np.asarray(labels), return_inverse=True)
@@ -59,7 +62,9 @@ def split_train_val(table: Table, train_frac: float, by_samples: bool,
     By classes (default): a random ``train_frac`` of the classes stay in train, the rest form a
     class-disjoint validation set, as the DML protocol asks. By samples: within each class, a
     random ``train_frac`` of its samples stay in train (at least one on each side when the class
-    has two or more samples); validation then shares train's classes.
+    has two or more samples); validation then shares train's classes. Either way a validation
+    split of fewer than :data:`MIN_VAL_CLASSES` classes is refused (``ValueError``): its
+    retrieval scores would be 1.0 at every epoch and selection meaningless.
     """
     if not 0.0 < train_frac < 1.0:
         raise ValueError(f"--tv_split_perc must be in (0, 1), got {train_frac}")
@@ -77,13 +82,34 @@ def split_train_val(table: Table, train_frac: float, by_samples: bool,
         train_idx, val_idx = np.sort(order[in_train]), np.sort(order[~in_train])
         if len(val_idx) == 0:
             raise ValueError("--tv_split_by_samples: no class has two samples, validation is empty")
+        n_val = len(np.unique(labels[val_idx]))
+        if n_val < MIN_VAL_CLASSES:
+            raise ValueError(f"--use_tv_split --tv_split_by_samples: only {n_val} class has two or more samples, "
+                             f"so the validation split would hold {n_val} class; it needs at least "
+                             f"{MIN_VAL_CLASSES} to rank anything")
         return table.subset(train_idx, relabel=False), table.subset(val_idx, relabel=False)
     n_train = int(round(len(classes) * train_frac))
     if not 0 < n_train < len(classes):
         raise ValueError(f"--tv_split_perc {train_frac} leaves an empty split of {len(classes)} classes")
+    if len(classes) - n_train < MIN_VAL_CLASSES:
+        most = (len(classes) - MIN_VAL_CLASSES) / len(classes)
+        raise ValueError(f"--use_tv_split: --tv_split_perc {train_frac} of the {len(classes)} training classes leaves "
+                         f"{len(classes) - n_train} class for validation, which needs at least {MIN_VAL_CLASSES} to "
+                         f"rank anything (every query would find its class first); use --tv_split_perc "
+                         f"{most:.2g} or less, or --tv_split_by_samples")
     train_classes = rng.permutation(classes)[:n_train]
     in_train = np.isin(labels, train_classes)
     return (table.subset(np.flatnonzero(in_train)), table.subset(np.flatnonzero(~in_train)))
+
+
+def check_folds(n_classes: int, folds: int) -> None:
+    """Refuse ``--cv_folds`` that would leave a fold validating on fewer than
+    :data:`MIN_VAL_CLASSES` classes (the smallest of K contiguous partitions has
+    ``n_classes // K`` classes); ``ValueError`` in one line."""
+    if folds < 2 or n_classes // folds < MIN_VAL_CLASSES:
+        raise ValueError(f"--cv_folds {folds}: the dataset has only {n_classes} training classes; each fold must "
+                         f"validate on at least {MIN_VAL_CLASSES} classes, so 2 to "
+                         f"{max(n_classes // MIN_VAL_CLASSES, 2)} folds")
 
 
 def cv_fold_split(table: Table, folds: int, fold: int) -> tuple[Table, Table]:
@@ -91,10 +117,10 @@ def cv_fold_split(table: Table, folds: int, fold: int) -> tuple[Table, Table]:
     Learning Reality Check", ECCV 2020, Sec. 4.2): the training classes, in their natural sorted
     order, are cut into ``folds`` contiguous partitions of sizes differing by at most one; the
     fold validates on partition ``fold`` and trains on the others. No randomness: the same table
-    and ``folds`` give the same partitions whatever the seed."""
+    and ``folds`` give the same partitions whatever the seed. ``folds`` that would leave any
+    partition with fewer than :data:`MIN_VAL_CLASSES` classes are refused (:func:`check_folds`)."""
     classes = np.unique(table.labels)
-    if not 2 <= folds <= len(classes):
-        raise ValueError(f"--cv_folds {folds}: expected 2 to {len(classes)} (the number of training classes)")
+    check_folds(len(classes), folds)
     if not 0 <= fold < folds:
         raise ValueError(f"--cv_fold {fold}: expected 0 to {folds - 1} for --cv_folds {folds}")
     in_val = np.isin(table.labels, np.array_split(classes, folds)[fold])
@@ -122,3 +148,22 @@ def fingerprint(tables: dict[str, Table]) -> str:
         else:
             digest.update(np.ascontiguousarray(np.asarray(items)).tobytes())
     return digest.hexdigest()
+
+
+def content_fingerprint(tables: dict[str, Table]) -> str:
+    """A SHA-256 of the content identity of every file of the file tables, in split and row
+    order (:func:`datasets.file_identity.content_key`: size, first and last 4 KiB), so that
+    other data under the same file names (two classes' images swapped, even with ``cp -p``)
+    differ. Empty for in-memory tables, whose pixels :func:`fingerprint` already hashes."""
+    import hashlib
+    from datasets.file_identity import content_keys
+    paths = [str(p) for split in sorted(tables) for p in file_items(tables[split])]
+    if not paths:
+        return ""
+    return hashlib.sha256("\n".join(content_keys(paths)).encode()).hexdigest()
+
+
+def file_items(table: Table) -> list[Any]:
+    """The file paths of a file table (none for an in-memory one)."""
+    items = table.items
+    return list(items) if isinstance(items, np.ndarray) and items.dtype.kind in "USO" else []

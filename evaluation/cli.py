@@ -28,6 +28,7 @@ from metrics.evidence import compute
 from evaluation.engine import embed, protocol_columns
 from evaluation.table import format_metrics_table
 from utilities.atomic import can_write_in
+from utilities.cli import printable_output
 from utilities.registry import UnknownNameError
 
 DEFAULT_METRICS = ["e_recall@1", "e_recall@2", "e_recall@4", "e_recall@8", "precision_at_1", "r_precision",
@@ -77,6 +78,8 @@ def restore(args: argparse.Namespace, device: str) -> tuple[Any, Any, argparse.N
         fail(f"--checkpoint {err}")
     except RunFolderError as err:
         fail(str(err))
+    except (ValueError, FileNotFoundError) as err:     # the data of the saved flags cannot be built
+        fail(f"--checkpoint {args.checkpoint}: {first_line(err)}")
     raise AssertionError("unreachable")
 
 
@@ -130,11 +133,26 @@ def first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else "no message"
 
 
+def writable_out(path: str) -> str:
+    """The report folder ``path``, made if missing; one line and exit 2 when it cannot be."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        fail(f"--out {path}: cannot create the folder ({err.strerror or err})")
+    if not os.access(path, os.W_OK):
+        fail(f"--out {path}: the folder is not writable")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
+    printable_output()
     args = build_parser().parse_args(argv)
     source = args.checkpoint or args.embeddings
     if not os.path.isfile(source):
         fail(f"{'--checkpoint' if args.checkpoint else '--embeddings'}: no such file: {source}")
+    if args.batch_size < 1:
+        fail(f"--batch_size {args.batch_size}: expected >= 1")
+    out_dir = writable_out(args.out or os.path.dirname(os.path.abspath(source)))   # before the embedding
     try:
         for name in args.metrics or []:
             metrics.parse(name)

@@ -10,7 +10,7 @@ import torch
 
 import metrics as metric_registry
 from metrics.kmeans import kmeans_assign
-from metrics.neighbours import check_finite, rank_neighbours
+from metrics.neighbours import check_finite, power_of_two_scale, rank_neighbours
 from metrics.class_distances import class_sums
 
 
@@ -43,7 +43,12 @@ def average(values: np.ndarray, classes: np.ndarray, mode: str) -> float:
 
 def check_embeddings(embeddings: Any) -> np.ndarray:
     """The (N, D) float32 embedding matrix, or a one-line ``ValueError``: not real numbers, not
-    2-D, no rows, no dimensions, or rows that are not finite in float32 (with their count)."""
+    2-D, no rows, no dimensions, or rows that are not finite (with their count).
+
+    Float64 input is checked in float64 and first multiplied by one power of two (exact) that
+    brings its largest value into [0.5, 1), then cast: every metric is invariant to a global
+    scale, so 1e-300-scaled or 1e300-scaled float64 rows give the unscaled values. Rows that
+    would still fall below float32's normal range next to the largest are refused."""
     raw = to_numpy(embeddings)
     if raw.dtype.kind not in "biuf":
         raise ValueError(f"embeddings must be real numbers, got dtype {raw.dtype}")
@@ -52,10 +57,25 @@ def check_embeddings(embeddings: Any) -> np.ndarray:
     if raw.shape[0] == 0 or raw.shape[1] == 0:
         raise ValueError(f"embeddings are empty: shape {raw.shape} has no "
                          f"{'rows' if raw.shape[0] == 0 else 'dimensions'}")
-    with np.errstate(over="ignore"):                # float64 beyond float32's range -> inf, refused
-        emb = raw.astype(np.float32, copy=False)
+    if raw.dtype.kind == "f" and raw.dtype.itemsize > 4:
+        return float64_to_float32(raw.astype(np.float64, copy=False))
+    emb = raw.astype(np.float32, copy=False)
     check_finite(emb)
     return emb
+
+
+def float64_to_float32(raw: np.ndarray) -> np.ndarray:
+    """Float64 rows rescaled in float64 by an exact power of two (largest value in [0.5, 1)),
+    then cast to float32; ``ValueError`` for non-finite rows or rows float32 cannot hold."""
+    check_finite(raw)
+    row_max = np.abs(raw).max(axis=1)
+    scaled = np.ldexp(raw, -power_of_two_scale(row_max.max()))
+    lost = int(((row_max > 0) & (np.ldexp(row_max, -power_of_two_scale(row_max.max()))
+                                 < np.finfo(np.float32).tiny)).sum())
+    if lost:
+        raise ValueError(f"embeddings: {lost} of {len(raw)} rows are more than 2^126 times smaller than the "
+                         "largest (float64 input): they cannot be held in float32; rescale the rows")
+    return scaled.astype(np.float32)
 
 
 def check_arguments(parsed: list[Any], shape: tuple[int, int]) -> None:
@@ -98,8 +118,9 @@ def compute(embeddings: Any, labels: Any, names: list[str], *, is_query: Any = N
 
     Raises a one-line ``ValueError`` for data no metric can be trusted on: embeddings that are
     not real numbers, not 2-D, empty (no rows or no dimensions) or with rows that are not finite
-    in float32 (the message counts them); no queries or no gallery items when ranking metrics
-    are asked for; a metric argument beyond the data (:func:`check_arguments`). Finite inputs
+    (the message counts them), float64 rows float32 cannot hold (:func:`check_embeddings`),
+    Euclidean metrics on row norms spanning more than 2**50 (:func:`metrics.neighbours.prepare`);
+    no queries or no gallery items when ranking metrics are asked for; a metric argument beyond the data (:func:`check_arguments`). Finite inputs
     at any scale are safe: kNN and k-means read rows rescaled by an exact power of two
     (:func:`metrics.neighbours.prepare`), class distances use float64 unit vectors.
     """

@@ -37,13 +37,31 @@ def row_norms(x: np.ndarray) -> np.ndarray:
     return out
 
 
+EUCLIDEAN_SPREAD = 50       # log2 of the largest ratio of row norms a float32 Euclidean search resolves
+
+
 def check_finite(x: np.ndarray) -> None:
-    """Refuse rows that hold NaN or infinite values (float32): they would silently reorder or
-    drop neighbours. Raises ``ValueError`` naming the count of bad rows."""
+    """Refuse rows that hold NaN or infinite values: they would silently reorder or drop
+    neighbours. Raises ``ValueError`` naming the count of bad rows."""
     bad = int((~np.isfinite(x)).any(axis=1).sum()) if x.size else 0
     if bad:
-        raise ValueError(f"embeddings: {bad} of {len(x)} rows are not finite in float32 "
-                         "(NaN, inf, or beyond +-3.4e38)")
+        beyond = "NaN, inf, or beyond +-3.4e38" if x.dtype == np.float32 else "NaN or inf"
+        raise ValueError(f"embeddings: {bad} of {len(x)} rows are not finite in {x.dtype} ({beyond})")
+
+
+def check_euclidean_spread(norms: np.ndarray) -> None:
+    """Refuse rows whose norms span more than 2**EUCLIDEAN_SPREAD (zero rows aside).
+
+    Euclidean neighbours are not invariant to per-row scaling, so only one global scale is
+    allowed; with the largest row brought to norm ~1, squared distances among rows 2**-50 times
+    smaller are ~2**-100, near the end of float32's normal range (2**-126), and rows 1e-30 next
+    to 1e30 vanish to zero: their neighbours would be ties. Cosine metrics rescale each row and
+    are unaffected."""
+    nonzero = norms[norms > 0]
+    if len(nonzero) and np.log2(nonzero.max()) - np.log2(nonzero.min()) > EUCLIDEAN_SPREAD:
+        raise ValueError(f"embeddings: row norms span {nonzero.min():.3g} to {nonzero.max():.3g}, more than "
+                         f"2^{EUCLIDEAN_SPREAD}: Euclidean distances (e_ metrics, k-means) among the smallest rows "
+                         "cannot be computed in float32; rescale the rows or use c_ (cosine) metrics")
 
 
 def power_of_two_scale(norm: np.ndarray) -> np.ndarray:
@@ -58,8 +76,9 @@ def prepare(embeddings: np.ndarray, space: str) -> np.ndarray:
     row norm into [0.5, 1): squared distances are then at most 4 whatever the scale or D
     (1e19-scaled float32 rows would overflow ``‖x‖² + ‖y‖² − 2x·y`` to inf). A power of two is
     exact in floating point, so every distance is scaled by exactly 4**-e and rankings and
-    k-means assignments are bit-identical to the unscaled ones. ``cosine``: each row is first
-    scaled by its own power of two (exact), then L2-normalised.
+    k-means assignments are bit-identical to the unscaled ones. Row norms spanning more than
+    2**EUCLIDEAN_SPREAD are refused (:func:`check_euclidean_spread`). ``cosine``: each row is
+    first scaled by its own power of two (exact), then L2-normalised.
     """
     x = np.ascontiguousarray(embeddings, dtype=np.float32)
     check_finite(x)
@@ -68,6 +87,7 @@ def prepare(embeddings: np.ndarray, space: str) -> np.ndarray:
         x = np.ldexp(x, -power_of_two_scale(norms)[:, None]).astype(np.float32)
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     else:
+        check_euclidean_spread(norms)
         x = np.ldexp(x, -power_of_two_scale(norms.max(initial=0.0))).astype(np.float32)
     return np.ascontiguousarray(x, dtype=np.float32)
 

@@ -94,6 +94,7 @@ def check_main_flags(settings: Settings) -> tuple[int, dict[str, dict[str, Any]]
     method's default configuration (:func:`studies.first_trial.default_params`)."""
     import datasets
     import parameters
+    from datasets.table import check_folds
     from studies.first_trial import default_params
     from studies.objective import fold_folders
     epochs, defaults = 0, {}
@@ -108,8 +109,10 @@ def check_main_flags(settings: Settings) -> tuple[int, dict[str, dict[str, Any]]
         defaults[space.method] = default_params(space, parameters.parse_args(
             list(settings.base_argv) + flag_argv(space.fixed)))
     n_classes = len(set(datasets.build_source(opt).tables()["train"].labels.tolist()))
-    if settings.folds > n_classes:
-        raise StudyError(f"--cv_folds {settings.folds}: the dataset has only {n_classes} training classes")
+    try:
+        check_folds(n_classes, settings.folds)
+    except ValueError as err:
+        raise StudyError(str(err)) from None
     return epochs, defaults
 
 

@@ -54,13 +54,23 @@ def grads_finite(params: Iterable[torch.Tensor]) -> bool:
     return bool(torch.stack(flags).all()) if flags else True
 
 
+def batchnorm_buffers(model: nn.Module) -> list[torch.Tensor]:
+    """The running statistics of every BatchNorm layer (means, variances, batch counts): the
+    state a forward pass in train mode changes besides the weights."""
+    return [buf for module in model.modules() if isinstance(module, nn.modules.batchnorm._BatchNorm)
+            for buf in (module.running_mean, module.running_var, module.num_batches_tracked) if buf is not None]
+
+
 def train_epoch(model: nn.Module, objective: Objective, loader: Iterable,
                 optimizer: torch.optim.Optimizer, device: torch.device, epoch: int,
                 amp: bool = False, skip_budget: int = 0) -> dict[str, Any]:
     """Train one epoch and return its ``train.csv`` row (mean loss, mean miner/loss statistics).
 
     A batch whose loss or gradient is not finite is skipped (counted in ``skipped_nonfinite``)
-    while ``skip_budget`` lasts; after that :class:`NonFiniteLossError` names the iteration.
+    while ``skip_budget`` lasts; after that :class:`NonFiniteLossError` names the iteration. A
+    skipped batch changes nothing: no optimizer step, BatchNorm running statistics restored, no
+    embedding-storage update, no statistics; an epoch whose every batch was skipped trained
+    nothing and raises :class:`NonFiniteLossError` too (its loss would be NaN).
     """
     model.train()
     start, losses, skipped = time.time(), [], 0
@@ -69,14 +79,14 @@ def train_epoch(model: nn.Module, objective: Objective, loader: Iterable,
     sampler = getattr(loader, "batch_sampler", None)             # a DataLoader's (plain iterables have none)
     sampler = getattr(sampler, "batch_sampler", sampler)         # inside datasets.epoch_keys.EpochKeyedBatches
     sampler = sampler if isinstance(sampler, BaseBatchSampler) else None
+    running_stats = batchnorm_buffers(model) if skip_budget else []
     bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=None)
     for it, (images, labels) in enumerate(bar):
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        saved_stats = [buf.clone() for buf in running_stats]     # restored if the batch is skipped
         with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
             embeddings = model(images)
         embeddings = embeddings.float()
-        if sampler is not None:
-            sampler.update_storage(embeddings.detach())          # embedding-storage samplers (datasampler/)
         loss = objective(embeddings, labels)
         optimizer.zero_grad(set_to_none=True)
         value = loss.item()                      # the step's one read of the loss
@@ -88,14 +98,23 @@ def train_epoch(model: nn.Module, objective: Objective, loader: Iterable,
         if not finite:
             skipped += 1
             if skipped > skip_budget:
-                raise NonFiniteLossError(f"non-finite loss or gradient at epoch {epoch}, iteration {it}")
+                raise NonFiniteLossError(f"non-finite loss or gradient at epoch {epoch}, iteration {it} "
+                                         "(use --skip_nonfinite N to skip such batches)")
             optimizer.zero_grad(set_to_none=True)
+            with torch.no_grad():
+                for buf, saved in zip(running_stats, saved_stats):
+                    buf.copy_(saved)
             continue
+        if sampler is not None:
+            sampler.update_storage(embeddings.detach())          # embedding-storage samplers (datasampler/)
         optimizer.step()
         losses.append(value)
         stats.add(objective.stats)
         bar.set_postfix(loss=f"{losses[-1]:.4f}")
-    row = {"epoch": epoch, "loss": sum(losses) / max(len(losses), 1),
+    if skipped and not losses:
+        raise NonFiniteLossError(f"every batch of epoch {epoch} had a non-finite loss or gradient "
+                                 f"({skipped} skipped): nothing was trained")
+    row = {"epoch": epoch, "loss": sum(losses) / len(losses) if losses else float("nan"),
            "lr": optimizer.param_groups[0]["lr"], "time_s": round(time.time() - start, 3)}
     row.update(stats.means())
     row.update(sampler.stats if sampler is not None else {})

@@ -224,12 +224,17 @@ class RunFolder:
         write_json(self.file("config.json"), config)
 
     def data_conflict(self, identity: dict[str, Any]) -> str | None:
-        """Why the data of this resume are not the run's (``None`` if they are, or were never saved)."""
+        """Why the data of this resume are not the run's (``None`` if they are, or were never
+        saved). The file-content fingerprint is compared when the run saved one (runs saved
+        before it existed are checked on their split tables only)."""
         saved = RunRecord(self.path).data
-        if saved is None or saved.get("fingerprint") == identity["fingerprint"]:
+        if saved is None:
             return None
-        return (f"the data differ from the run's (split tables fingerprint {identity['fingerprint'][:12]} "
-                f"from {identity['source']!r}, saved {saved['fingerprint'][:12]} from {saved['source']!r})")
+        for key, what in (("fingerprint", "split tables"), ("content", "file contents")):
+            if key in saved and saved[key] != identity[key]:
+                return (f"the data differ from the run's ({what} fingerprint {identity[key][:12]} from "
+                        f"{identity['source']!r}, saved {saved[key][:12]} from {saved['source']!r})")
+        return None
 
     def remove_if_unused(self) -> None:
         """Delete a folder this process created when nothing was trained in it."""

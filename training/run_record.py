@@ -64,6 +64,10 @@ def configuration_differences(saved: dict[str, Any], wanted: dict[str, Any]) -> 
             if plain(saved.get(k, "<missing>")) != plain(wanted.get(k, "<missing>"))}
 
 
+#: What a checkpoint's config must name to rebuild its network.
+REQUIRED_CONFIG = ("dataset", "arch", "embed_dim")
+
+
 class RunRecord:
     """One run folder, read (lazily; each file once). Nothing is written.
 
@@ -103,6 +107,9 @@ class RunRecord:
                 raise RunFolderError(f"cannot read {file}: {err.strerror}") from None
             if not isinstance(config, dict) or not isinstance(config.get("flags"), dict):
                 raise RunFolderError(f'{file} has no "flags" mapping (not a dmlbench run config)')
+            for key, kind, words in (("resumes", list, "a list"), ("data", dict, "a mapping")):
+                if key in config and not isinstance(config[key], kind):
+                    raise RunFolderError(f'{file}: "{key}" must be {words}, got {type(config[key]).__name__}')
             self._config = config
         return self._config
 
@@ -255,8 +262,8 @@ class RunRecord:
         import datasets
         path = self.checkpoint(checkpoint)
         state = load_checkpoint(path, required=("config", "model"))
-        if not isinstance(state["config"], dict) or not state["config"] or not isinstance(state["model"], dict):
-            raise CheckpointError(f"{path}: not a dmlbench checkpoint (needs a 'config' of flags and a 'model')")
+        if not isinstance(state["config"], dict) or not isinstance(state["model"], dict):
+            raise CheckpointError(f"{path}: not a dmlbench checkpoint (needs 'config' and 'model')")
         config = state["config"]
         if parser is not None:
             from utilities.config_file import check_saved_flags
@@ -264,6 +271,9 @@ class RunRecord:
                 config = check_saved_flags(config, parser, f"{path}: config")
             except ValueError as err:
                 raise CheckpointError(str(err)) from None
+        missing = [key for key in REQUIRED_CONFIG if key not in config]
+        if missing:     # the defaults would build some other network
+            raise CheckpointError(f"{path}: its config lacks {', '.join(missing)} (not a dmlbench run's checkpoint)")
         flags = {**(defaults or {}), **config}
         if dataset:
             if dataset != flags["dataset"]:

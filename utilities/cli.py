@@ -14,6 +14,15 @@ class FlagError(ValueError):
     """A bad flag value; ``main`` prints it as one line and exits with code 2."""
 
 
+def printable_output() -> None:
+    """Let stdout print any text: characters its encoding lacks (a non-ASCII path under
+    ``LC_ALL=C`` or ``PYTHONIOENCODING=ascii``) are written as backslash escapes instead of
+    raising ``UnicodeEncodeError`` (stderr does this by default)."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)     # absent on replaced streams (pytest)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
+
+
 def fail(message: str) -> None:
     """Print ``main.py: error: <message>`` as one line and exit with code 2."""
     print(f"main.py: error: {' '.join(message.split())}", file=sys.stderr)

@@ -54,7 +54,7 @@ def test_tv_split(by_samples):
 
 
 def test_tv_split_through_select_on_digits():
-    opt = parameters.parse_args(["--dataset", "digits", "--use_tv_split"])
+    opt = parameters.parse_args(["--dataset", "digits", "--use_tv_split", "--tv_split_perc", "0.6"])
     data = datasets.select(opt)
     assert set(data) == {"train", "val", "test"}
-    assert len(set(data["train"].labels)) == 4 and len(set(data["val"].labels)) == 1
+    assert len(set(data["train"].labels)) == 3 and len(set(data["val"].labels)) == 2

@@ -57,16 +57,51 @@ def write_trials(settings: Settings, study: Any) -> str:
     return path
 
 
-def best_flags(space: Space, params: dict[str, Any]) -> dict[str, Any]:
-    return {**space.fixed, **params}
+#: Flags of the study's base argv that are not part of a configuration (never written to a file).
+NOT_CONFIGURATION = ("wandb_key", "config", "resume")
+
+
+def argv_flags(argv: list[str]) -> dict[str, Any]:
+    """The flags of a ``main.py`` argv as a ``--config`` mapping: flag -> the value as typed (a list
+    for a flag of several values, ``true`` for a switch); a later flag wins, as on the command line."""
+    import parameters
+    actions = {s: a for a in parameters.build_parser()._actions for s in a.option_strings}
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(argv):
+        name, eq, inline = argv[i].partition("=")
+        end = i + 1
+        while not eq and end < len(argv) and not argv[end].startswith("--"):
+            end += 1
+        values = [inline] if eq else argv[i + 1:end]
+        i = end
+        action = actions.get(name)
+        if action is None or action.dest in NOT_CONFIGURATION:
+            continue
+        if action.nargs == 0:
+            out[action.dest] = True
+        else:
+            out[action.dest] = values if action.nargs in ("+", "*") else (values[0] if values else True)
+    return out
+
+
+def best_flags(settings: Settings, space: Space, params: dict[str, Any]) -> dict[str, Any]:
+    """Everything a fold-free run of the best configuration needs: the study's base flags, the
+    method's fixed flags and the best searched ones."""
+    return {**argv_flags(list(settings.base_argv)), **space.fixed, **params}
 
 
 def write_best(settings: Settings, space: Space, params: dict[str, Any], value: float) -> str:
+    """``best_params.yaml``: self-contained, ``python main.py --config best_params.yaml`` trains the best
+    configuration on all the training classes (no folds)."""
     from utilities.atomic import atomic_write
     path = os.path.join(settings.method_dir(space.method), "best_params.yaml")
     header = (f"# best of {settings.trials} trials of '{space.method}' (mean {settings.metric} over "
-              f"{settings.folds} class-disjoint folds: {value:.4f}); use with main.py --config\n")
-    atomic_write(path, lambda fh: fh.write(header + yaml.safe_dump(best_flags(space, params), sort_keys=True)))
+              f"{settings.folds} class-disjoint folds: {value:.4f}). The study's base flags, the method's "
+              "fixed flags and the best searched ones:\n# python main.py --config best_params.yaml trains "
+              "it on all the training classes.\n")
+    body = yaml.safe_dump(best_flags(settings, space, params), sort_keys=True)
+    atomic_write(path, lambda fh: fh.write(header + body))
     return path
 
 

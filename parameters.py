@@ -32,8 +32,8 @@ from training import objective
 from training.distributed import batch_problem, world_size_from_env
 from training.online_logger import missing_key
 from training.resume import check_resume, check_resume_overrides, resumed_flags
-from utilities.flags import (MINUS_ONE_OR_POSITIVE, NON_NEGATIVE, OPEN_UNIT, POSITIVE, add_checked, add_flag,
-                             at_least, between, domain_problem, parse_bool, registry_flags)
+from utilities.flags import (MINUS_ONE_OR_POSITIVE, NON_NEGATIVE, OPEN_UNIT, POSITIVE, ROLES, Role, add_checked,
+                             add_flag, at_least, between, domain_problem, parse_bool, registry_flags)
 from utilities.cli import FlagError, OneLineParser, fail  # noqa: F401  (parameters.fail / FlagError for callers)
 from utilities.config_file import load_config
 from utilities.registry import UnknownNameError
@@ -46,6 +46,7 @@ LEGACY_NO_EFFECT = {  # old flags kept so old scripts parse; they change nothing
     "data_gc_coreset_lim": 1e-9, "data_sim_measure": "euclidean", "data_idx_full_prec": False,
     "data_mb_mom": -1.0, "data_mb_lr": 1.0,
 }
+LEGACY_SECRETS = ("comet_api_key",)   # legacy flags whose values are still never written or printed
 
 
 NAME_MAX_BYTES = 255   # longest file name (one path component) of common file systems
@@ -81,9 +82,9 @@ def cap_workers(opt: argparse.Namespace) -> None:
 
 def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("basic")
-    g.add_argument("--dataset", default="glyphs", type=str, help="Dataset to use (see --list).")
-    g.add_argument("--use_tv_split", action="store_true", help="Split the training set into train and validation.")
-    g.add_argument("--tv_split_by_samples", action="store_true",
+    add_checked(g, "--dataset", default="glyphs", type=str, help="Dataset to use (see --list).")
+    add_checked(g, "--use_tv_split", action="store_true", help="Split the training set into train and validation.")
+    add_checked(g, "--tv_split_by_samples", action="store_true",
                    help="Make the validation split from a fraction of the samples of every class (default: of the classes).")
     add_checked(g, "--tv_split_perc", domain=OPEN_UNIT, default=0.8, type=float,
                 help="Fraction of the training data kept for training.")
@@ -92,78 +93,78 @@ def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
                      "partitions; --cv_fold i validates on partition i (0: off; implies --use_tv_split).")
     add_checked(g, "--cv_fold", domain=NON_NEGATIVE, default=0, type=int,
                 help="Which --cv_folds partition is the validation split (0 to K-1).")
-    g.add_argument("--augmentation", default="base", type=str, choices=["base", "adv", "big", "red"],
+    add_checked(g, "--augmentation", default="base", type=str, choices=["base", "adv", "big", "red"],
                    help="Training augmentation: base, adv (colour jitter), big (256px), red (no random resized crop).")
     add_checked(g, "--lr", domain=POSITIVE, default=0.00001, type=float, help="Learning rate of the network.")
     add_checked(g, "--fc_lr", domain=MINUS_ONE_OR_POSITIVE, default=-1, type=float,
                 help="If not -1, the learning rate of the final embedding layer.")
     add_checked(g, "--decay", domain=NON_NEGATIVE, default=0.0004, type=float,
                 help="Weight decay of the network parameters.")
-    add_checked(g, "--n_epochs", domain=at_least(1), default=150, type=int, help="Number of training epochs.")
-    add_checked(g, "--kernels", domain=NON_NEGATIVE, default=default_workers(), type=int,
+    add_checked(g, "--n_epochs", domain=at_least(1), roles=(Role.RESULT, Role.MIDRUN), default=150, type=int, help="Number of training epochs.")
+    add_checked(g, "--kernels", domain=NON_NEGATIVE, roles=(Role.MIDRUN,), default=default_workers(), type=int,
                 help="DataLoader worker processes (default: the cores this process may use, at most 8).")
     add_checked(g, "--bs", domain=POSITIVE, default=112, type=int,
                 help="Mini-batch size (global, over all ranks).")
-    add_checked(g, "--seed", domain=between(0, 2**32 - 1), default=1, type=int, help="Random seed.")
-    g.add_argument("--scheduler", default="step", type=str, choices=["step", "cosine", "none"],
+    add_checked(g, "--seed", domain=between(0, 2**32 - 1), roles=(Role.RESULT, Role.REPLICATE), default=1, type=int, help="Random seed.")
+    add_checked(g, "--scheduler", default="step", type=str, choices=["step", "cosine", "none"],
                    help="Learning-rate schedule: step (multiply by --gamma at each epoch in --tau), cosine, none.")
     add_checked(g, "--gamma", domain=POSITIVE, default=0.3, type=float,
                 help="Learning-rate factor applied at each --tau epoch.")
     add_checked(g, "--tau", domain=at_least(1), default=[1000], nargs="+", type=int,
                 help="Epochs at which the learning rate is multiplied by --gamma.")
-    g.add_argument("--optim", default="adam", type=str, choices=["adam", "adamw", "sgd"], help="Optimizer.")
-    g.add_argument("--loss", default="margin", type=str, help="Loss; 'a+b' sums several (see --loss_weights).")
-    g.add_argument("--batch_mining", default=None, type=str,
+    add_checked(g, "--optim", default="adam", type=str, choices=["adam", "adamw", "sgd"], help="Optimizer.")
+    add_checked(g, "--loss", default="margin", type=str, help="Loss; 'a+b' sums several (see --loss_weights).")
+    add_checked(g, "--batch_mining", default=None, type=str,
                    help="Batch miner (see --list), or 'none'. Default: the loss's own (distance for margin, "
                         "triplet, contrastive, quadruplet and snr; npair for npair and angular; lifted for "
                         "lifted), else none: the loss uses every pair, triplet or set of the batch.")
     add_checked(g, "--embed_dim", domain=between(1, 65536), default=128, type=int,
                 help="Embedding dimensionality (at most 65536).")
-    g.add_argument("--not_pretrained", action="store_true", help="Do not load ImageNet weights.")
-    g.add_argument("--arch", default="resnet50_frozen_normalize", type=str,
+    add_checked(g, "--not_pretrained", action="store_true", help="Do not load ImageNet weights.")
+    add_checked(g, "--arch", default="resnet50_frozen_normalize", type=str,
                    help="Backbone name plus suffixes _frozen, _normalize, _double (any order).")
-    g.add_argument("--no_train_metrics", action="store_true",
+    add_checked(g, "--no_train_metrics", roles=(Role.RESULT, Role.MIDRUN), action="store_true",
                    help="Do not evaluate on the training data (saves a forward pass over it).")
-    g.add_argument("--evaluate_on_gpu", action="store_true", help="Run kNN and k-means on the GPU when available.")
-    g.add_argument("--evaluation_metrics", nargs="+", default=[
+    add_checked(g, "--evaluate_on_gpu", roles=(Role.MIDRUN,), action="store_true", help="Run kNN and k-means on the GPU when available.")
+    add_checked(g, "--evaluation_metrics", nargs="+", default=[
         "e_recall@1", "e_recall@2", "e_recall@4", "nmi", "f1", "mAP_1000", "mAP_lim", "mAP_c",
         "dists@intra", "dists@inter", "dists@intra_over_inter", "rho_spectrum@0", "rho_spectrum@-1",
         "rho_spectrum@1", "rho_spectrum@2", "rho_spectrum@10"], type=str, help="Metrics to compute.")
-    g.add_argument("--storage_metrics", nargs="+", default=["e_recall@1"], type=str,
+    add_checked(g, "--storage_metrics", nargs="+", default=["e_recall@1"], type=str,
                    help="Metrics whose improvement selects checkpoint_best.pt (the first one decides).")
-    g.add_argument("--evaltypes", nargs="+", default=["discriminative"], type=str,
+    add_checked(g, "--evaltypes", nargs="+", default=["discriminative"], type=str,
                    help="Embedding heads to evaluate; dmlbench networks have one, 'discriminative'.")
-    add_checked(g, "--gpu", domain=NON_NEGATIVE, default=[0], nargs="+", type=int,
+    add_checked(g, "--gpu", domain=NON_NEGATIVE, roles=(Role.MIDRUN,), default=[0], nargs="+", type=int,
                 help="CUDA device index of a single-process run (several GPUs: launch with torchrun).")
-    g.add_argument("--savename", default="group_plus_seed", type=str,
+    add_checked(g, "--savename", roles=(Role.LOCATION, Role.MIDRUN), default="group_plus_seed", type=str,
                    help="Run folder name; default <group>_s<seed>, or <dataset>_<loss>_<miner>_s<seed>_<time>.")
-    g.add_argument("--source_path", "--source", dest="source_path", default=DEFAULT_SOURCE, type=str,
+    add_checked(g, "--source_path", "--source", roles=(Role.LOCATION, Role.MIDRUN), dest="source_path", default=DEFAULT_SOURCE, type=str,
                    help="Root folder of the datasets (--source is the documented spelling); default: "
                         "the Datasets folder of this checkout.")
-    g.add_argument("--save_path", default=os.path.join(os.getcwd(), "Training_Results"), type=str,
+    add_checked(g, "--save_path", roles=(Role.LOCATION, Role.MIDRUN), default=os.path.join(os.getcwd(), "Training_Results"), type=str,
                    help="Where run folders are written: <save_path>/<dataset>/<savename>/.")
 
 
 def wandb_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("W&B")
-    g.add_argument("--log_online", action="store_true", help="Also log config and metrics to Weights & Biases.")
-    g.add_argument("--wandb_key", default="<your_api_key_here>", type=str,
+    add_checked(g, "--log_online", roles=(Role.MIDRUN,), action="store_true", help="Also log config and metrics to Weights & Biases.")
+    add_checked(g, "--wandb_key", roles=(Role.SECRET, Role.MIDRUN), default="<your_api_key_here>", type=str,
                    help="W&B API key (prefer the WANDB_API_KEY environment variable). Never printed.")
-    g.add_argument("--project", default="Sample_Project", type=str, help="W&B project.")
-    g.add_argument("--group", default=None, type=str, help="W&B group: runs that differ only by seed.")
+    add_checked(g, "--project", roles=(Role.MIDRUN,), default="Sample_Project", type=str, help="W&B project.")
+    add_checked(g, "--group", roles=(), default=None, type=str, help="W&B group: runs that differ only by seed.")
 
 
 def loss_specific_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("loss", "Composition of the loss, then each loss's own parameters.")
-    g.add_argument("--loss_distance", default=None, type=str, help="Distance used by the loss (default: the loss's own).")
-    g.add_argument("--loss_reducer", default=None, type=str, help="How per-element losses are reduced (default: the loss's own).")
-    g.add_argument("--loss_weights", default=None, type=str, help="Comma-separated weights for --loss a+b (default all 1).")
+    add_checked(g, "--loss_distance", default=None, type=str, help="Distance used by the loss (default: the loss's own).")
+    add_checked(g, "--loss_reducer", default=None, type=str, help="How per-element losses are reduced (default: the loss's own).")
+    add_checked(g, "--loss_weights", default=None, type=str, help="Comma-separated weights for --loss a+b (default all 1).")
     add_checked(g, "--loss_weight_decay", domain=NON_NEGATIVE, default=0.0, type=float,
                 help="Weight decay on loss parameters (proxies, betas).")
-    g.add_argument("--embedding_regularizer", default=None, type=str, help="Regulariser on the embeddings.")
+    add_checked(g, "--embedding_regularizer", default=None, type=str, help="Regulariser on the embeddings.")
     add_checked(g, "--embedding_reg_weight", domain=NON_NEGATIVE, default=0.0, type=float,
                 help="Weight of --embedding_regularizer.")
-    g.add_argument("--weight_regularizer", default=None, type=str, help="Regulariser on a loss's weights (proxies).")
+    add_checked(g, "--weight_regularizer", default=None, type=str, help="Regulariser on a loss's weights (proxies).")
     add_checked(g, "--weight_reg_weight", domain=NON_NEGATIVE, default=0.0, type=float,
                 help="Weight of --weight_regularizer.")
     add_checked(g, "--xbm_memory_size", domain=NON_NEGATIVE, default=0, type=int,
@@ -181,32 +182,32 @@ def loss_specific_parameters(parser: argparse.ArgumentParser) -> None:
 
 def batchmining_specific_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("miner")
-    g.add_argument("--miner_distance_fn", default=None, type=str, help="Distance used by the miner (default: the miner's own).")
+    add_checked(g, "--miner_distance_fn", default=None, type=str, help="Distance used by the miner (default: the miner's own).")
     for spec in registry_flags(batch_mining.MINERS, batch_mining.FLAG_TEMPLATE):
         add_flag(g, spec)
 
 
 def batch_creation_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("sampler")
-    g.add_argument("--data_sampler", default="class_random", type=str, help="How batches are built (see --list).")
+    add_checked(g, "--data_sampler", default="class_random", type=str, help="How batches are built (see --list).")
     add_checked(g, "--samples_per_class", domain=POSITIVE, default=2, type=int,
                 help="Images per class in a batch (K of P x K).")
     add_checked(g, "--data_batchmatch_bigbs", domain=POSITIVE, default=512, type=int,
                 help="Candidate pool size for coreset/batch-matching samplers.")
     add_checked(g, "--data_batchmatch_ncomps", domain=POSITIVE, default=10, type=int,
                 help="Candidate batches compared by batch-matching samplers.")
-    g.add_argument("--data_storage_no_update", action="store_true", help="Do not refresh the embedding storage of storage-based samplers.")
-    g.add_argument("--data_d2_coreset_lambda", default=1.0, type=float, help="Regularisation of the D2 coreset sampler.")
+    add_checked(g, "--data_storage_no_update", action="store_true", help="Do not refresh the embedding storage of storage-based samplers.")
+    add_checked(g, "--data_d2_coreset_lambda", default=1.0, type=float, help="Regularisation of the D2 coreset sampler.")
     add_checked(g, "--data_sampler_lowproj_dim", domain=MINUS_ONE_OR_POSITIVE, default=-1, type=int,
                 help="Random projection width for coreset samplers (-1: none).")
-    g.add_argument("--data_gc_softened", action="store_true", help="Soft greedy coreset.")
+    add_checked(g, "--data_gc_softened", action="store_true", help="Soft greedy coreset.")
     for spec in registry_flags(datasampler.SAMPLERS, datasampler.FLAG_TEMPLATE):
         add_flag(g, spec)
 
 
 def data_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("data")
-    g.add_argument("--skip_bad_images", action="store_true", help="Skip unreadable images (counted and reported) instead of failing.")
+    add_checked(g, "--skip_bad_images", action="store_true", help="Skip unreadable images (counted and reported) instead of failing.")
     add_checked(g, "--cache_resized", domain=NON_NEGATIVE, default=0, type=int,
                 help="Decode and resize images once to this size into a cache folder (0: off).")
     for spec in registry_flags(datasets.DATASETS, datasets.FLAG_TEMPLATE):
@@ -217,43 +218,45 @@ def data_parameters(parser: argparse.ArgumentParser) -> None:
 
 def run_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("run control")
-    g.add_argument("--list", action="store_true", help="Print every registry with a one-line description and exit.")
-    g.add_argument("--print_config", action="store_true",
+    add_checked(g, "--list", roles=(Role.INVOCATION, Role.MIDRUN), action="store_true", help="Print every registry with a one-line description and exit.")
+    add_checked(g, "--print_config", roles=(Role.INVOCATION,), action="store_true",
                    help="Print the resolved configuration (every flag, as config.json holds it) and exit; no run.")
-    g.add_argument("--config", default=None, type=str, help="YAML file of flag defaults (applied after the dataset preset).")
-    add_checked(g, "--eval_every", domain=at_least(1), default=1, type=int,
+    add_checked(g, "--config", roles=(Role.FLAG_SOURCE, Role.MIDRUN), default=None, type=str, help="YAML file of flag defaults (applied after the dataset preset).")
+    add_checked(g, "--eval_every", domain=at_least(1), roles=(Role.RESULT, Role.MIDRUN), default=1, type=int,
                 help="Evaluate every N epochs (and after the last).")
-    g.add_argument("--eval_splits", nargs="+", default=None, choices=["train", "val", "test"],
+    add_checked(g, "--eval_splits", nargs="+", default=None, choices=["train", "val", "test"],
                    help="Splits to evaluate (default: test, val if present, train unless --no_train_metrics).")
-    g.add_argument("--selection", default="last", choices=["last", "val", "test_max"],
+    add_checked(g, "--selection", default="last", choices=["last", "val", "test_max"],
                    help="Which epoch summary.json reports and checkpoint_best.pt holds.")
-    g.add_argument("--metric_average", default="micro", choices=["micro", "macro"],
+    add_checked(g, "--metric_average", default="micro", choices=["micro", "macro"],
                    help="Average retrieval metrics over queries (micro) or per class first (macro).")
     add_checked(g, "--train_eval_subset", domain=NON_NEGATIVE, default=0, type=int,
                 help="Evaluate train on a fixed random subset of N items (0: all).")
     add_checked(g, "--eval_bs", domain=NON_NEGATIVE, default=0, type=int,
                 help="Embedding batch size of evaluation and storage passes (0: 128 on the CPU, max(--bs, 256) on CUDA).")
-    g.add_argument("--plot_embeddings", action="store_true", help="Save a t-SNE plot of test embeddings.")
-    add_checked(g, "--plot_retrievals", domain=NON_NEGATIVE, default=0, type=int,
+    add_checked(g, "--plot_embeddings", roles=(Role.MIDRUN,), action="store_true", help="Save a t-SNE plot of test embeddings.")
+    add_checked(g, "--plot_retrievals", domain=NON_NEGATIVE, roles=(Role.MIDRUN,), default=0, type=int,
                 help="Save a grid of N queries and their top-8 neighbours.")
-    g.add_argument("--resume", default=None, type=str, help="Run folder (or checkpoint) to continue from.")
-    g.add_argument("--device", default=None, choices=["cpu", "cuda"], help="Training device (default: cuda if available).")
-    g.add_argument("--amp", action="store_true", help="Mixed precision (CUDA autocast).")
-    g.add_argument("--compile", action="store_true", help="torch.compile the model.")
-    g.add_argument("--deterministic", action="store_true", help="Use torch's deterministic algorithms.")
+    add_checked(g, "--resume", roles=(Role.FLAG_SOURCE, Role.MIDRUN), default=None, type=str, help="Run folder (or checkpoint) to continue from.")
+    add_checked(g, "--device", roles=(Role.MIDRUN,), default=None, choices=["cpu", "cuda"], help="Training device (default: cuda if available).")
+    add_checked(g, "--amp", roles=(Role.RESULT, Role.MIDRUN), action="store_true", help="Mixed precision (CUDA autocast).")
+    add_checked(g, "--compile", roles=(Role.RESULT, Role.MIDRUN), action="store_true", help="torch.compile the model.")
+    add_checked(g, "--deterministic", action="store_true", help="Use torch's deterministic algorithms.")
     add_checked(g, "--skip_nonfinite", domain=NON_NEGATIVE, default=0, type=int,
                 help="Skip up to N batches per epoch with a non-finite loss or gradient (a skipped batch changes nothing; an epoch that skips every batch fails the run).")
-    g.add_argument("--dist_global_batch", default=True, type=parse_bool, metavar="BOOL",
+    add_checked(g, "--dist_global_batch", default=True, type=parse_bool, metavar="BOOL",
                    help="Under torchrun, mine and compute the loss on the all-gathered global batch.")
+    ROLES.declare("argv", (Role.INVOCATION, Role.MIDRUN))   # not a flag: the command line, saved with them
 
 
 def legacy_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("legacy", "Flags of the Revisiting-DML tool kept so its scripts parse; they have no effect.")
     for name, default in LEGACY_NO_EFFECT.items():
+        roles = (Role.LEGACY, Role.SECRET) if name in LEGACY_SECRETS else (Role.LEGACY,)
         if isinstance(default, bool):
-            g.add_argument("--" + name, action="store_true", help="No effect (legacy).")
+            add_checked(g, "--" + name, roles=roles, action="store_true", help="No effect (legacy).")
         else:
-            g.add_argument("--" + name, default=default, type=type(default), help="No effect (legacy).")
+            add_checked(g, "--" + name, roles=roles, default=default, type=type(default), help="No effect (legacy).")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
                       run_parameters, legacy_parameters):
         add_group(parser)
     return parser
+
+
+build_parser()   # declares every flag's roles (utilities.flags.ROLES) as soon as this module is imported
 
 
 def layered_defaults(dataset: str) -> dict[str, Any]:

@@ -74,8 +74,9 @@ def secrets_to_environment(main_argv: list[str]) -> list[str]:
     The W&B key goes to ``WANDB_API_KEY`` instead (unless that is already set: ``main.py``'s order),
     which the fold runs, local worker processes and SLURM jobs inherit."""
     from training.online_logger import PLACEHOLDER_KEY
-    from training.run_folder import SECRET_KEYS
-    names = {f"--{key}": key for key in SECRET_KEYS}
+    import parameters  # noqa: F401  (importing it declares every flag's roles)
+    from utilities.flags import secret_flags
+    names = {f"--{key}": key for key in secret_flags()}
     out, tokens = [], iter(main_argv)
     for token in tokens:
         name, eq, value = token.partition("=")

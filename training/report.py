@@ -7,12 +7,13 @@ import textwrap
 from typing import Any
 
 from training.run_folder import public_config
+from utilities.flags import invocation_flags
 
 SHOWN = ("dataset", "arch", "embed_dim", "loss", "loss_distance", "loss_reducer", "loss_weights", "batch_mining",
-         "data_sampler", "bs", "samples_per_class", "device")
-"""Flags the header names on their own lines, so they are not repeated among the changed ones."""
-NOT_FLAGS = ("argv", "list", "print_config", "savename")
-"""Keys of the namespace that are no choice of the run's (``savename`` is in the run folder path)."""
+         "data_sampler", "bs", "samples_per_class", "device", "savename")
+"""Flags the header names on their own lines (``savename`` in the run folder path), so they are
+not repeated among the changed ones; nor are the keys that are no setting of the run
+(:func:`utilities.flags.invocation_flags`)."""
 CHANGED_LINES = 4   # the header stays short even when a --config sets dozens of flags
 WIDTH = 100
 
@@ -28,7 +29,7 @@ def changed_flags(opt: Any, defaults: dict[str, Any]) -> list[str]:
     public = public_config(opt)
     out = []
     for key in sorted(defaults):
-        if key in SHOWN or key in NOT_FLAGS or key not in public or getattr(opt, key) == defaults[key]:
+        if key in SHOWN or key in invocation_flags() or key not in public or getattr(opt, key) == defaults[key]:
             continue
         value = public[key]
         shown = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else value

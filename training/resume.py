@@ -6,12 +6,10 @@ import json
 import os
 from typing import Any
 
-from training.run_folder import LOCATION_KEYS, RESUMABLE_KEYS, SECRET_KEYS
 from training.run_record import RunFolderError, RunRecord
 from utilities.cli import FlagError
 from utilities.config_file import check_saved_flags
-
-MIDRUN_FLAGS = RESUMABLE_KEYS - LOCATION_KEYS   # what may be typed with --resume (and is listed in errors)
+from utilities.flags import midrun_flags, resumable_flags, unrestored_flags
 
 
 def check_resume(path: str) -> dict[str, Any]:
@@ -39,8 +37,8 @@ def restorable_flags(saved: dict[str, Any], parser: argparse.ArgumentParser) -> 
     """The saved flags that ``--resume`` restores: every flag of this parser, except how the run
     was invoked (``argv``, ``resume``, ``config``, ``list``) and the redacted secrets."""
     dests = {action.dest for action in parser._actions}
-    skip = {"argv", "resume", "config", "list", "print_config", "help"} | set(SECRET_KEYS)
-    return {key: value for key, value in saved.items() if key in dests and key not in skip}
+    skip = unrestored_flags()
+    return {key: value for key, value in saved.items() if key in dests - {"help"} and key not in skip}
 
 
 def check_resume_overrides(opt: argparse.Namespace, saved: dict[str, Any], path: str | None) -> None:
@@ -49,8 +47,9 @@ def check_resume_overrides(opt: argparse.Namespace, saved: dict[str, Any], path:
     refused, naming the saved and the typed value."""
     def plain(value: Any) -> Any:
         return json.loads(json.dumps(value, default=str))
+    resumable = resumable_flags()
     changed = [f"--{key} saved {value!r}, typed {plain(getattr(opt, key))!r}" for key, value in saved.items()
-               if key not in RESUMABLE_KEYS and plain(getattr(opt, key)) != plain(value)]
+               if key not in resumable and plain(getattr(opt, key)) != plain(value)]
     if changed:
         raise FlagError(f"--resume {path}: these flags cannot change when a run is resumed: {'; '.join(changed)} "
-                        f"(only {', '.join('--' + k for k in sorted(MIDRUN_FLAGS))} may)")
+                        f"(only {', '.join('--' + k for k in sorted(midrun_flags()))} may)")

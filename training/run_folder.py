@@ -21,17 +21,10 @@ from typing import Any
 from training.run_record import RunFolderError, RunRecord
 from utilities.atomic import write_csv, write_json
 from utilities.comm import is_main
+from utilities.flags import midrun_flags, secret_flags
 
 TRAIN_COLUMNS = ["epoch", "loss", "lr", "time_s"]
-SECRET_KEYS = ("wandb_key", "comet_api_key")  # flags whose values are never written or printed
-REDACTED = "<redacted>"
-RESUMABLE_KEYS = {  # flags that may change when a run is resumed
-    "resume", "n_epochs", "eval_every", "kernels", "device", "gpu", "log_online", "wandb_key",
-    "argv", "savename", "save_path", "source_path", "evaluate_on_gpu", "no_train_metrics",
-    "plot_embeddings", "plot_retrievals", "list", "config", "project", "amp", "compile",
-}
-# where the run and its data are, and how it was invoked: never recorded as a change of the run
-LOCATION_KEYS = {"resume", "argv", "savename", "save_path", "source_path", "list", "config", "wandb_key"}
+REDACTED = "<redacted>"   # the value of every secret flag (utilities.flags.secret_flags) in files
 
 
 def package_versions() -> dict[str, str]:
@@ -66,7 +59,7 @@ def _names_secret(token: str) -> bool:
     """``--wandb_key`` or an abbreviation argparse accepts for it (``--wandb``): a prefix of a secret
     flag. A prefix shared with another flag is ambiguous, so argparse never lets it through."""
     return token.startswith("--") and len(token) > 2 and any(
-        f"--{key}".startswith(token) for key in SECRET_KEYS)
+        f"--{key}".startswith(token) for key in secret_flags())
 
 
 def redact_argv(argv: list[str]) -> list[str]:
@@ -89,7 +82,8 @@ def redact_argv(argv: list[str]) -> list[str]:
 
 def public_config(opt: Any) -> dict[str, Any]:
     """Every resolved flag, with secrets removed: from the flags and from the saved ``argv``."""
-    config = {k: (REDACTED if k in SECRET_KEYS else v) for k, v in vars(opt).items()}
+    secret = secret_flags()
+    config = {k: (REDACTED if k in secret else v) for k, v in vars(opt).items()}
     if isinstance(config.get("argv"), list):
         config["argv"] = redact_argv(config["argv"])
     return config
@@ -208,8 +202,8 @@ class RunFolder:
         if not is_main():
             return
         config = RunRecord(self.path).config
-        changed = {k: v for k, v in public_config(opt).items()
-                   if k in RESUMABLE_KEYS - LOCATION_KEYS and config["flags"].get(k) != v}
+        midrun = midrun_flags()
+        changed = {k: v for k, v in public_config(opt).items() if k in midrun and config["flags"].get(k) != v}
         config["flags"].update(changed)
         config.setdefault("resumes", []).append({"after_epoch": from_epoch, "changed": sorted(changed)})
         write_json(self.file("config.json"), config)

@@ -16,6 +16,13 @@ flags get one through :func:`add_checked`, generated ones from the component's c
 ``param_domains`` (``{"n_classes": at_least(4)}``). :func:`domain_problem` checks a parsed value
 against it, and refuses NaN and infinity in every float flag, so bad values are refused while
 parsing, before any run folder exists.
+
+Each flag also declares its :class:`Role` where it is added (``add_checked(..., roles=...)``; a
+generated flag changes results): whether it changes results, may change on ``--resume``, is a
+secret, says where the run or its data are, and so on. Every part of the program that treats
+flags by their role asks the query functions below (:func:`secret_flags`, :func:`resumable_flags`,
+...), which read the roles declared so far (:data:`ROLES`); ``parameters`` declares every flag when
+it is imported.
 """
 from __future__ import annotations
 
@@ -26,7 +33,8 @@ import re
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from enum import Enum
+from typing import Any, Callable, Collection, Iterator, Protocol
 
 
 @dataclass(frozen=True)
@@ -70,11 +78,100 @@ def domain_problem(flag: str, value: Any, domain: Domain | None) -> str | None:
     return None
 
 
+class Role(Enum):
+    """What a flag is to the rest of the program, declared where the flag is added."""
+    RESULT = "changes what the run trains or reports"      # absent: the numbers are the same whatever it is
+    REPLICATE = "tells repetitions of one configuration apart"   # --seed: changes results, not the configuration
+    MIDRUN = "may change when the run is resumed"
+    SECRET = "its value is never written or printed"
+    LOCATION = "where the run or its data are, not what they are"
+    FLAG_SOURCE = "a file that other flags are read from"
+    INVOCATION = "what this command does (list, print), not a setting of the run"
+    LEGACY = "kept from the Revisiting-DML tool so its scripts parse; no effect"
+
+
+CHANGES_RESULTS = frozenset({Role.RESULT})   # the roles of a flag that declares none
+
+
+class RoleTable:
+    """The roles of every flag declared so far, by its ``dest``; one per program (:data:`ROLES`)."""
+
+    def __init__(self) -> None:
+        self._roles: dict[str, frozenset[Role]] = {}
+
+    def declare(self, dest: str, roles: Collection[Role]) -> None:
+        """Record the roles of ``dest``; declaring it again must repeat them."""
+        roles = frozenset(roles)
+        if self._roles.setdefault(dest, roles) != roles:
+            raise TypeError(f"flag --{dest} declared with two sets of roles")
+        self._roles[dest] = roles
+
+    def roles(self, dest: str) -> frozenset[Role]:
+        """The roles of ``dest`` (a saved key no flag declares: a result-changing one)."""
+        return self._check().get(dest, CHANGES_RESULTS)
+
+    def declared(self) -> frozenset[str]:
+        return frozenset(self._check())
+
+    def having(self, *roles: Role) -> frozenset[str]:
+        """The flags that declare at least one of ``roles``."""
+        return frozenset(dest for dest, own in self._check().items() if own & set(roles))
+
+    def _check(self) -> dict[str, frozenset[Role]]:
+        if not self._roles:
+            raise RuntimeError("flag roles asked before any flag was declared (import parameters first)")
+        return self._roles
+
+
+ROLES = RoleTable()
+
+
+def secret_flags() -> frozenset[str]:
+    """Flags whose values never reach a file, a log or a printed line (``--wandb_key``)."""
+    return ROLES.having(Role.SECRET)
+
+
+def resumable_flags() -> frozenset[str]:
+    """Flags whose value may differ from the saved one when a run is resumed."""
+    return ROLES.having(Role.MIDRUN)
+
+
+def unrecorded_flags() -> frozenset[str]:
+    """Flags that are never recorded as a change of the run: where it and its data are, where its
+    flags came from, what the command did, secrets."""
+    return ROLES.having(Role.LOCATION, Role.FLAG_SOURCE, Role.INVOCATION, Role.SECRET)
+
+
+def midrun_flags() -> frozenset[str]:
+    """What a resume may change about the run itself (``--n_epochs``, ...): recorded in
+    ``config.json`` and listed in the error that refuses any other typed flag."""
+    return resumable_flags() - unrecorded_flags()
+
+
+def unrestored_flags() -> frozenset[str]:
+    """Saved flags that ``--resume`` does not restore: where the flags came from, what the
+    command did, and the (redacted) secrets."""
+    return ROLES.having(Role.FLAG_SOURCE, Role.INVOCATION, Role.SECRET)
+
+
+def invocation_flags() -> frozenset[str]:
+    """Keys of the namespace that are no setting of the run (``argv``, ``--list``, ...)."""
+    return ROLES.having(Role.INVOCATION)
+
+
+def legacy_flags() -> frozenset[str]:
+    """The Revisiting-DML tool's flags that are kept so its scripts parse and change nothing."""
+    return ROLES.having(Role.LEGACY)
+
+
 def add_checked(group: argparse._ArgumentGroup, *names: str, domain: Domain | None = None,
-                **kwargs: Any) -> argparse.Action:
-    """``group.add_argument(*names, **kwargs)``, remembering ``domain`` on the action."""
+                roles: Collection[Role] = CHANGES_RESULTS, **kwargs: Any) -> argparse.Action:
+    """``group.add_argument(*names, **kwargs)``, remembering ``domain`` and ``roles`` on the
+    action and declaring the roles in :data:`ROLES`."""
     action = group.add_argument(*names, **kwargs)
     action.domain = domain
+    action.roles = frozenset(roles)
+    ROLES.declare(action.dest, action.roles)
     return action
 
 

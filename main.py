@@ -132,7 +132,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
     for epoch in range(start_epoch + 1, opt.n_epochs + 1):
         sampler.set_epoch(epoch)
         row = train_epoch(model, step, loader, optimizer, device, epoch,
-                          amp=opt.amp, skip_budget=opt.skip_nonfinite)
+                          amp=opt.amp, skip_budget=opt.skip_nonfinite, sampler=sampler)
         begin()
         scheduler.step()
         run.log_train(row)

@@ -63,9 +63,12 @@ def batchnorm_buffers(model: nn.Module) -> list[torch.Tensor]:
 
 def train_epoch(model: nn.Module, objective: Objective, loader: Iterable,
                 optimizer: torch.optim.Optimizer, device: torch.device, epoch: int,
-                amp: bool = False, skip_budget: int = 0) -> dict[str, Any]:
+                amp: bool = False, skip_budget: int = 0,
+                sampler: BaseBatchSampler | None = None) -> dict[str, Any]:
     """Train one epoch and return its ``train.csv`` row (mean loss, mean miner/loss statistics).
 
+    ``sampler`` is the batch sampler that ``loader`` draws from: it receives each batch's
+    embeddings (embedding-storage samplers) and its ``stats`` join the row.
     A batch whose loss or gradient is not finite is skipped (counted in ``skipped_nonfinite``)
     while ``skip_budget`` lasts; after that :class:`NonFiniteLossError` names the iteration. A
     skipped batch changes nothing: no optimizer step, BatchNorm running statistics restored, no
@@ -76,9 +79,6 @@ def train_epoch(model: nn.Module, objective: Objective, loader: Iterable,
     start, losses, skipped = time.time(), [], 0
     stats = RunningMeans()
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    sampler = getattr(loader, "batch_sampler", None)             # a DataLoader's (plain iterables have none)
-    sampler = getattr(sampler, "batch_sampler", sampler)         # inside datasets.epoch_keys.EpochKeyedBatches
-    sampler = sampler if isinstance(sampler, BaseBatchSampler) else None
     running_stats = batchnorm_buffers(model) if skip_budget else []
     bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=None)
     for it, (images, labels) in enumerate(bar):

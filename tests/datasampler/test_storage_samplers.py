@@ -75,18 +75,18 @@ def test_storage_travels_in_the_state_dict_and_is_required():
     assert [list(b) for b in fresh] == expected
 
 
-def test_training_loop_feeds_the_storage_hook():
+def test_training_loop_feeds_the_storage_hook_of_the_sampler_it_is_given():
+    """The loop is handed the sampler; it does not dig it out of the loader (here a plain list)."""
     from training.loop import train_epoch
     from training.objective import Objective
-    from torch.utils.data import DataLoader, TensorDataset
     sampler = build("greedy_coreset")
     sampler.set_storage(np.zeros((len(LABELS), 4)))
-    data = TensorDataset(torch.randn(len(LABELS), 4), torch.as_tensor(LABELS))
-    loader = DataLoader(data, batch_sampler=sampler)
+    features, labels = torch.randn(len(LABELS), 4), torch.as_tensor(LABELS)
+    loader = [(features[batch], labels[batch]) for batch in map(list, sampler)]
     model = torch.nn.Linear(4, 4)
     loss = criteria_square()
     row = train_epoch(model, Objective(loss), loader, torch.optim.SGD(model.parameters(), lr=0.1),
-                      torch.device("cpu"), 1)
+                      torch.device("cpu"), 1, sampler=sampler)
     assert "sampler_select_s" in row and not sampler.pending
     assert float(sampler.storage.abs().sum()) > 0
 

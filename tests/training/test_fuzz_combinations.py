@@ -67,7 +67,7 @@ def one_epoch(argv: list[str], tmp_path) -> float | None:
     sampler.set_epoch(1)
     optimizer, _ = optim.select(opt, model, objective)
     row = train_epoch(model, objective, FirstBatches(main.make_loader(data["train"], sampler, opt)),
-                      optimizer, torch.device("cpu"), epoch=1)
+                      optimizer, torch.device("cpu"), epoch=1, sampler=sampler)
     return row["loss"]
 
 

@@ -122,6 +122,8 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
                                    compile=opt.compile)   # DDP and the global-batch objective; torch.compile
 
     def checkpoint(name: str, epoch: int) -> None:
+        if not comm.is_main():       # rank 0 owns the run folder
+            return
         save_checkpoint(run.file(name), epoch=epoch, model=model, loss=objective.loss, optimizer=optimizer,
                         scheduler=scheduler, sampler=sampler, selector=selector,
                         wall_time=run.wall_time(), config=public_config(opt), logs=run.logs())
@@ -140,7 +142,8 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
         if epoch % opt.eval_every == 0 or epoch == opt.n_epochs:
             last_results = evaluate_splits(model, eval_data, splits, **evaluation.options(opt))
             run.log_metrics(epoch, last_results)
-            save_arrays(run.path, epoch, last_results)
+            if comm.is_main():
+                save_arrays(run.path, epoch, last_results)
             logger.log({f"{s}/{k}": v for s, vals in last_results.items() for k, v in vals.items()}, step=epoch)
             print(f"epoch {epoch}: " + ", ".join(f"{s} {m}={last_results[s].get(m, float('nan')):.4f}"
                                                  for s in last_results for m in opt.storage_metrics))
@@ -152,7 +155,8 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
     begin()                       # a resume with no epoch left to train (killed before its summary)
     logger.finish()
     plot_test_figures(model, data["test"], run.path, tsne=opt.plot_embeddings, retrievals=opt.plot_retrievals,
-                      device=opt.device, batch_size=evaluation.embedding_batch_size(opt), seed=opt.seed)
+                      device=opt.device, batch_size=evaluation.embedding_batch_size(opt), seed=opt.seed,
+                      save=comm.is_main())   # every rank embeds its shard; rank 0 draws
     return last_results, selector
 
 
@@ -237,8 +241,9 @@ def run_and_report(opt: argparse.Namespace, run: RunFolder) -> int:
     comm.barrier()  # rank 0 has written checkpoint_last.pt
     epochs = len(run.train_rows)
     run.write_summary("completed", epochs, opt.selection, selector.best_epoch, selector.test_metrics)
-    plot_training_curves(run.path, run.logs(), opt.storage_metrics, selected_epoch=selector.best_epoch,
-                         selection=opt.selection)
+    if comm.is_main():
+        plot_training_curves(run.path, run.logs(), opt.storage_metrics, selected_epoch=selector.best_epoch,
+                             selection=opt.selection)
     print(f"\nmetrics at the selected epoch {selector.best_epoch} (--selection {opt.selection}; as in summary.json):\n"
           + format_metrics_table(selector.results))
     if selector.best_epoch != epochs and results:

@@ -14,6 +14,7 @@ from datasets.images import ImageDataset, bad_images_line, class_folders, table_
 from datasets.table import Table, protocol_problem
 from datasets.transforms import build_transform
 from datasets.verified import VerifiedImages
+from utilities import comm
 from utilities.flags import NON_NEGATIVE, Domain
 
 PAPER_PRESET: dict[str, Any] = {
@@ -105,7 +106,8 @@ class ImageSource(DatasetSource):
         else:
             record = VerifiedImages(self.root)
             problems = {split: record.check(table.items, self.workers) for split, table in tables.items()}
-            record.save()
+            if comm.is_main():       # under torchrun one process writes the shared record
+                record.save()
         bad: dict[str, str] = {}
         for split, found in problems.items():
             for row, why in found:

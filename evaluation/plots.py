@@ -154,11 +154,14 @@ def plot_retrievals(dataset: SplitDataset, embeddings: np.ndarray, path: str, n_
 
 def plot_test_figures(model: torch.nn.Module, dataset: SplitDataset, folder: str, *, tsne: bool,
                       retrievals: int, device: str = "cpu", batch_size: int = 256,
-                      seed: int = 0) -> list[str]:
-    """Embed ``dataset`` once and write ``tsne_test.png`` and/or ``retrievals_test.png``."""
+                      seed: int = 0, save: bool = True) -> list[str]:
+    """Embed ``dataset`` once and write ``tsne_test.png`` and/or ``retrievals_test.png``. Under
+    torchrun every rank embeds (its shard); only where ``save`` is true are figures written."""
     if not tsne and retrievals <= 0:
         return []
     emb, labels = embed(model, dataset, batch_size, device, desc="embed test (plots)")
+    if not save:
+        return []
     written = []
     if tsne:
         written.append(plot_embeddings(emb, labels, os.path.join(folder, "tsne_test.png"), seed))

@@ -2,7 +2,8 @@
 
 Files: ``config.json``, ``train.csv``, ``metrics.csv``, ``summary.json``, ``checkpoint_last.pt``
 and ``checkpoint_best.pt``. Every write is atomic (:mod:`utilities.atomic`), so a killed run
-leaves readable files with ``status: running``. A process holds an exclusive lock on the
+leaves readable files with ``status: running``. Under torchrun every rank keeps the rows, and
+only rank 0 writes the files. A process holds an exclusive lock on the
 folder's ``.lock`` file for the whole run (:meth:`RunFolder.lock`), so two processes can never
 write one run, and a resume touches no file before it has checked everything it needs.
 """
@@ -260,6 +261,8 @@ class RunFolder:
     # ---- logging -------------------------------------------------------------------------
     def log_train(self, row: dict[str, Any]) -> None:
         self.train_rows.append(row)
+        if not is_main():
+            return
         extra = sorted({k for r in self.train_rows for k in r} - set(TRAIN_COLUMNS))
         write_csv(self.file("train.csv"), self.train_rows, TRAIN_COLUMNS + extra)
 
@@ -269,7 +272,8 @@ class RunFolder:
             for key in values:
                 if key not in self.metric_columns:
                     self.metric_columns.append(key)
-        write_csv(self.file("metrics.csv"), self.metric_rows, ["epoch", "split"] + self.metric_columns)
+        if is_main():
+            write_csv(self.file("metrics.csv"), self.metric_rows, ["epoch", "split"] + self.metric_columns)
 
     def wall_time(self) -> float:
         return self.elapsed_before + time.time() - self.started
@@ -282,7 +286,9 @@ class RunFolder:
                       test_metrics: dict[str, float], error: str | None = None,
                       interrupted: str | None = None) -> None:
         """``summary.json``; ``interrupted`` (``"SIGINT"``, ``"SIGTERM"``) marks a run stopped by a
-        signal (its status is ``failed``; ``--resume`` continues it)."""
+        signal (its status is ``failed``; ``--resume`` continues it). Rank 0 only."""
+        if not is_main():
+            return
         summary = {"status": status, "epochs_done": epochs_done, "selection": selection,
                    "best_epoch": best_epoch, "metrics": test_metrics,
                    "wall_time_s": round(self.wall_time(), 3)}

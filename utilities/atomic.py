@@ -1,8 +1,8 @@
 """Atomic file writes: write a temporary file in the same folder, fsync, then rename.
 
 A reader (or a run killed mid-write) therefore sees either the old file or the new one, never
-a half-written file. Under torchrun only rank 0 writes (the other ranks skip every write), so a
-distributed run has one run folder.
+a half-written file. These functions always write; which process writes is the caller's
+decision (under torchrun the run folder, checkpoints and figures are written by rank 0 only).
 """
 from __future__ import annotations
 
@@ -13,13 +13,9 @@ import os
 import tempfile
 from typing import Any, Callable, Iterable
 
-from utilities.comm import is_main
-
 
 def atomic_write(path: str, write: Callable[[Any], None], binary: bool = False) -> None:
     """Call ``write(fh)`` on a temporary file next to ``path``, then rename it over ``path``."""
-    if not is_main():
-        return
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=os.path.basename(path), dir=folder)
     try:

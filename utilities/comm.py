@@ -5,8 +5,8 @@ returns its input, so single-process code calls them unconditionally. The traini
 (``training/distributed.py``) builds the process group, DDP and the global-batch objective on
 top of these; evaluation uses :func:`sharded` and :func:`on_main`.
 
-* Only rank 0 writes: every file of the run folder goes through :mod:`utilities.atomic`, which
-  skips writes on other ranks (see :func:`is_main`).
+* Only rank 0 writes: the writers of the run folder, checkpoints and figures ask
+  :func:`is_main` before they call :mod:`utilities.atomic` (which always writes).
 * :func:`sharded` makes an embedding function embed only this rank's shard of a dataset and
   gather the rows; :func:`on_main` computes (metrics) on rank 0 and hands the result to all.
 * :func:`all_gather` is differentiable: its backward sums the incoming gradients over ranks

@@ -1,6 +1,8 @@
 """Without torchrun, ``utilities.comm`` and ``training.distributed`` change nothing: the single-process path is as before."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
@@ -53,14 +55,24 @@ def test_sharded_embedding_is_the_plain_call_in_one_process():
     assert calls == [("m", [1, 2, 3], 7)] and emb.shape == (3, 2) and labels.tolist() == [0, 1, 2]
 
 
-def test_only_rank_zero_writes(tmp_path, monkeypatch):
-    path = tmp_path / "summary.json"
-    monkeypatch.setattr(atomic, "is_main", lambda: False)
-    atomic.write_json(str(path), {"status": "running"})
-    assert not path.exists() and list(tmp_path.iterdir()) == []
+def test_the_atomic_writer_writes_on_every_rank(tmp_path, monkeypatch):
+    """The ground-floor writer knows nothing of ranks; deciding who writes is the caller's."""
+    monkeypatch.setattr(comm, "rank", lambda: 1)
+    atomic.write_json(str(tmp_path / "a.json"), {"status": "running"})
+    assert json.loads((tmp_path / "a.json").read_text()) == {"status": "running"}
+
+
+def test_only_rank_zero_writes_the_run_folder(tmp_path, monkeypatch):
+    from training.run_folder import RunFolder
+    run = RunFolder(str(tmp_path))
+    monkeypatch.setattr(comm, "rank", lambda: 1)
+    run.log_train({"epoch": 1, "loss": 0.5, "lr": 0.1, "time_s": 1.0})
+    run.log_metrics(1, {"test": {"e_recall@1": 0.5}})
+    run.write_summary("running", 1, "last", 1, {"e_recall@1": 0.5})
+    assert list(tmp_path.iterdir()) == [] and len(run.train_rows) == len(run.metric_rows) == 1
     monkeypatch.undo()
-    atomic.write_json(str(path), {"status": "running"})
-    assert path.exists()
+    run.write_summary("running", 1, "last", 1, {"e_recall@1": 0.5})
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
 
 
 def test_batch_sizes_that_ranks_cannot_share_are_named():

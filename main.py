@@ -30,7 +30,7 @@ from training.checkpoint import CheckpointError, load_checkpoint, restore, save_
 from training.interrupts import RunInterrupted, raise_if_interrupted, signals_raise
 from training.loop import NonFiniteLossError, train_epoch
 from training.online_logger import OnlineLogger
-from training.report import format_config, format_header, print_registries
+from training.report import format_config, format_header
 from training.run_folder import RunFolder, RunFolderError, public_config
 from training.run_record import RunRecord
 from training.selection import EpochSelector
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     printable_output()            # a non-ASCII path on an ASCII-only stdout is escaped, not an error
     opt = parameters.parse_args(argv)
     if opt.list:
-        print_registries()
+        parameters.print_registries()
         return 0
     if opt.print_config:          # every resolved flag, as config.json holds them; no run
         print(format_config(opt))

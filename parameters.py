@@ -29,12 +29,12 @@ import datasets
 import distances
 import metrics
 from training import objective
-from training.distributed import batch_problem, world_size_from_env
 from training.online_logger import missing_key
 from training.resume import check_resume, check_resume_overrides, resumed_flags
 from utilities.flags import (MINUS_ONE_OR_POSITIVE, NON_NEGATIVE, OPEN_UNIT, POSITIVE, ROLES, Role, add_checked,
                              add_flag, at_least, between, domain_problem, parse_bool, registry_flags)
 from utilities.cli import FlagError, OneLineParser, fail  # noqa: F401  (parameters.fail / FlagError for callers)
+from utilities.comm import batch_problem, world_size_from_env
 from utilities.config_file import load_config
 from utilities.registry import UnknownNameError
 
@@ -247,6 +247,21 @@ def run_parameters(parser: argparse.ArgumentParser) -> None:
     add_checked(g, "--dist_global_batch", default=True, type=parse_bool, metavar="BOOL",
                    help="Under torchrun, mine and compute the loss on the all-gathered global batch.")
     ROLES.declare("argv", (Role.INVOCATION, Role.MIDRUN))   # not a flag: the command line, saved with them
+
+
+def print_registries() -> None:
+    """``main.py --list``: every registry with a one-line description of each entry."""
+    sections = [("losses (--loss)", criteria.LOSSES), ("miners (--batch_mining)", batch_mining.MINERS),
+                ("samplers (--data_sampler)", datasampler.SAMPLERS),
+                ("architectures (--arch, + _frozen/_normalize/_double)", architectures.ARCHITECTURES),
+                ("datasets (--dataset)", datasets.DATASETS), ("distances (--loss_distance)", distances.DISTANCES),
+                ("metrics (--evaluation_metrics)", metrics.METRICS)]
+    sections += list(criteria.LISTED_REGISTRIES)
+    for title, registry in sections:
+        print(f"{title}:")
+        for name, summary in registry.describe():
+            print(f"  {name:<28} {summary}")
+        print()
 
 
 def legacy_parameters(parser: argparse.ArgumentParser) -> None:

@@ -48,7 +48,7 @@ def setup(device: str) -> None:
 
     ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT`` are set by
     torchrun (``env://`` initialisation). The backend is ``nccl`` for ``device == "cuda"`` and
-    ``gloo`` for the CPU. The batch layout was checked at parse time (:func:`batch_problem`).
+    ``gloo`` for the CPU. The batch layout was checked at parse time (:func:`utilities.comm.batch_problem`).
     """
     global _owned_group
     if not launched():
@@ -65,25 +65,6 @@ def setup(device: str) -> None:
 def shared_savename(savename: str) -> str:
     """Rank 0's run folder name on every rank (a timestamped default differs per rank)."""
     return broadcast_object(savename)
-
-
-def world_size_from_env() -> int:
-    """The number of processes torchrun started (1 without torchrun)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def batch_problem(bs: int, samples_per_class: int, n_ranks: int, global_batch: bool) -> str | None:
-    """Why ``--bs`` cannot be shared by ``n_ranks`` ranks, or ``None``.
-
-    ``--bs`` is the global batch. Each rank takes ``bs / n_ranks`` of it; without global-batch
-    mining a rank only sees its own slice, so the slice must hold whole classes (K items each).
-    """
-    if bs % n_ranks:
-        return f"--bs {bs} (the global batch) is not divisible by the {n_ranks} ranks"
-    if not global_batch and (bs // n_ranks) % samples_per_class:
-        return (f"--dist_global_batch false: each rank's {bs // n_ranks} items are not whole classes of "
-                f"--samples_per_class {samples_per_class}; use --bs a multiple of {n_ranks * samples_per_class}")
-    return None
 
 
 def cleanup() -> None:

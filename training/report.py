@@ -1,5 +1,4 @@
-"""Console output: the start-up header, the full configuration (``--print_config``) and the
-list of registries (``--list``)."""
+"""Console output of a run: the start-up header and the full configuration (``--print_config``)."""
 from __future__ import annotations
 
 import json
@@ -55,25 +54,3 @@ def format_header(opt: Any, defaults: dict[str, Any], run_path: str) -> str:
     rows += [("changed", wrapped[0])] + [("", line) for line in wrapped[1:]] + [("run", run_path)]
     lines = ["dmlbench configuration (every flag: config.json in the run folder, or --print_config)"]
     return "\n".join(lines + [f"  {name:<8} {value}" for name, value in rows])
-
-
-def print_registries() -> None:
-    """``main.py --list``: every registry with a one-line description of each entry."""
-    import architectures
-    import batch_mining
-    import criteria
-    import datasampler
-    import datasets
-    import distances
-    import metrics
-    sections = [("losses (--loss)", criteria.LOSSES), ("miners (--batch_mining)", batch_mining.MINERS),
-                ("samplers (--data_sampler)", datasampler.SAMPLERS),
-                ("architectures (--arch, + _frozen/_normalize/_double)", architectures.ARCHITECTURES),
-                ("datasets (--dataset)", datasets.DATASETS), ("distances (--loss_distance)", distances.DISTANCES),
-                ("metrics (--evaluation_metrics)", metrics.METRICS)]
-    sections += list(criteria.LISTED_REGISTRIES)
-    for title, registry in sections:
-        print(f"{title}:")
-        for name, summary in registry.describe():
-            print(f"  {name:<28} {summary}")
-        print()

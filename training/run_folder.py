@@ -21,7 +21,7 @@ from typing import Any
 
 from training.run_record import RunFolderError, RunRecord
 from utilities.atomic import write_csv, write_json
-from utilities.comm import is_main
+from utilities.comm import is_main, world_size_from_env
 from utilities.flags import midrun_flags, secret_flags
 
 TRAIN_COLUMNS = ["epoch", "loss", "lr", "time_s"]
@@ -182,7 +182,6 @@ class RunFolder:
             raise FileExistsError(f"run folder {run.path} already holds a run: pass --resume "
                                   f"{run.path} to continue it, or choose another --savename")
         run.created = not existed
-        from training.distributed import world_size_from_env
         config = {"flags": public_config(opt), "versions": package_versions(), "git_commit": git_commit(),
                   "world_size": world_size_from_env()}  # torchrun processes: aggregation pools runs by it
         write_json(run.file("config.json"), config)

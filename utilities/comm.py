@@ -32,6 +32,25 @@ def launched() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def world_size_from_env() -> int:
+    """The number of processes torchrun started (1 without torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def batch_problem(bs: int, samples_per_class: int, n_ranks: int, global_batch: bool) -> str | None:
+    """Why ``--bs`` cannot be shared by ``n_ranks`` ranks, or ``None``.
+
+    ``--bs`` is the global batch. Each rank takes ``bs / n_ranks`` of it; without global-batch
+    mining a rank only sees its own slice, so the slice must hold whole classes (K items each).
+    """
+    if bs % n_ranks:
+        return f"--bs {bs} (the global batch) is not divisible by the {n_ranks} ranks"
+    if not global_batch and (bs // n_ranks) % samples_per_class:
+        return (f"--dist_global_batch false: each rank's {bs // n_ranks} items are not whole classes of "
+                f"--samples_per_class {samples_per_class}; use --bs a multiple of {n_ranks * samples_per_class}")
+    return None
+
+
 def enabled() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 

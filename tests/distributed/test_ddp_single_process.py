@@ -76,8 +76,8 @@ def test_only_rank_zero_writes_the_run_folder(tmp_path, monkeypatch):
 
 
 def test_batch_sizes_that_ranks_cannot_share_are_named():
-    assert distributed.batch_problem(112, 2, 4, global_batch=True) is None
-    assert "--bs 112 (the global batch) is not divisible by the 3 ranks" in distributed.batch_problem(112, 2, 3, True)
-    assert distributed.batch_problem(24, 4, 2, global_batch=False) is None
-    assert "--samples_per_class 4" in distributed.batch_problem(24, 4, 4, global_batch=False)
-    assert distributed.batch_problem(24, 4, 4, global_batch=True) is None  # classes may straddle ranks
+    assert comm.batch_problem(112, 2, 4, global_batch=True) is None
+    assert "--bs 112 (the global batch) is not divisible by the 3 ranks" in comm.batch_problem(112, 2, 3, True)
+    assert comm.batch_problem(24, 4, 2, global_batch=False) is None
+    assert "--samples_per_class 4" in comm.batch_problem(24, 4, 4, global_batch=False)
+    assert comm.batch_problem(24, 4, 4, global_batch=True) is None  # classes may straddle ranks

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+import evaluation_cli as cli
 from datasets.table import Table
 from datasets.tensor_dataset import TensorImageDataset
-from evaluation import cli
 from evaluation.engine import evaluate_splits
 
 PREFIX = "python -m evaluation: error:"

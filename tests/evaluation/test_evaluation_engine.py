@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import evaluation
+import evaluation_cli as cli
 from datasets.table import Table
 from datasets.tensor_dataset import TensorImageDataset
-from evaluation import cli
 from evaluation.engine import fixed_subset
 
 

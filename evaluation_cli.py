@@ -1,4 +1,4 @@
-"""Standalone evaluation: ``python -m evaluation``.
+"""Standalone evaluation: ``python -m evaluation`` (or ``python evaluation_cli.py``).
 
     python -m evaluation --checkpoint RUN/checkpoint_best.pt [--dataset D --source S]
                          [--split test] [--metrics ...] [--export_embeddings out.npz]

@@ -7,7 +7,8 @@ One job per file:
 * :mod:`aggregation.wandb_source`: the same records from the W&B API (optional, lazy import);
 * :mod:`aggregation.selection`: which epoch's test metrics a run reports (``last|val|test_max``, the
   run's own rule, and ``test_max_per_metric``);
-* :mod:`aggregation.stats`: mean, standard deviation and 95% confidence interval over seeds;
+* :mod:`utilities.stats` (on the ground floor, shared with the studies): mean, standard deviation and
+  95% confidence interval over seeds;
 * :mod:`aggregation.naming`: human-readable method names ("Margin (D, β=1.2)", "R-Margin (β=1.2)");
 * :mod:`aggregation.identity`: run identity (dataset, group, seed, configuration); copies counted once;
 * :mod:`aggregation.groups`: runs grouped by dataset and ``--group`` (without one: by configuration

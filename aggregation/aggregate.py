@@ -9,7 +9,7 @@ from aggregation.identity import Duplicate
 from aggregation.naming import Method
 from aggregation.runs import Run
 from aggregation.selection import SelectionError, select
-from aggregation.stats import Stat, describe
+from utilities.stats import Stat, describe
 
 
 @dataclass

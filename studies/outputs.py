@@ -110,7 +110,7 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     {metric: {mean, ci95, std, n}}}}``, and under ``values`` the same nesting with each
     reproduction's value, in reproduction order (methods share their reproductions' seeds, so
     ``Result_Evaluations.py --reality_check`` compares them pairwise)."""
-    from aggregation.stats import describe
+    from utilities.stats import describe
     out: dict = {"values": {}}
     for kind in ("trained", "untrained"):
         out[kind], out["values"][kind] = {}, {}

@@ -177,6 +177,14 @@ def reached_from(start: str, edges: dict[str, set[str]]) -> set[str]:
     return seen
 
 
+def test_the_studies_use_no_aggregation_module():
+    """The studies summarise reproductions with the ground floor's statistics (utilities.stats),
+    not through the aggregation scripts."""
+    edges = graph()
+    reached = set().union(*(reached_from(m, edges) for m in edges if m.startswith("studies")))
+    assert sorted(m for m in reached if m.startswith("aggregation")) == []
+
+
 def test_evaluation_never_reaches_the_flags_or_training():
     """The standalone evaluation, which rebuilds a run's model from its flags, is the script
     ``evaluation_cli``; the ``evaluation`` package itself never reaches ``parameters`` or training."""

@@ -1,6 +1,6 @@
 """Parsing imports no heavy library: ``--help``, ``--list`` and a flag error cost about one
 ``import torch`` (bench/startup.py measures it). Components import torchvision, scikit-learn,
-faiss, matplotlib, PIL, pandas and wandb inside the functions that use them."""
+faiss, matplotlib, PIL and wandb inside the functions that use them."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ import pytest
 
 from conftest import ROOT
 
-HEAVY = ("torchvision", "sklearn", "faiss", "matplotlib", "PIL", "pandas", "wandb")
+HEAVY = ("torchvision", "sklearn", "faiss", "matplotlib", "PIL", "scipy", "wandb")
 PROBE = f"""
 import json, sys
 heavy = {HEAVY!r}

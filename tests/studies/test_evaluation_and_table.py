@@ -43,7 +43,7 @@ def fake_study(folder, methods, values=None, dataset=None):
     """A study folder as the driver leaves it; ``values``: method -> per-reproduction values (the
     same for every cell), else two reproductions around 0.1 * (i + 1) with a 0.01 half-width and
     no per-reproduction values (an older test.json)."""
-    from aggregation.stats import describe
+    from utilities.stats import describe
     os.makedirs(folder)
     record = {"methods": {m: {} for m in methods}, "trials": 8, "folds": 2, "epochs": 3,
               "main_argv": ["--dataset", "digits"] if dataset == "argv" else []}

@@ -16,7 +16,7 @@ from aggregation.latex import combined_table, per_dataset_table, tex
 from aggregation.naming import Method, method_of
 from aggregation.runs import load_runs
 from aggregation.selection import SelectionError, select
-from aggregation.stats import describe
+from utilities.stats import describe
 from aggregation.wandb_source import load_wandb_runs
 
 T_975_2 = 4.302652729911275  # Student-t 0.975 quantile, 2 degrees of freedom

@@ -10,7 +10,7 @@ from matplotlib.legend import Legend
 from aggregation import plots
 from aggregation.aggregate import Row
 from aggregation.naming import Method
-from aggregation.stats import describe
+from utilities.stats import describe
 
 
 def row(loss, miner, beta, recall, rho, n, dataset="cub200"):

@@ -25,10 +25,10 @@ def format_config(opt: Any) -> str:
 def changed_flags(opt: Any, defaults: dict[str, Any]) -> list[str]:
     """``--flag value`` for every flag whose value differs from ``defaults`` (the built-in
     defaults with the dataset preset applied), secrets redacted, in alphabetical order."""
-    public = public_config(opt)
+    public, hidden = public_config(opt), set(SHOWN) | invocation_flags()
     out = []
     for key in sorted(defaults):
-        if key in SHOWN or key in invocation_flags() or key not in public or getattr(opt, key) == defaults[key]:
+        if key in hidden or key not in public or getattr(opt, key) == defaults[key]:
             continue
         value = public[key]
         shown = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else value

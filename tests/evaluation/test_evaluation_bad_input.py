@@ -138,3 +138,15 @@ def test_non_finite_embeddings_in_a_run_fail_naming_the_split():
         evaluate_splits(Broken(), {"test": items()}, ["test"], ["e_recall@1"])
     assert str(err.value) == ("evaluation of the 'test' split: embeddings: 1 of 40 rows are not finite "
                               "in float32 (NaN, inf, or beyond +-3.4e38)")
+
+
+@pytest.mark.slow
+def test_python_dash_m_evaluation_starts_the_script(tmp_path):
+    """``python -m evaluation`` still runs the tool, which now lives in the script evaluation_cli.py."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    proc = subprocess.run([sys.executable, "-m", "evaluation", "--embeddings", str(tmp_path / "none.npz")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.startswith(PREFIX) and "no such file" in proc.stderr

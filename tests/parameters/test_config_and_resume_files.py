@@ -86,7 +86,7 @@ def test_a_hand_edited_saved_config_is_checked_like_typed_flags(capsys, tmp_path
 
 def test_a_checkpoint_config_with_a_bad_value_is_refused_by_evaluation(capsys, tmp_path):
     import torch
-    from evaluation.cli import main as evaluate_main
+    from evaluation_cli import main as evaluate_main
     path = tmp_path / "checkpoint_best.pt"
     torch.save({"config": {"dataset": "glyphs", "scheduler": "bogus"}, "model": {}}, path)
     with pytest.raises(SystemExit) as exc:

@@ -15,7 +15,7 @@ import main
 import parameters
 from conftest import TINY_GLYPHS
 from datasets.glyphs import GlyphsSource
-from evaluation import cli as evaluation_cli
+import evaluation_cli
 
 
 def one_line_exit_2(fn, argv, capsys) -> str:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import main
-from evaluation.cli import main as evaluate_main
+from evaluation_cli import main as evaluate_main
 from tests.training.test_faults import folder_of
 from tests.training.test_resume_faults import argv_of, snapshot
 

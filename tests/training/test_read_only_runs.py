@@ -13,7 +13,7 @@ import pytest
 
 import main
 import Result_Evaluations
-from evaluation.cli import main as evaluate
+from evaluation_cli import main as evaluate
 
 
 @contextlib.contextmanager

@@ -3,6 +3,10 @@
 Each lives in its own temporary folder (configuration, keys, sockets, logs, state) and listens on
 free loopback ports, so it never touches a system installation; :meth:`stop` ends its processes
 and removes the folder. As root, PostgreSQL runs as the unprivileged ``postgres`` user.
+
+The pytest fixtures at the end are session-scoped. Where a server cannot start, its tests are
+skipped with the reason, except in CI (``CI`` set), where that is a failure: CI installs both
+(``.ci/run``).
 """
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+
+import pytest
 
 MUNGED = "/usr/sbin/munged"
 SLURMCTLD = "/usr/sbin/slurmctld"
@@ -179,3 +185,41 @@ def start_postgres() -> Postgres:
         raise ServerUnavailable(f"PostgreSQL: {err} {detail.decode(errors='replace')[-300:]}".strip()) from None
     server.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     return server
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def slurm_server():
+    try:
+        cluster = start_slurm()
+    except ServerUnavailable as err:
+        _unavailable(str(err))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def slurm(slurm_server, monkeypatch):
+    """The SLURM cluster, with ``SLURM_CONF`` pointing at it for this test; its jobs are
+    cancelled afterwards."""
+    for key, value in slurm_server.env.items():
+        monkeypatch.setenv(key, value)
+    yield slurm_server
+    subprocess.run(["scancel", "--me"], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    if not os.environ.get("CI"):
+        pytest.importorskip("psycopg", reason="the PostgreSQL driver is not installed (requirements-cluster.txt)")
+    try:
+        server = start_postgres()
+    except ServerUnavailable as err:
+        _unavailable(str(err))
+    yield server
+    server.stop()

@@ -55,8 +55,10 @@ def open_storage(url: str) -> Any:
         os.makedirs(os.path.dirname(os.path.abspath(url)), exist_ok=True)
         from optuna.storages.journal import JournalFileBackend
         return optuna.storages.JournalStorage(JournalFileBackend(url))
-    except ModuleNotFoundError as err:
-        raise StudyError(f"--storage {url}: its database driver '{err.name}' is not installed ({DRIVER_HINT})") \
+    except ImportError as err:        # Optuna wraps the driver's ModuleNotFoundError
+        cause = err if isinstance(err, ModuleNotFoundError) else (err.__cause__ or err.__context__)
+        name = getattr(cause, "name", None) or "?"
+        raise StudyError(f"--storage {url}: its database driver '{name}' is not installed ({DRIVER_HINT})") \
             from None
     except Exception as err:          # drivers raise many types; one line for all
         _, password = without_password(full)

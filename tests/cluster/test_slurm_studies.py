@@ -38,7 +38,7 @@ def wait_for(check, timeout_s: float = 240.0):
 @pytest.fixture
 def fast_poll(monkeypatch):
     import studies.launch
-    monkeypatch.setattr(studies.launch, "POLL_S", 0.5)
+    monkeypatch.setattr(studies.launch, "POLL_S", 0.5, raising=False)
 
 
 def with_flags(study, *flags, trials="1"):

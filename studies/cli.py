@@ -136,6 +136,9 @@ def settings_from(args: argparse.Namespace, base_argv: list[str]) -> Settings:
     for flag in ("trials", "workers"):
         if getattr(args, flag) < 1:
             raise StudyError(f"--{flag} {getattr(args, flag)}: expected at least 1")
+    if not args.heartbeat > 0:
+        raise StudyError(f"--heartbeat {args.heartbeat:g}: expected seconds above 0 (a worker whose trial misses "
+                         "3 heartbeats is taken for dead)")
     if args.reproductions < 0:
         raise StudyError(f"--reproductions {args.reproductions}: expected 0 or more")
     from studies.worker import MIN_FOLDS_TO_PRUNE
@@ -194,9 +197,19 @@ def main(argv: list[str] | None = None) -> int:
         epochs, defaults = check_main_flags(settings)
         from studies.protocol import check_rerun
         check_rerun(settings.study_dir, settings, epochs, args.extend)
+        return run_study(settings, args, slurm, epochs, defaults)
     except StudyError as err:
         print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; its workers were stopped. Rerun the same command to go on with the study.",
+              file=sys.stderr)
+        return 130
+
+
+def run_study(settings: Settings, args: argparse.Namespace, slurm: SlurmOptions, epochs: int,
+              defaults: dict[str, dict[str, Any]]) -> int:
+    """Everything after the checks: the study record, the search, the outputs, the reproductions."""
     from studies import outputs
     from studies.worker import load_study
     from studies.first_trial import enqueue_default

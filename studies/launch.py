@@ -101,15 +101,22 @@ def make_executor(launcher: str, folder: str, slurm: SlurmOptions | None = None,
 def run_jobs(calls: list[tuple[Callable[..., Any], tuple]], launcher: str, folder: str,
              slurm: SlurmOptions | None = None, in_process: bool = False) -> list[Any]:
     """Run ``fn(*args)`` for each call: one after the other in this process (``in_process``),
-    else as submitit jobs; waits for all, returns their results in order."""
+    else as submitit jobs; waits for all (:func:`wait_jobs`), returns their results in order.
+    Ctrl-C stops every job still running and raises :class:`KeyboardInterrupt` again."""
     if in_process:
         return [fn(*args) for fn, args in calls]
     executor = make_executor(launcher, folder, slurm)
-    if launcher != "slurm":
-        return [job.result() for job in [executor.submit(fn, *args) for fn, args in calls]]
     jobs = [_submit(executor, fn, args) for fn, args in calls]
-    print("submitted SLURM jobs " + " ".join(str(j.job_id) for j in jobs) + f" (logs in {folder})", flush=True)
-    return wait_slurm(executor, calls, jobs)
+    if launcher == "slurm":
+        print("submitted SLURM jobs " + " ".join(str(j.job_id) for j in jobs) + f" (logs in {folder})", flush=True)
+    try:
+        return wait_jobs(executor, calls, jobs, launcher)
+    except KeyboardInterrupt:
+        for job in jobs:
+            if not job.paths.result_pickle.exists():
+                with contextlib.suppress(Exception):
+                    job.cancel(check=False)
+        raise
 
 
 def _submit(executor: Any, fn: Callable[..., Any], args: tuple) -> Any:
@@ -132,26 +139,35 @@ def queued_job_ids() -> set[str] | None:
     return set(out.stdout.split()) if out.returncode == 0 else None
 
 
-def wait_slurm(executor: Any, calls: list[tuple[Callable[..., Any], tuple]], jobs: list[Any]) -> list[Any]:
-    """Wait for each job's result file; a job that leaves the queue without one (cancelled while
-    pending or running, killed, out of time) is submitted again, up to :data:`MAX_RESUBMITS` times
-    in all, so the driver never waits for a job that will not come back."""
+def _ended(job: Any, launcher: str, queued: set[str] | None) -> bool:
+    """Whether a job without a result file has stopped (``queued``: :func:`queued_job_ids`)."""
+    if launcher == "slurm":
+        return queued is not None and str(job.job_id) not in queued
+    return job.done()
+
+
+def wait_jobs(executor: Any, calls: list[tuple[Callable[..., Any], tuple]], jobs: list[Any],
+              launcher: str) -> list[Any]:
+    """Wait for each job's result file; a job that ends without one (a SLURM job that leaves the
+    queue: cancelled while pending or running, killed, out of time; a local worker killed) is
+    submitted again, up to :data:`MAX_RESUBMITS` times in all, so the driver never waits for a job
+    that will not come back. SLURM job states come from ``squeue``, never ``sacct``."""
     results: list[Any] = [None] * len(jobs)
     pending, resubmits = dict(enumerate(jobs)), 0
     while pending:
-        queued = queued_job_ids()      # before the result files: a job that ends in between has one
-        for i, job in list(pending.items()):
+        queued = queued_job_ids() if launcher == "slurm" else None   # before the result files: a job
+        for i, job in list(pending.items()):                        # ending in between has one
             if job.paths.result_pickle.exists():
                 results[i] = job.result()
                 del pending[i]
-            elif queued is not None and str(job.job_id) not in queued:
+            elif _ended(job, launcher, queued):
                 if resubmits >= MAX_RESUBMITS:
-                    raise StudyError(f"SLURM job {job.job_id} ended without a result, and {MAX_RESUBMITS} jobs "
+                    raise StudyError(f"job {job.job_id} ended without a result, and {MAX_RESUBMITS} jobs "
                                      f"were already submitted again; see its log in {job.paths.folder}")
                 resubmits += 1
                 pending[i] = _submit(executor, *calls[i])
-                print(f"SLURM job {job.job_id} ended without a result (cancelled, killed or out of time); "
+                print(f"job {job.job_id} ended without a result (cancelled, killed or out of time); "
                       f"submitted it again as job {pending[i].job_id}", file=sys.stderr, flush=True)
         if pending:
-            time.sleep(POLL_S)
+            time.sleep(POLL_S if launcher == "slurm" else min(POLL_S, 1.0))
     return results

@@ -107,3 +107,12 @@ def test_two_studies_sharing_one_storage_keep_their_own_trials(tmp_path, capsys)
     assert names == [f"triplet@{a}", f"triplet@{b}"]
     rows_a, rows_b = trials_of(a), trials_of(b)
     assert len(rows_a) == len(rows_b) == 1 and rows_a[0]["objective"] != rows_b[0]["objective"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_a_heartbeat_that_is_not_positive_is_one_line(tmp_path, capsys, value):
+    argv = with_flags(tmp_path / "s")
+    argv[argv.index("--heartbeat") + 1] = value
+    err = refused(capsys, argv)
+    assert f"--heartbeat {value}" in err and "above 0" in err
+    assert not os.path.exists(tmp_path / "s")

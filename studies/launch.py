@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from studies import StudyError
 
@@ -120,13 +120,38 @@ def run_jobs(calls: list[tuple[Callable[..., Any], tuple]], launcher: str, folde
 
 
 def _submit(executor: Any, fn: Callable[..., Any], args: tuple) -> Any:
-    """One SLURM job; sbatch's refusal as a :class:`StudyError` (submitit would print it too)."""
+    """One job; sbatch's refusal as a :class:`StudyError` (submitit would print it too)."""
+    import submitit
     from submitit.core.utils import FailedJobError
+    if isinstance(executor, submitit.LocalExecutor):
+        with _output_to(os.path.join(str(executor.folder), "local_controllers.log")):
+            return executor.submit(fn, *args)
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             return executor.submit(fn, *args)
     except FailedJobError as err:
         raise StudyError(f"--launcher slurm: sbatch refused a job: {_sbatch_message(str(err))}") from None
+
+
+@contextlib.contextmanager
+def _output_to(path: str) -> Iterator[None]:
+    """Processes started inside write their stdout and stderr to ``path``: submitit's local job
+    controller would otherwise print on the study's terminal (a traceback on Ctrl-C). The workers'
+    own output goes to their log files either way."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(target, 1)
+        os.dup2(target, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved + [target]:
+            os.close(fd)
 
 
 def queued_job_ids() -> set[str] | None:

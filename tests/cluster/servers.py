@@ -10,6 +10,7 @@ skipped with the reason, except in CI (``CI`` set), where that is a failure: CI 
 """
 from __future__ import annotations
 
+import glob
 import os
 import pwd
 import shutil
@@ -25,7 +26,9 @@ import pytest
 MUNGED = "/usr/sbin/munged"
 SLURMCTLD = "/usr/sbin/slurmctld"
 SLURMD = "/usr/sbin/slurmd"
-PG_BIN = "/usr/lib/postgresql/15/bin"
+#: The newest PostgreSQL server installed by the distribution (Debian: /usr/lib/postgresql/<major>/bin).
+PG_BIN = max(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit()
+             else 0, default="/usr/lib/postgresql/15/bin")
 PARTITION = "tests"
 
 

@@ -47,6 +47,7 @@ def with_flags(study, *flags, trials="1"):
     return argv[:i] + list(flags) + argv[i:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags, message", [
     (["--slurm_gpus", "1"], "sbatch: error: Invalid generic resource (gres) specification"),
     (["--slurm_gpus", "0", "--slurm_partition", "nosuchpartition"], "invalid partition"),

@@ -42,6 +42,10 @@ def with_password(url: str) -> str:
     return f"{match.group(1)}:{os.environ[PASSWORD_ENV]}@{url[match.end():]}"
 
 
+#: How to install the database drivers (``requirements-cluster.txt``).
+DRIVER_HINT = "pip install -r requirements-cluster.txt"
+
+
 def open_storage(url: str) -> Any:
     """The Optuna storage of ``url`` (a database URL, or a journal file path; a hidden password is
     taken from :data:`PASSWORD_ENV`); a :class:`StudyError` if it cannot be opened, whose message
@@ -58,7 +62,7 @@ def open_storage(url: str) -> Any:
     except ImportError as err:        # Optuna wraps the driver's ModuleNotFoundError
         cause = err if isinstance(err, ModuleNotFoundError) else (err.__cause__ or err.__context__)
         name = getattr(cause, "name", None) or "?"
-        raise StudyError(f"--storage {url}: its database driver '{name}' is not installed ({DRIVER_HINT})") \
+        raise StudyError(f"--storage {shown}: its database driver '{name}' is not installed ({DRIVER_HINT})") \
             from None
     except Exception as err:          # drivers raise many types; one line for all
         _, password = without_password(full)
@@ -66,10 +70,6 @@ def open_storage(url: str) -> Any:
         if password:
             message = message.replace(password, HIDDEN)
         raise StudyError(f"--storage {shown}: cannot open it ({type(err).__name__}: {message[:160]})") from None
-
-
-#: What the driver for each database URL scheme needs installed (``requirements-cluster.txt``).
-DRIVER_HINT = "pip install -r requirements-cluster.txt"
 
 
 def repair_journal(path: str) -> str | None:

@@ -101,8 +101,8 @@ def worker_job(state: str):
 @pytest.mark.slow
 def test_a_worker_cancelled_while_pending_is_submitted_again(slurm, tmp_path, capfd, fast_poll):
     from studies.cli import main
-    blocker = subprocess.run(["sbatch", "--parsable", "-J", "blocker", "-c", str(os.cpu_count()), "--wrap",
-                              "sleep 600"], capture_output=True, text=True, check=True).stdout.strip()
+    blocker = subprocess.run(["sbatch", "--parsable", "-J", "blocker", "-c", str(os.cpu_count()), "-o", os.devnull,
+                              "--wrap", "sleep 600"], capture_output=True, text=True, check=True).stdout.strip()
     wait_for(lambda: ("blocker", "RUNNING") in [(n, s) for _, n, s in queue()])
     thread = cancel_when(worker_job("PENDING"), blocker)
     study = tmp_path / "s"

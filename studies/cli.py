@@ -117,13 +117,29 @@ def check_main_flags(settings: Settings) -> tuple[int, dict[str, dict[str, Any]]
     return epochs, defaults
 
 
+def check_printable(path: str, flag: str) -> None:
+    """The study prints its paths (and its fold runs print theirs): a path that this process's
+    output encoding cannot write would end in a traceback midway, so it is refused at once."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        path.encode(encoding)
+    except UnicodeEncodeError:
+        raise StudyError(f"{flag} {path.encode(encoding, 'backslashreplace').decode(encoding)}: this output "
+                         f"encoding ({encoding}) cannot print the path; use a path in that encoding or run "
+                         "with a UTF-8 locale (e.g. PYTHONIOENCODING=utf-8)") from None
+
+
 def settings_from(args: argparse.Namespace, base_argv: list[str]) -> Settings:
     import parameters
+    check_printable(os.path.abspath(args.study), "--study")
     if args.cv_folds < 2:
         raise StudyError(f"--cv_folds {args.cv_folds}: expected at least 2 folds")
     for flag in ("trials", "workers"):
         if getattr(args, flag) < 1:
             raise StudyError(f"--{flag} {getattr(args, flag)}: expected at least 1")
+    if not args.heartbeat > 0:
+        raise StudyError(f"--heartbeat {args.heartbeat:g}: expected seconds above 0 (a worker whose trial misses "
+                         "3 heartbeats is taken for dead)")
     if args.reproductions < 0:
         raise StudyError(f"--reproductions {args.reproductions}: expected 0 or more")
     from studies.worker import MIN_FOLDS_TO_PRUNE
@@ -139,9 +155,8 @@ def settings_from(args: argparse.Namespace, base_argv: list[str]) -> Settings:
     try:
         if not metrics.parse(args.metric).higher_is_better:
             raise StudyError(f"--metric {args.metric}: the study maximises; pick a higher-is-better metric")
-    except ValueError as err:
-        raise StudyError(f"--metric: {err}") from None
-    check_launcher(args.launcher)
+    except (ValueError, KeyError) as err:      # an unknown name is a registry KeyError
+        raise StudyError(f"--metric: {str(err).strip(chr(34) + chr(39))}") from None
     spaces = resolve(args.methods, args.space, flag_names)
     storage, password = without_password(args.storage) if args.storage else (None, None)
     if password is not None:          # the workers read it from the environment, never from a file
@@ -171,16 +186,31 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(own)
         settings = settings_from(args, base_argv)
-        from studies.storage import open_storage
+        slurm = SlurmOptions(args.slurm_partition, args.slurm_gpus, args.slurm_cpus, args.slurm_time,
+                             args.slurm_mem, args.slurm_extra)
+        check_launcher(args.launcher, slurm)
+        from studies.storage import open_storage, repair_journal
+        if "://" not in settings.storage_url:
+            repaired = repair_journal(settings.storage_url)
+            if repaired:
+                print(repaired, file=sys.stderr, flush=True)
         open_storage(settings.storage_url)
         epochs, defaults = check_main_flags(settings)
         from studies.protocol import check_rerun
         check_rerun(settings.study_dir, settings, epochs, args.extend)
+        return run_study(settings, args, slurm, epochs, defaults)
     except StudyError as err:
         print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
-    slurm = SlurmOptions(args.slurm_partition, args.slurm_gpus, args.slurm_cpus, args.slurm_time,
-                         args.slurm_mem, args.slurm_extra)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; its workers were stopped. Rerun the same command to go on with the study.",
+              file=sys.stderr)
+        return 130
+
+
+def run_study(settings: Settings, args: argparse.Namespace, slurm: SlurmOptions, epochs: int,
+              defaults: dict[str, dict[str, Any]]) -> int:
+    """Everything after the checks: the study record, the search, the outputs, the reproductions."""
     from studies import outputs
     from studies.worker import load_study
     from studies.first_trial import enqueue_default

@@ -11,7 +11,7 @@ import os
 import warnings
 from typing import Any
 
-from studies.settings import Settings
+from studies.settings import Settings, method_of
 
 OPTUNA_FIGURES = ("history", "importances", "slices")
 
@@ -32,7 +32,7 @@ def write_figures(settings: Settings, study: Any) -> list[str]:
     skipped."""
     plt = _pyplot()
     from optuna.visualization import matplotlib as ovm
-    folder = os.path.join(settings.method_dir(study.study_name), "figures")
+    folder = os.path.join(settings.method_dir(method_of(study.study_name)), "figures")
     os.makedirs(folder, exist_ok=True)
     written = []
     for name, draw in zip(OPTUNA_FIGURES, (ovm.plot_optimization_history, ovm.plot_param_importances,
@@ -50,7 +50,7 @@ def write_figures(settings: Settings, study: Any) -> list[str]:
             fig.set_size_inches(max(4.0 * len(axes), 6.0), 4.5)
             for a in axes:
                 plt.setp(a.get_xticklabels(), rotation=40, ha="right", fontsize=8)
-        fig.suptitle(f"{study.study_name}: objective = {objective_label(settings)}", fontsize=10)
+        fig.suptitle(f"{method_of(study.study_name)}: objective = {objective_label(settings)}", fontsize=10)
         path = os.path.join(folder, f"{name}.png")
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from studies.objective import dataset_of
-from studies.settings import TABLE_METRICS, Settings
+from studies.settings import TABLE_METRICS, Settings, method_of
 from studies.spaces import Space
 
 
@@ -52,7 +52,7 @@ def trial_rows(study: Any, folds: int) -> tuple[list[dict[str, Any]], list[str]]
 def write_trials(settings: Settings, study: Any) -> str:
     from utilities.atomic import write_csv
     rows, columns = trial_rows(study, settings.folds)
-    path = os.path.join(settings.method_dir(study.study_name), "trials.csv")
+    path = os.path.join(settings.method_dir(method_of(study.study_name)), "trials.csv")
     write_csv(path, rows, columns)
     return path
 

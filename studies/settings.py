@@ -31,11 +31,22 @@ class Settings:
         """Optuna storage: ``--storage`` or the journal file in the study folder."""
         return self.storage or journal_path(self.study_dir)
 
+    def study_name(self, method: str) -> str:
+        """The method's study name in the Optuna storage: the method in the study folder's own
+        journal; ``method@study folder`` in a ``--storage`` that other studies may share, so that
+        two study folders never read each other's trials."""
+        return method if self.storage is None else f"{method}@{self.study_dir}"
+
     def method_dir(self, method: str) -> str:
         return os.path.join(self.study_dir, method)
 
     def evaluation_metrics(self) -> list[str]:
         return [self.metric] + [m for m in TABLE_METRICS if m != self.metric]
+
+
+def method_of(study_name: str) -> str:
+    """The method of a study name made by :meth:`Settings.study_name`."""
+    return study_name.partition("@")[0]
 
 
 def journal_path(study_dir: str) -> str:

@@ -17,6 +17,7 @@ closest flag name for an unknown one, found before anything runs.
 from __future__ import annotations
 
 import glob
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -83,6 +84,8 @@ def check_range(name: str, spec: Any, where: str) -> None:
         low, high = float(spec["low"]), float(spec["high"])
     except (KeyError, TypeError, ValueError):
         raise StudyError(f"{at}: {spec['type']} needs numeric 'low' and 'high'") from None
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise StudyError(f"{at}: bounds must be finite numbers, got low {low:g}, high {high:g}")
     if low > high:
         raise StudyError(f"{at}: low {low:g} > high {high:g}")
     if spec["type"] == "logfloat" and low <= 0:

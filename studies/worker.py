@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from studies.objective import Objective
-from studies.settings import Settings
+from studies.settings import Settings, method_of
 from studies.spaces import Space
 from studies.storage import heartbeat_file, open_storage, requeue_stale, worker_id
 
@@ -38,7 +38,7 @@ def load_study(settings: Settings, method: str) -> Any:
     sampler = TrialSeededTPESampler(settings.seed, settings.startup_trials)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP, n_warmup_steps=PRUNE_WARMUP_FOLDS) \
         if settings.prune else optuna.pruners.NopPruner()
-    return optuna.create_study(study_name=method, storage=open_storage(settings.storage_url), sampler=sampler,
+    return optuna.create_study(study_name=settings.study_name(method), storage=open_storage(settings.storage_url), sampler=sampler,
                                pruner=pruner, direction="maximize", load_if_exists=True)
 
 
@@ -84,7 +84,7 @@ class BudgetedObjective(Objective):
         if ahead >= self.settings.trials:
             trial.set_user_attr("failed_because", "surplus")
             raise SurplusTrial(f"trial {trial.number}: the budget of {self.settings.trials} is taken")
-        with Heartbeat(heartbeat_file(self.settings.study_dir, study.study_name, trial.number),
+        with Heartbeat(heartbeat_file(self.settings.study_dir, method_of(study.study_name), trial.number),
                        self.settings.heartbeat_s):
             return super().__call__(trial)
 

@@ -90,7 +90,7 @@ set_section() {
             COMMON="$COMMON e_recall@1 e_recall@2 e_recall@4 nmi f1 map_at_r rho_spectrum@2"
             CP_CONTRASTIVE=0.4; CP_MARGIN_B06=0.4; CP_MARGIN_B12=0.35; CP_TRIPLET=0.4; CP_SNR=0.3 ;;
         *)
-            echo "Revisit_Runs.sh: unknown section '$1' (valid: cub200, cars196, online_products, glyphs)" >&2
+            echo "Revisit_Runs.sh: unknown section '$1' (valid: cub200, cars196, online_products, paper, glyphs)" >&2
             exit 2 ;;
     esac
 }
@@ -163,6 +163,14 @@ MAIN=main.py
 if [ "$HERE" != "$(pwd)" ]; then MAIN="$HERE/main.py"; fi
 if [ -z "${PYTHON:-}" ]; then
     if command -v python >/dev/null 2>&1; then PYTHON=python; else PYTHON=python3; fi
+fi
+if [ "$NEEDS_SOURCE" = 1 ] && [ "$DRY_RUN" = 0 ]; then
+    # main.py's own check of the data folder, once, before any run: a typo in --source would
+    # otherwise fail every run one by one.
+    if ! problem=$("$PYTHON" "$MAIN" --dataset "$DATASET" --source "$SOURCE" --print_config 2>&1 >/dev/null); then
+        problem=$(printf '%s\n' "$problem" | tail -n 1)
+        echo "Revisit_Runs.sh: --source $SOURCE: ${problem##*error: }" >&2; exit 2
+    fi
 fi
 
 # ------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The Reality Check table of study folders (Musgrave et al., ECCV 2020, Tables 4-6).
 
-One block per dataset. Rows: each study's untrained baseline, then its methods; columns:
+One block per dataset. Rows: each study's two baselines (the backbone's own features without a
+head, and the untrained network with a fresh head per fold), then its methods; columns:
 {concatenated, separated} x {P@1, R-Precision, MAP@R}, each the mean over reproductions ± the
 half-width of its 95 % Student-t confidence interval, in percent; plus the search budget per
 method, trials x folds x epochs. Reads what ``Reality_Check_Studies.py`` wrote: ``study.json`` and
@@ -28,6 +29,9 @@ from typing import Any
 MODES = ("concatenated", "separated")
 METRICS = (("precision_at_1", "P@1"), ("r_precision", "RP"), ("map_at_r", "MAP@R"))
 MIN_REPRODUCTIONS = 3
+#: The paper's baselines, shown once per study (the first method's; every method's untrained
+#: network is the same architecture): the backbone's own features, and a fresh head per fold.
+BASELINES = {"backbone": "backbone features", "untrained": "untrained"}
 ALPHA = 0.05
 BEST, TIED, WIDE = "*", "≈", "†"
 NOTES = {
@@ -68,7 +72,7 @@ def load_study(folder: str) -> list[dict[str, Any]]:
             continue
         with open(path, encoding="utf-8") as fh:
             test = json.load(fh)
-        for model in ("untrained", "trained"):
+        for model in [m for m in ("backbone", "untrained", "trained") if m in test]:
             cells = {(mode, m): (test[model][mode][m]["mean"], test[model][mode][m]["ci95"],
                                  test[model][mode][m].get("n"))
                      for mode in MODES for m, _ in METRICS}
@@ -80,16 +84,18 @@ def load_study(folder: str) -> list[dict[str, Any]]:
 
 
 def load_studies(folders: list[str]) -> list[dict[str, Any]]:
-    """Every study's rows, grouped by dataset (in the order first seen): per study, one untrained
-    baseline (the first method's; every method's untrained network is the same architecture), then
-    its methods. When one dataset has several studies, each row names its study."""
+    """Every study's rows, grouped by dataset (in the order first seen): per study, its baselines
+    (:data:`BASELINES`), then its methods. When one dataset has several studies, each row names its
+    study."""
     by_dataset: dict[str, list[dict[str, Any]]] = {}
     studies_of: dict[str, set[str]] = {}
     for folder in folders:
         study_rows = load_study(folder)
-        baselines = [r for r in study_rows if r["model"] == "untrained"][:1]
-        for r in baselines:
-            r["method"] = "untrained"
+        baselines = []
+        for model, label in BASELINES.items():
+            for r in [r for r in study_rows if r["model"] == model][:1]:
+                r["method"] = label
+                baselines.append(r)
         for r in baselines + [r for r in study_rows if r["model"] == "trained"]:
             by_dataset.setdefault(r["dataset"], []).append(r)
             studies_of.setdefault(r["dataset"], set()).add(r["study"])

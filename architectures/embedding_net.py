@@ -61,6 +61,10 @@ class EmbeddingNet(nn.Module):
             pooled = pooled + features.amax((2, 3))
         return pooled
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The backbone's own pooled features (B, feat_dim), before the embedding head."""
+        return self.pool(self.backbone(self.from_pixels(x)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.head(self.pool(self.backbone(self.from_pixels(x))))
+        z = self.head(self.features(x))
         return F.normalize(z, dim=-1) if self.normalize else z

@@ -51,6 +51,10 @@ class SplitDataset(Dataset, metaclass=ABCMeta):
     def category(self) -> np.ndarray | None:
         return self.table.category
 
+    @property
+    def category_names(self) -> tuple[str, ...] | None:
+        return self.table.category_names
+
     def __len__(self) -> int:
         return len(self.table)
 

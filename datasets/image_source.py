@@ -1,9 +1,9 @@
 """The shared base of every dataset read from image files on disk."""
 from __future__ import annotations
 
-from abc import abstractmethod
-
+import dataclasses
 import os
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -102,7 +102,7 @@ class ImageSource(DatasetSource):
             problems = {}
             for split, table in tables.items():
                 cached, problems[split] = build_cache(table.items, self.root, self.cache_resized, self.workers)
-                tables[split] = Table(table.labels, cached, table.is_query, table.is_gallery, table.category)
+                tables[split] = dataclasses.replace(table, items=cached)
         else:
             record = VerifiedImages(self.root)
             problems = {split: record.check(table.items, self.workers) for split, table in tables.items()}

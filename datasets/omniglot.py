@@ -2,6 +2,7 @@
 that trains on a CPU."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sys
@@ -223,14 +224,15 @@ class OmniglotSource(ImageSource):
 
     def table(self, characters: list[tuple[str, str]]) -> Table:
         """One row per drawing; label = character (in the given order), category = its alphabet,
-        numbered in order of first appearance (the natural order of the split's alphabets)."""
+        numbered in order of first appearance (the natural order of the split's alphabets) and named
+        (``category_names``: per-alphabet metrics are reported as ``<metric>/<alphabet>``)."""
         number = {a: k for k, a in enumerate(dict.fromkeys(a for a, _ in characters))}
-        return table_from_folders(self.root, [f"{a}/{c}" for a, c in characters],
-                                  np.asarray([number[a] for a, _ in characters], dtype=np.int64))
+        table = table_from_folders(self.root, [f"{a}/{c}" for a, c in characters],
+                                   np.asarray([number[a] for a, _ in characters], dtype=np.int64))
+        return dataclasses.replace(table, category_names=tuple(os.path.basename(a) for a in number))
 
     def to_dataset(self, table: Table, train: bool) -> SplitDataset:
         with ThreadPoolExecutor(pool_size(self.workers)) as pool:
             images = list(pool.map(lambda p: ink_image(str(p), self.image_size), table.items, chunksize=64))
-        tensors = Table(table.labels, torch.from_numpy(np.stack(images)[:, None]), table.is_query,
-                        table.is_gallery, table.category)
+        tensors = dataclasses.replace(table, items=torch.from_numpy(np.stack(images)[:, None]))
         return TensorImageDataset(tensors, InkAffine() if train and self.augment else None, seed=self.seed)

@@ -20,6 +20,9 @@ class Table:
     is_query: np.ndarray | None = None
     is_gallery: np.ndarray | None = None
     category: np.ndarray | None = None
+    #: The name of each category id (``category_names[c]``), when the data name them (Omniglot's
+    #: alphabets): per-category metrics are then reported as ``<metric>/<name>``.
+    category_names: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -29,7 +32,8 @@ class Table:
         cols = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            cols[f.name] = None if value is None else value[index]
+            per_row = f.name != "category_names"
+            cols[f.name] = None if value is None else value[index] if per_row else value
         out = Table(**cols)
         if relabel:
             out.labels = contiguous_labels(out.labels)

@@ -47,10 +47,14 @@ def embed(model: torch.nn.Module, dataset: Dataset, batch_size: int = 256,
 
 
 def protocol_columns(dataset: SplitDataset, index: np.ndarray | None = None) -> dict[str, np.ndarray | None]:
-    """The dataset's ``labels``, ``is_query``, ``is_gallery`` and ``category`` (rows ``index``)."""
+    """The dataset's ``labels``, ``is_query``, ``is_gallery`` and ``category`` (rows ``index``; a
+    category is its name when the dataset names them)."""
     rows = index if index is not None else slice(None)
+    category = dataset.category
+    if category is not None and dataset.category_names is not None:   # named: <metric>/<name> columns
+        category = np.asarray(dataset.category_names, dtype=object)[np.asarray(category)]
     columns = {"labels": dataset.labels, "is_query": dataset.is_query, "is_gallery": dataset.is_gallery,
-               "category": dataset.category}
+               "category": category}
     return {name: None if value is None else np.asarray(value)[rows] for name, value in columns.items()}
 
 

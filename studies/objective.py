@@ -38,16 +38,19 @@ def fold_argv(settings: Settings, space: Space, params: dict[str, Any], fold: in
                "--seed", str(seed), "--save_path", save_path, "--savename", savename])
 
 
-def fold_folders(settings: Settings, space: Space, params: dict[str, Any], seed: int,
+def fold_folders(settings: Settings, space: Space, params: dict[str, Any], seed: int | list[int],
                  prefix: str, with_test: bool) -> list[tuple[list[str], str]]:
     """``(argv, folder)`` of the K fold runs of a configuration, named
-    ``<prefix>-<hash of method, flags and seed>-f<i>``: the same configuration, the same folders."""
-    key = config_hash(space.method, space.fixed, params, settings.base_argv, settings.folds, seed, with_test)
+    ``<prefix>-<hash of method, flags and seed>-f<i>``: the same configuration, the same folders.
+    ``seed`` is every fold's seed, or one seed per fold."""
+    seeds = list(seed) if isinstance(seed, list) else [seed] * settings.folds
+    key = config_hash(space.method, space.fixed, params, settings.base_argv, settings.folds,
+                      seed if isinstance(seed, int) else tuple(seeds), with_test)
     save_path = os.path.join(settings.method_dir(space.method), "runs")
     out = []
     for fold in range(settings.folds):
         savename = f"{prefix}-{key}-f{fold}"
-        argv = fold_argv(settings, space, params, fold, seed, savename, save_path, with_test)
+        argv = fold_argv(settings, space, params, fold, seeds[fold], savename, save_path, with_test)
         out.append((argv, run_path(save_path, dataset_of(argv), savename)))
     return out
 

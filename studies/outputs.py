@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from studies.objective import dataset_of
-from studies.settings import TABLE_METRICS, Settings, method_of
+from studies.settings import KINDS, TABLE_METRICS, Settings, method_of
 from studies.spaces import Space
 
 
@@ -106,13 +106,13 @@ def write_best(settings: Settings, space: Space, params: dict[str, Any], value: 
 
 
 def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean and 95 % CI over reproductions: ``{trained|untrained: {separated|concatenated:
+    """Mean and 95 % CI over reproductions: ``{trained|untrained|backbone: {separated|concatenated:
     {metric: {mean, ci95, std, n}}}}``, and under ``values`` the same nesting with each
     reproduction's value, in reproduction order (methods share their reproductions' seeds, so
     ``Result_Evaluations.py --reality_check`` compares them pairwise)."""
     from utilities.stats import describe
     out: dict = {"values": {}}
-    for kind in ("trained", "untrained"):
+    for kind in [k for k in KINDS if all(k in r for r in results)]:
         out[kind], out["values"][kind] = {}, {}
         for mode in ("separated", "concatenated"):
             out[kind][mode], out["values"][kind][mode] = {}, {}
@@ -132,14 +132,14 @@ def write_test(settings: Settings, method: str, results: list[dict[str, Any]]) -
 
 
 def write_test_table(settings: Settings, summaries: dict[str, dict[str, Any]]) -> str:
-    """``test_table.csv``: one row per method (and its untrained baseline), mean and CI columns."""
+    """``test_table.csv``: one row per method (and its two baselines), mean and CI columns."""
     from utilities.atomic import write_csv
     rows, columns = [], ["method", "model"]
     for mode in ("concatenated", "separated"):
         for m in TABLE_METRICS:
             columns += [f"{mode}/{m}", f"{mode}/{m}_ci95"]
     for method, summary in summaries.items():
-        for kind in ("untrained", "trained"):
+        for kind in [k for k in ("backbone", "untrained", "trained") if k in summary]:
             row = {"method": method, "model": kind}
             for mode in ("concatenated", "separated"):
                 for m in TABLE_METRICS:

@@ -8,6 +8,9 @@ from studies.spaces import Space
 
 #: The test metrics of the final table (the Reality Check's P@1, R-Precision and MAP@R).
 TABLE_METRICS = ("precision_at_1", "r_precision", "map_at_r")
+#: The models each reproduction evaluates: trained, and the paper's two baselines (the untrained
+#: network with a fresh head per fold, the backbone's own features without a head).
+KINDS = ("trained", "untrained", "backbone")
 
 
 @dataclass

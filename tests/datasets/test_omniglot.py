@@ -154,6 +154,25 @@ def test_one_epoch_end_to_end(tmp_path):
     assert main.main(run_argv) == 0
     summary = json.loads((tmp_path / "runs" / "omniglot" / "omni" / "summary.json").read_text())
     assert summary["status"] == "completed" and 0.0 <= summary["metrics"]["e_recall@1"] <= 1.0
+    # per-alphabet columns are named by alphabet: train and test rows have different alphabets
+    import csv
+    with open(tmp_path / "runs" / "omniglot" / "omni" / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    named = {split: {c.split("/", 1)[1] for c, v in row.items() if "/" in c and v != ""}
+             for row in rows for split in [row["split"]]}
+    assert named["train"] == set(OMNIGLOT_ALPHABETS["images_background"])
+    assert named["test"] == set(OMNIGLOT_ALPHABETS["images_evaluation"])
+
+
+def test_categories_are_named_by_alphabet_and_survive_subsets(tmp_path):
+    omniglot_tree(str(tmp_path))
+    from evaluation.engine import protocol_columns
+    data = splits(tmp_path)
+    names = list(OMNIGLOT_ALPHABETS["images_evaluation"])
+    assert data["test"].category_names == tuple(names)
+    assert set(protocol_columns(data["test"])["category"]) == set(names)
+    table = data["test"].table
+    assert table.subset(np.arange(3)).category_names == table.category_names
 
 
 def test_folders_that_share_an_alphabet_are_refused_with_the_overlap_counted(tmp_path):

@@ -169,3 +169,41 @@ def test_reality_check_latex_compiles_without_overfull_boxes(tmp_path, layout):
     log = (tmp_path / f"{layout}.log").read_text(errors="replace")
     assert done.returncode == 0, log[-2000:]
     assert "Overfull \\hbox" not in log, [line for line in log.splitlines() if "Overfull" in line]
+
+
+def test_every_reproduction_and_fold_gets_its_own_seed_shared_across_methods():
+    from studies.reproductions import fold_seeds
+    from studies.settings import Settings
+    settings = Settings(study_dir="s", spaces={}, trials=1, folds=4, seed=7)
+    seeds = [s for r in (1, 2, 3) for s in fold_seeds(settings, r)]
+    assert len(set(seeds)) == 12 and fold_seeds(settings, 2) == [2007, 2008, 2009, 2010]
+
+
+def test_backbone_features_are_the_pooled_backbone_output_without_the_head():
+    import torch
+    from architectures.embedding_net import EmbeddingNet
+    from studies.reproductions import BackboneFeatures
+
+    class Backbone(torch.nn.Module):
+        from architectures.input_space import IMAGENET as input_space
+
+        def forward(self, x):
+            return x[:, :2]                                     # (B, 2, H, W) feature maps
+
+    net = EmbeddingNet(Backbone(), feat_dim=2, embed_dim=5)
+    x = torch.randint(0, 255, (3, 3, 4, 4), dtype=torch.uint8)
+    feats = BackboneFeatures(net)(x)
+    assert feats.shape == (3, 2)
+    assert torch.allclose(net.head(feats), net(x))            # the head on top gives the embedding
+
+
+def test_the_table_shows_both_baselines_once_per_study(tmp_path):
+    from aggregation import reality_check as rc
+    fake_study(str(tmp_path / "s"), ["a", "b"], values={"a": [0.1, 0.2, 0.3], "b": [0.2, 0.3, 0.4]})
+    for m in ("a", "b"):
+        path = tmp_path / "s" / m / "test.json"
+        test = json.loads(path.read_text())
+        test["backbone"] = test["untrained"]
+        path.write_text(json.dumps(test))
+    labels = [r["label"] for r in rc.load_studies([str(tmp_path / "s")])]
+    assert labels == ["backbone features", "untrained", "a", "b"]

@@ -61,3 +61,23 @@ def test_bad_fold_flags_are_one_line_exit_2(flags, expected, capsys):
         parameters.parse_args(TINY_GLYPHS + flags)
     err = capsys.readouterr().err.strip()
     assert exc.value.code == 2 and expected in err and "\n" not in err
+
+
+@pytest.mark.parametrize("dataset, train_classes", [("cub200", 100), ("cars196", 98), ("online_products", 11318)])
+def test_folds_are_powerful_benchmarkers_class_ranges(dataset, train_classes):
+    """The Reality Check's folds (powerful-benchmarker's ClassDisjointSplitManager: test_size 0.5,
+    test_start_idx 0.5, 4 training partitions, no shuffle) take the sorted classes' first half as
+    train+val, the second half as test (dmlbench's CUB200 and Cars196 training classes are the same
+    first halves) and cut the first half with sklearn's KFold(4) without shuffling: CUB200 4 x 25
+    classes, Cars196 25, 25, 24, 24. SOP keeps its official 11,318 training classes, cut the same way."""
+    from sklearn.model_selection import KFold
+    from datasets.table import Table, cv_fold_split
+    table = Table(labels=np.repeat(np.arange(train_classes), 2), items=np.arange(2 * train_classes))
+    reference = [val for _, val in KFold(n_splits=4, shuffle=False).split(np.arange(train_classes))]
+    for fold in range(4):
+        train, val = cv_fold_split(table, 4, fold)
+        assert np.array_equal(np.unique(np.asarray(val.items) // 2), reference[fold])   # rows -> classes
+        assert not set(np.asarray(train.items) // 2) & set(reference[fold])
+    expected = {"cub200": [25] * 4, "cars196": [25, 25, 24, 24]}
+    if dataset in expected:
+        assert [len(v) for v in reference] == expected[dataset]

@@ -116,19 +116,23 @@ def test_reproductions_give_separated_and_concatenated_test_metrics(tmp_path):
     reps = sorted(os.listdir(study / "triplet" / "reproductions"))
     assert reps == ["r1.json", "r2.json"]                     # reproductions are numbered from 1
     r0 = json.load(open(study / "triplet" / "reproductions" / "r1.json"))
-    assert len(r0["fold_runs"]) == 2 and r0["seed"] != json.load(open(study / "triplet" / "reproductions" / "r2.json"))["seed"]
-    for kind in ("trained", "untrained"):
+    r1 = json.load(open(study / "triplet" / "reproductions" / "r2.json"))
+    assert len(r0["fold_runs"]) == 2 and len(set(r0["seeds"] + r1["seeds"])) == 4   # a seed per (reproduction, fold)
+    # K different random heads: the untrained ensemble is not K copies of one network
+    assert r0["untrained"]["concatenated"] != r0["untrained"]["separated"]
+    for kind in ("trained", "untrained", "backbone"):
         for how in ("separated", "concatenated"):
             values = r0[kind][how]
             assert {"precision_at_1", "r_precision", "map_at_r"} <= set(values)
             assert all(0.0 <= values[m] <= 1.0 for m in ("precision_at_1", "r_precision", "map_at_r"))
     summary = json.load(open(study / "triplet" / "test.json"))
-    assert "trained" in summary and "untrained" in summary
+    assert {"trained", "untrained", "backbone"} <= set(summary)
     table = subprocess.run([sys.executable, os.path.join(ROOT, "Result_Evaluations.py"), "--reality_check", str(study),
                             "--latex", str(tmp_path / "rc.tex"), "--csv", str(tmp_path / "rc.csv")],
                            capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert table.returncode == 0, table.stderr
     assert "triplet" in table.stdout.lower() and os.path.exists(tmp_path / "rc.tex")
+    assert "| backbone features |" in table.stdout and "| untrained |" in table.stdout
 
 
 @pytest.mark.parametrize("method", ["../../../escape", "a/b", "."])

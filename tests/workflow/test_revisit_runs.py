@@ -110,6 +110,21 @@ def test_bad_arguments_fail_with_one_line():
         assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, (args, out.stderr)
 
 
+def test_unknown_section_lists_every_valid_one():
+    out = run_script("nosuch", "--dry-run")
+    assert "valid: cub200, cars196, online_products, paper, glyphs" in out.stderr
+
+
+@pytest.mark.slow
+def test_a_bad_source_is_refused_once_before_any_run(tmp_path):
+    """A typo in --source used to fail every run of the sweep one by one."""
+    out = run_script("cub200", "--source", str(tmp_path / "no_such_folder"), "--save_path", str(tmp_path / "out"))
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1, out.stderr
+    assert lines[0].startswith(f"Revisit_Runs.sh: --source {tmp_path / 'no_such_folder'}: ")
+    assert not (tmp_path / "out").exists()                     # no log, no run folder
+
+
 def saved_run(folder, cmd: list[str], **summary) -> None:
     """A run folder as main.py leaves it for the dry-run command ``cmd`` (config.json of its
     flags), with ``summary``."""

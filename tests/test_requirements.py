@@ -58,6 +58,8 @@ def test_every_requirement_is_imported_or_explained():
 
 
 def test_the_libraries_behind_the_numbers_are_pinned():
-    """Nearest neighbours and k-means (faiss), the confidence intervals (scipy) and the networks."""
+    """Nearest neighbours and k-means (faiss), the confidence intervals (scipy), the networks, the
+    seeded data and index arithmetic (numpy) and the clustering scores (scikit-learn)."""
     required = requirements()
-    assert [name for name in ("torch", "torchvision", "faiss-cpu", "scipy") if "==" not in required[name]] == []
+    pinned = ("torch", "torchvision", "faiss-cpu", "scipy", "numpy", "scikit-learn")
+    assert [name for name in pinned if "==" not in required[name]] == []

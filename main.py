@@ -33,7 +33,7 @@ from training.online_logger import OnlineLogger
 from training.report import format_config, format_header
 from training.run_folder import RunFolder, RunFolderError, public_config
 from training.run_record import RunRecord
-from training.selection import EpochSelector
+from training.selection import EpochSelector, patience_exhausted
 from utilities import comm
 from utilities.cli import printable_output
 from utilities.seeding import seed_everything, set_deterministic, worker_init_fn
@@ -70,11 +70,12 @@ def make_loader(dataset: torch.utils.data.Dataset, sampler: datasampler.BaseBatc
                       persistent_workers=opt.kernels > 0, generator=generator)
 
 
-def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, float]], EpochSelector] | None:
+def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, float]], EpochSelector, bool] | None:
     """Build every component, train with periodic evaluation, keep the run folder up to date.
 
-    Returns the last evaluation's results and the epoch selector (the selected epoch and its
-    test metrics), or ``None`` when a resumed run was already complete (nothing is written)."""
+    Returns the last evaluation's results, the epoch selector (the selected epoch and its test
+    metrics) and whether ``--patience`` stopped the run early, or ``None`` when a resumed run was
+    already complete (nothing is written)."""
     seed_everything(opt.seed)
     set_deterministic(opt.deterministic)
     if opt.device == "cuda" and comm.world_size() == 1:
@@ -96,7 +97,8 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
     if opt.resume:      # every check first: a refused resume leaves the folder as it was
         start_epoch = resume_state(opt, run, identity, model=model, loss=objective.loss, optimizer=optimizer,
                                    scheduler=scheduler, sampler=sampler, selector=selector)
-        if start_epoch == opt.n_epochs and RunRecord(run.path).completed:
+        record = RunRecord(run.path)
+        if record.completed and (start_epoch == opt.n_epochs or record.stopped_early):
             return None
         if not os.access(run.path, os.W_OK):   # e.g. a read-only file system: refused, nothing written
             raise RunFolderError(f"--resume {run.path}: the run folder is not writable, and continuing "
@@ -131,6 +133,7 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
     if sampler.requires_storage and sampler.storage is None:   # embedding-storage samplers
         sampler.set_storage(embed(model, eval_data["train"], evaluation.embedding_batch_size(opt), device,
                                   opt.kernels, desc="storage")[0])
+    stopped_early = False
     for epoch in range(start_epoch + 1, opt.n_epochs + 1):
         sampler.set_epoch(epoch)
         row = train_epoch(model, step, loader, optimizer, device, epoch,
@@ -152,12 +155,17 @@ def train(opt: argparse.Namespace, run: RunFolder) -> tuple[dict[str, dict[str, 
         checkpoint("checkpoint_last.pt", epoch)
         run.write_summary("running", epoch, opt.selection, selector.best_epoch, selector.test_metrics)
         raise_if_interrupted()     # a signal whose exception a worker shutdown (__del__) dropped
+        if patience_exhausted(opt.patience, opt.eval_every, epoch, selector.best_epoch):
+            print(f"early stop after epoch {epoch}: no better val {opt.storage_metrics[0]} in {opt.patience} "
+                  f"evaluations since epoch {selector.best_epoch} (--patience)")
+            stopped_early = True
+            break
     begin()                       # a resume with no epoch left to train (killed before its summary)
     logger.finish()
     plot_test_figures(model, data["test"], run.path, tsne=opt.plot_embeddings, retrievals=opt.plot_retrievals,
                       device=opt.device, batch_size=evaluation.embedding_batch_size(opt), seed=opt.seed,
                       save=comm.is_main())   # every rank embeds its shard; rank 0 draws
-    return last_results, selector
+    return last_results, selector, stopped_early
 
 
 def resume_state(opt: argparse.Namespace, run: RunFolder, identity: dict[str, str], **live: object) -> int:
@@ -234,13 +242,17 @@ def run_and_report(opt: argparse.Namespace, run: RunFolder) -> int:
         record_failure(run, opt, f"{type(err).__name__}: {err}")
         raise
     if outcome is None:
-        print(f"{run.path} already completed its {opt.n_epochs} epochs; nothing to do "
-              f"(pass a larger --n_epochs to continue it)")
+        if RunRecord(run.path).stopped_early:
+            print(f"{run.path} completed: it stopped early (--patience {opt.patience}); nothing to do")
+        else:
+            print(f"{run.path} already completed its {opt.n_epochs} epochs; nothing to do "
+                  f"(pass a larger --n_epochs to continue it)")
         return 0
-    results, selector = outcome
+    results, selector, stopped_early = outcome
     comm.barrier()  # rank 0 has written checkpoint_last.pt
     epochs = len(run.train_rows)
-    run.write_summary("completed", epochs, opt.selection, selector.best_epoch, selector.test_metrics)
+    run.write_summary("completed", epochs, opt.selection, selector.best_epoch, selector.test_metrics,
+                      stopped_early=stopped_early)
     if comm.is_main():
         plot_training_curves(run.path, run.logs(), opt.storage_metrics, selected_epoch=selector.best_epoch,
                              selection=opt.selection)

@@ -112,7 +112,8 @@ def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
                 help="Learning-rate factor applied at each --tau epoch.")
     add_checked(g, "--tau", domain=at_least(1), default=[1000], nargs="+", type=int,
                 help="Epochs at which the learning rate is multiplied by --gamma.")
-    add_checked(g, "--optim", default="adam", type=str, choices=["adam", "adamw", "sgd"], help="Optimizer.")
+    add_checked(g, "--optim", default="adam", type=str, choices=["adam", "adamw", "sgd", "rmsprop"],
+                help="Optimizer (sgd and rmsprop with momentum 0.9).")
     add_checked(g, "--loss", default="margin", type=str, help="Loss; 'a+b' sums several (see --loss_weights).")
     add_checked(g, "--batch_mining", default=None, type=str,
                    help="Batch miner (see --list), or 'none'. Default: the loss's own (distance for margin, "
@@ -228,6 +229,8 @@ def run_parameters(parser: argparse.ArgumentParser) -> None:
                    help="Splits to evaluate (default: test, val if present, train unless --no_train_metrics).")
     add_checked(g, "--selection", default="last", choices=["last", "val", "test_max"],
                    help="Which epoch summary.json reports and checkpoint_best.pt holds.")
+    add_checked(g, "--patience", domain=NON_NEGATIVE, default=0, type=int,
+                help="Stop when the validation metric (--selection val) has not improved for N evaluations (0: never).")
     add_checked(g, "--metric_average", default="micro", choices=["micro", "macro"],
                    help="Average retrieval metrics over queries (micro) or per class first (macro).")
     add_checked(g, "--train_eval_subset", domain=NON_NEGATIVE, default=0, type=int,
@@ -402,6 +405,8 @@ def validate(opt: argparse.Namespace) -> None:
                         "0 <= i < K" if opt.cv_folds != 1 else "--cv_folds 1: expected at least 2 folds")
     if opt.cv_folds and opt.tv_split_by_samples:
         raise FlagError("--cv_folds splits by classes; drop --tv_split_by_samples")
+    if opt.patience and opt.selection != "val":
+        raise FlagError(f"--patience {opt.patience} stops on the validation metric: add --selection val")
     if opt.selection == "val" and not opt.use_tv_split:
         raise FlagError("--selection val needs a validation split: add --use_tv_split")
     check_eval_splits(opt)

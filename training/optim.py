@@ -8,7 +8,11 @@ from typing import Any
 import torch
 from torch import nn
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
+              "rmsprop": torch.optim.RMSprop}
+#: Momentum of the optimizers that take one: SGD, and RMSprop as the Reality Check ran it
+#: (Musgrave et al., ECCV 2020: RMSprop, momentum 0.9).
+MOMENTUM = 0.9
 
 
 def param_groups(model: nn.Module, loss: nn.Module, lr: float, decay: float, fc_lr: float,
@@ -28,8 +32,8 @@ def param_groups(model: nn.Module, loss: nn.Module, lr: float, decay: float, fc_
 
 
 def build_optimizer(name: str, groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
-    if name == "sgd":
-        return torch.optim.SGD(groups, momentum=0.9)
+    if name in ("sgd", "rmsprop"):
+        return OPTIMIZERS[name](groups, momentum=MOMENTUM)
     return OPTIMIZERS[name](groups)
 
 

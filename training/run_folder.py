@@ -283,7 +283,7 @@ class RunFolder:
 
     def write_summary(self, status: str, epochs_done: int, selection: str, best_epoch: int | None,
                       test_metrics: dict[str, float], error: str | None = None,
-                      interrupted: str | None = None) -> None:
+                      interrupted: str | None = None, stopped_early: bool = False) -> None:
         """``summary.json``; ``interrupted`` (``"SIGINT"``, ``"SIGTERM"``) marks a run stopped by a
         signal (its status is ``failed``; ``--resume`` continues it). Rank 0 only."""
         if not is_main():
@@ -295,4 +295,6 @@ class RunFolder:
             summary["error"] = error
         if interrupted is not None:
             summary["interrupted"] = interrupted
+        if stopped_early:           # --patience: completed before --n_epochs, on purpose
+            summary["stopped_early"] = True
         write_json(self.file("summary.json"), summary)

@@ -195,6 +195,11 @@ class RunRecord:
         return self.status == "completed"
 
     @property
+    def stopped_early(self) -> bool:
+        """Completed by ``--patience`` before its ``--n_epochs``."""
+        return bool(self.summary.get("stopped_early"))
+
+    @property
     def resumable(self) -> bool:
         """Killed (``running``, or no summary yet) or stopped by a signal: ``--resume`` continues it."""
         return self.status in ("running", None) or bool(self.summary.get("interrupted"))

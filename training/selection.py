@@ -74,3 +74,11 @@ class EpochSelector:
         self.best_epoch, self.best_value = state["best_epoch"], state["best_value"]
         self.test_metrics = dict(state["test_metrics"])
         self.results = dict(state.get("results") or {"test": self.test_metrics})
+
+
+def patience_exhausted(patience: int, eval_every: int, epoch: int, best_epoch: int | None) -> bool:
+    """Early stopping (as powerful-benchmarker's ``patience``): ``patience`` evaluations since the
+    selected epoch without a better validation value. 0 never stops."""
+    if patience <= 0 or best_epoch is None:
+        return False
+    return (epoch - best_epoch) // max(eval_every, 1) >= patience

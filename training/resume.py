@@ -9,7 +9,7 @@ from typing import Any
 from training.run_record import RunFolderError, RunRecord
 from utilities.cli import FlagError
 from utilities.config_file import check_saved_flags
-from utilities.flags import midrun_flags, resumable_flags, unrestored_flags
+from utilities.flags import resumable_flags, secret_flags, unrestored_flags
 
 
 def check_resume(path: str) -> dict[str, Any]:
@@ -41,6 +41,17 @@ def restorable_flags(saved: dict[str, Any], parser: argparse.ArgumentParser) -> 
     return {key: value for key, value in saved.items() if key in dests - {"help"} and key not in skip}
 
 
+#: Where a run is written: a resume continues the run in its own folder, whatever is typed.
+RUN_LOCATION = ("save_path", "savename")
+
+
+def typable_on_resume() -> frozenset[str]:
+    """The settings a user may type with ``--resume``: every flag that may change mid-run (secrets
+    such as ``--wandb_key`` and the data's ``--source`` included), except how the command was
+    invoked and where the run is written."""
+    return resumable_flags() - (unrestored_flags() - secret_flags()) - set(RUN_LOCATION) - {"resume"}
+
+
 def check_resume_overrides(opt: argparse.Namespace, saved: dict[str, Any], path: str | None) -> None:
     """Typed with ``--resume``, only flags that may change mid-run (more epochs, evaluation
     cadence, workers, device, logging, plots) may differ from the saved run; any other is
@@ -52,4 +63,15 @@ def check_resume_overrides(opt: argparse.Namespace, saved: dict[str, Any], path:
                if key not in resumable and plain(getattr(opt, key)) != plain(value)]
     if changed:
         raise FlagError(f"--resume {path}: these flags cannot change when a run is resumed: {'; '.join(changed)} "
-                        f"(only {', '.join('--' + k for k in sorted(midrun_flags()))} may)")
+                        f"(only {', '.join('--' + k for k in sorted(typable_on_resume()))} may)")
+    moved = [f"--{key} {getattr(opt, key)}" for key in RUN_LOCATION
+             if key in saved and plain(getattr(opt, key)) != plain(saved[key])]
+    if moved:
+        raise FlagError(f"--resume {path}: a resumed run stays in its own folder, so {' and '.join(moved)} would be "
+                        "ignored; copy the folder to move the run, then resume the copy")
+    if not path:
+        return
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    done = RunRecord(folder).epochs_done
+    if done is not None and opt.n_epochs < done:
+        raise FlagError(f"--resume {path}: --n_epochs {opt.n_epochs} is below the {done} epochs already trained")

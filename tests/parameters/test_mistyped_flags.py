@@ -40,7 +40,7 @@ def test_a_prefix_of_dataset_or_config_is_refused_too(capsys):
 @pytest.mark.parametrize("argv,message", [
     (["--lr", "abc"], "--lr 'abc': expected a number"),
     (["--n_epochs", "2.5"], "--n_epochs '2.5': expected an integer"),
-    (["--optim", "adm"], "--optim 'adm': expected one of adam, adamw, sgd"),
+    (["--optim", "adm"], "--optim 'adm': expected one of adam, adamw, sgd, rmsprop"),
     (["--lr"], "--lr: expected a number after it"),
     (["--tau"], "--tau: expected an integer (one or more) after it"),
     (["--amp=1"], "--amp is a switch and takes no value (ignored explicit argument '1')"),

@@ -367,3 +367,24 @@ def test_kernels_above_the_cores_are_capped_with_one_line(tmp_path, capsys):
     opt = parameters.parse_args(argv_of(tmp_path, "r", 1, "--kernels", "1000"))
     err = capsys.readouterr().err.strip()
     assert opt.kernels == cores and "\n" not in err and f"--kernels 1000 is above the {cores} CPU core(s)" in err
+
+
+def test_resume_refusals_name_every_allowed_flag_refuse_a_move_and_print_no_header_first(tmp_path, capsys):
+    """--wandb_key is accepted with --resume, so the refusal's list names it; --savename and --save_path
+    were silently ignored (yet shown under 'changed'); --n_epochs below the epochs trained printed
+    the 10-line start-up header before its one-line error."""
+    argv = argv_of(tmp_path, "r")
+    folder = folder_of(argv)
+    assert main.main(argv) == 0
+    capsys.readouterr()
+    before = snapshot(folder)
+    for extra, says in ((["--lr", "0.5"], "--wandb_key"),
+                        (["--savename", "elsewhere"], "a resumed run stays in its own folder, so --savename elsewhere"),
+                        (["--save_path", str(tmp_path / "x")], "copy the folder to move the run"),
+                        (["--n_epochs", "1"], "--n_epochs 1 is below the 2 epochs already trained")):
+        with pytest.raises(SystemExit) as exc:
+            main.main(["--resume", folder] + extra)
+        out = capsys.readouterr()
+        assert exc.value.code == 2 and says in out.err and out.err.count("\n") == 1, (extra, out.err)
+        assert out.out == "", extra                                 # nothing printed before the error
+        assert snapshot(folder) == before

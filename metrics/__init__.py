@@ -102,6 +102,18 @@ class MetricRegistry(Registry):
             return inner(obj)
         return decorator
 
+    def describe(self) -> list[tuple[str, str]]:
+        """As :meth:`Registry.describe`, each metric saying which geometry it uses: a ``c_`` metric
+        is computed on L2-normalised embeddings (cosine), so ``c_nmi`` no longer reads as ``nmi``."""
+        from utilities.registry import shorten
+        out = []
+        for entry in self.entries():
+            space = entry.meta.get("space")
+            where = {"cosine": "cosine, on L2-normalised embeddings: ",
+                     "euclidean": "Euclidean: "}.get(space, "") if entry.name.startswith(("c_", "e_")) else ""
+            out.append((entry.name, shorten(where + entry.summary)))
+        return out
+
 
 METRICS = MetricRegistry("metric", flag="--evaluation_metrics")
 

@@ -22,6 +22,7 @@ be met fails at import, not in a user's run.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 import inspect
 from typing import Any, Callable, Iterator
@@ -67,6 +68,25 @@ def rank_by_similarity(name: str, valid: list[str]) -> list[str]:
     return sorted(valid, key=score)
 
 
+SUMMARY_WIDTH = 110
+
+
+def plain_text(rst: str) -> str:
+    """reStructuredText markup as plain text: ````x```` -> x, ``:class:`~a.b.C``` -> C,
+    ``:ref:`text <target>``` -> text."""
+    text = re.sub(r":\w+:`~?([^`<]*?)\s*(?:<[^`>]*>)?`", lambda m: m.group(1).rsplit(".", 1)[-1]
+                  if m.group(0).count("~") else m.group(1), rst)
+    return re.sub(r"``([^`]*)``", r"\1", text)
+
+
+def shorten(text: str, width: int = SUMMARY_WIDTH) -> str:
+    """``text`` cut at the last word boundary that fits ``width`` characters, with an ellipsis."""
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1].rsplit(" ", 1)[0].rstrip(" ,;:(")
+    return cut + "…"
+
+
 @dataclass
 class Entry:
     """One registered component: its name, the object (usually a class) and metadata."""
@@ -76,11 +96,11 @@ class Entry:
 
     @property
     def summary(self) -> str:
-        """First line of the object's docstring, used by ``main.py --list``."""
+        """The first sentence of the object's docstring as plain text, cut at a word, used by
+        ``main.py --list``."""
         doc = (getattr(self.obj, "__doc__", None) or "").strip()
         paragraph = " ".join(line.strip() for line in doc.split("\n\n")[0].splitlines())
-        sentence = paragraph.split(". ")[0].rstrip(".")
-        return sentence if len(sentence) <= 110 else sentence[:107] + "..."
+        return shorten(plain_text(paragraph.split(". ")[0].rstrip(".")))
 
 
 class RegistrationError(TypeError):

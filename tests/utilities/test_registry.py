@@ -144,3 +144,24 @@ def test_a_need_reached_through_kwargs_is_accepted():
         def __init__(self, **base):
             super().__init__(**base)
     assert reg.create("child", None, embed_dim=5).embed_dim == 5
+
+
+def test_list_descriptions_are_plain_text_cut_at_a_word():
+    from utilities.registry import plain_text, shorten
+    assert plain_text("Uses ``avg_nonzero`` and :class:`~criteria.base.BaseLoss` (:func:`metrics.compute`)") == \
+        "Uses avg_nonzero and BaseLoss (metrics.compute)"
+    assert plain_text(":ref:`the guide <guide-anchor>`") == "the guide"
+    text = "word " * 40
+    short = shorten(text.strip(), 30)
+    assert short.endswith("…") and len(short) <= 30 and short[:-1].split(" ")[-1] == "word"
+
+
+def test_main_list_has_no_markup_no_cut_words_and_says_cosine(capsys):
+    assert main.main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert "``" not in out and ":class:`" not in out and "..." not in out
+    for line in out.splitlines():
+        if line.endswith("…"):
+            assert line[-2] != " "                                   # cut after a whole word
+    c_nmi = next(line for line in out.splitlines() if line.split()[:1] == ["c_nmi"])
+    assert "cosine, on L2-normalised embeddings" in c_nmi

@@ -117,7 +117,7 @@ def test_main_refuses_embed_dim_0_before_creating_the_run_folder(tmp_path):
                            "--n_epochs", "1"], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, CUDA_VISIBLE_DEVICES="", WANDB_MODE="disabled"))
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip() == "main.py: error: --embed_dim 0: expected > 0"
+    assert proc.stderr.strip() == "main.py: error: --embed_dim 0: expected in [1, 65536]"
     assert not save.exists()
 
 

@@ -34,9 +34,10 @@ from training.resume import check_resume, check_resume_overrides, resumed_flags
 from utilities.flags import (MINUS_ONE_OR_POSITIVE, NON_NEGATIVE, OPEN_UNIT, POSITIVE, ROLES, Role, add_checked,
                              add_flag, at_least, between, domain_problem, parse_bool, registry_flags)
 from utilities.cli import FlagError, OneLineParser, fail  # noqa: F401  (parameters.fail / FlagError for callers)
+from utilities.help_screens import ScreenAction, actions_with_prefix, format_actions
 from utilities.comm import batch_problem, world_size_from_env
 from utilities.config_file import load_config
-from utilities.registry import UnknownNameError
+from utilities.registry import UnknownNameError, closest_names_hint
 
 LEGACY_NO_EFFECT = {  # old flags kept so old scripts parse; they change nothing here
     "ext_some_parameter": 0.0, "online_backend": "wandb", "comet_api_key": "<your_api_key_here>",
@@ -102,7 +103,7 @@ def basic_training_parameters(parser: argparse.ArgumentParser) -> None:
                 help="Weight decay of the network parameters.")
     add_checked(g, "--n_epochs", domain=at_least(1), roles=(Role.RESULT, Role.MIDRUN), default=150, type=int, help="Number of training epochs.")
     add_checked(g, "--kernels", domain=NON_NEGATIVE, roles=(Role.MIDRUN,), default=default_workers(), type=int,
-                help="DataLoader worker processes (default: the cores this process may use, at most 8).")
+                help="DataLoader worker processes; built in: the cores this process may use, at most 8 (the glyphs and digits presets set 0: their data live in memory).")
     add_checked(g, "--bs", domain=POSITIVE, default=112, type=int,
                 help="Mini-batch size (global, over all ranks).")
     add_checked(g, "--seed", domain=between(0, 2**32 - 1), roles=(Role.RESULT, Role.REPLICATE), default=1, type=int, help="Random seed.")
@@ -277,11 +278,84 @@ def legacy_parameters(parser: argparse.ArgumentParser) -> None:
             add_checked(g, "--" + name, roles=roles, default=default, type=type(default), help="No effect (legacy).")
 
 
+#: The flags a run is made of, grouped, for the short ``--help`` screen.
+CORE_FLAGS = (
+    ("data", ["dataset", "source_path", "use_tv_split"]),
+    ("model and objective", ["arch", "embed_dim", "loss", "batch_mining"]),
+    ("training", ["bs", "samples_per_class", "optim", "lr", "n_epochs", "patience"]),
+    ("evaluation", ["evaluation_metrics", "eval_every", "selection"]),
+    ("run", ["seed", "device", "kernels", "save_path", "group", "resume", "config"]),
+)
+
+
+def component_registries() -> list[tuple[str, Any]]:
+    """(what, registry) of every kind whose components generate their own flags."""
+    out = [("loss", criteria.LOSSES), ("miner", batch_mining.MINERS), ("sampler", datasampler.SAMPLERS),
+           ("architecture", architectures.ARCHITECTURES), ("dataset", datasets.DATASETS),
+           ("distance", distances.DISTANCES)]
+    return out + [(registry.kind, registry) for registry, _ in criteria.EXTRA_FLAG_REGISTRIES]
+
+
+def component_prefix(registry: Any, name: str) -> str:
+    return registry.template.format(name=name, param="")
+
+
+def plural(noun: str, n: int) -> str:
+    return noun if n == 1 else noun[:-1] + "ies" if noun.endswith("y") else noun + ("es" if noun.endswith("s") else "s")
+
+
+def short_help(parser: argparse.ArgumentParser, _: Any = None) -> str:
+    """The flags a run is made of, grouped, then one line per kind of component flag."""
+    by_dest = {a.dest: a for a in parser._actions}
+    sections = [(title, [by_dest[d] for d in dests]) for title, dests in CORE_FLAGS]
+    help_actions = [a for a in parser._actions if a.dest == "help"]
+    lines = ["component flags (each component's own; python main.py --help_component NAME lists one):"]
+    for what, registry in component_registries():
+        counts = {n: len(actions_with_prefix(parser, component_prefix(registry, n))) for n in registry.names()}
+        owners = [n for n, c in counts.items() if c]
+        if owners:
+            example = max(owners, key=lambda n: counts[n])
+            lines.append(f"  --{registry.template.format(name='<' + what.replace(' ', '_') + '>', param='<param>')}: "
+                         f"{sum(counts.values())} flags of {len(owners)} {plural(what, len(owners))} (e.g. --help_component {example})")
+    epilog = "\n".join(lines) + ("\n\nEvery flag: python main.py --help_all. Every component: python main.py --list.\n"
+                                  "Defaults shown are those that apply to the --dataset (and --config) typed.")
+    return format_actions(parser, sections + [("help", help_actions)],
+                          "usage: python main.py [--dataset NAME] [--loss NAME] [flags...]", epilog)
+
+
+def full_help(parser: argparse.ArgumentParser, _: Any = None) -> str:
+    return parser.format_help()
+
+
+def component_help(parser: argparse.ArgumentParser, name: str) -> str:
+    """The flags of every component called ``name`` (a loss, a miner, a dataset, ...)."""
+    sections = []
+    for what, registry in component_registries():
+        if name in registry:
+            actions = actions_with_prefix(parser, component_prefix(registry, name))
+            summary = registry.entry(name).summary
+            sections.append((f"{what} {name}: {summary}", actions or []))
+    if not sections:
+        names = sorted({n for _, r in component_registries() for n in r.names()})
+        fail(f"--help_component: unknown component '{name}'. {closest_names_hint(name, names)}")
+    return format_actions(parser, sections, f"usage: python main.py ... [flags of {name}]",
+                          "" if any(a for _, a in sections) else f"{name} takes no flags of its own")
+
+
+def help_parameters(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("help")
+    g.add_argument("-h", "--help", action=ScreenAction, screen=short_help,
+                   help="Show the flags a run is made of, grouped, and exit (about two screens).")
+    g.add_argument("--help_all", action=ScreenAction, screen=full_help, help="Show every flag and exit.")
+    g.add_argument("--help_component", action=ScreenAction, screen=component_help, nargs=1, metavar="NAME",
+                   help="Show the flags of one component (a loss, miner, sampler, dataset, ...) and exit.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with built-in defaults only."""
     parser = OneLineParser(prog="main.py", description="dmlbench: deep metric learning benchmark",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    for add_group in (basic_training_parameters, wandb_parameters, loss_specific_parameters,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter, add_help=False)
+    for add_group in (help_parameters, basic_training_parameters, wandb_parameters, loss_specific_parameters,
                       batchmining_specific_parameters, batch_creation_parameters, data_parameters,
                       run_parameters, legacy_parameters):
         add_group(parser)

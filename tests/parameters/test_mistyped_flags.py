@@ -70,4 +70,4 @@ def test_help_still_prints_the_usage(capsys):
     with pytest.raises(SystemExit) as exc:
         parameters.parse_args(["--help"])
     assert exc.value.code == 0
-    assert capsys.readouterr().out.startswith("usage: main.py")
+    assert capsys.readouterr().out.startswith("usage: python main.py")

@@ -41,3 +41,38 @@ def test_a_replaced_source_with_an_older_mtime_is_cached_again(tmp_path):
     second, problems = build_cache(np.array([path], dtype=object), str(tmp_path), 8)
     assert not problems and mean_colour(second[0])[2] > 200
     assert not [f for f in os.listdir(os.path.dirname(second[0])) if f.startswith(".tmp")]
+
+
+def test_threads_writing_one_cache_file_never_share_a_temporary_file(tmp_path, monkeypatch):
+    """Two threads caching the same image used to write one temporary name: one's rename could
+    publish the other's half-written file. Every writer now gets its own temporary file; 16
+    threads released together leave one complete JPEG and no temporary file."""
+    import tempfile
+    import threading
+
+    from datasets.cache import resize_one
+    src = tmp_path / "a.png"
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(src)
+    dst = tmp_path / "cache" / "a.png.key.jpg"
+    names, real = [], tempfile.mkstemp
+    gate = threading.Barrier(16)
+
+    def mkstemp(*args, **kwargs):
+        fd, name = real(*args, **kwargs)
+        names.append(name)
+        return fd, name
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(os.path, "exists", lambda p, _real=os.path.exists: False if str(p) == str(dst) else _real(p))
+
+    def worker():
+        gate.wait()
+        assert resize_one(str(src), str(dst), 32) is None
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(names) == 16 and len(set(names)) == 16               # one temporary file per writer
+    assert sorted(os.listdir(dst.parent)) == [dst.name]             # renamed into place, none left
+    with Image.open(dst) as img:
+        assert img.size == (43, 32)

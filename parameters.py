@@ -34,10 +34,10 @@ from training.resume import check_resume, check_resume_overrides, resumed_flags
 from utilities.flags import (MINUS_ONE_OR_POSITIVE, NON_NEGATIVE, OPEN_UNIT, POSITIVE, ROLES, Role, add_checked,
                              add_flag, at_least, between, domain_problem, parse_bool, registry_flags)
 from utilities.cli import FlagError, OneLineParser, fail  # noqa: F401  (parameters.fail / FlagError for callers)
-from utilities.help_screens import ScreenAction, actions_with_prefix, format_actions
+from utilities.help_screens import ScreenAction, component_help, registry_listing, short_help
 from utilities.comm import batch_problem, world_size_from_env
 from utilities.config_file import load_config
-from utilities.registry import UnknownNameError, closest_names_hint
+from utilities.registry import UnknownNameError
 
 LEGACY_NO_EFFECT = {  # old flags kept so old scripts parse; they change nothing here
     "ext_some_parameter": 0.0, "online_backend": "wandb", "comet_api_key": "<your_api_key_here>",
@@ -260,12 +260,7 @@ def print_registries() -> None:
                 ("architectures (--arch, + _frozen/_normalize/_double)", architectures.ARCHITECTURES),
                 ("datasets (--dataset)", datasets.DATASETS), ("distances (--loss_distance)", distances.DISTANCES),
                 ("metrics (--evaluation_metrics)", metrics.METRICS)]
-    sections += list(criteria.LISTED_REGISTRIES)
-    for title, registry in sections:
-        print(f"{title}:")
-        for name, summary in registry.describe():
-            print(f"  {name:<28} {summary}")
-        print()
+    print(registry_listing(sections + list(criteria.LISTED_REGISTRIES)), end="")
 
 
 def legacy_parameters(parser: argparse.ArgumentParser) -> None:
@@ -296,58 +291,14 @@ def component_registries() -> list[tuple[str, Any]]:
     return out + [(registry.kind, registry) for registry, _ in criteria.EXTRA_FLAG_REGISTRIES]
 
 
-def component_prefix(registry: Any, name: str) -> str:
-    return registry.template.format(name=name, param="")
-
-
-def plural(noun: str, n: int) -> str:
-    return noun if n == 1 else noun[:-1] + "ies" if noun.endswith("y") else noun + ("es" if noun.endswith("s") else "s")
-
-
-def short_help(parser: argparse.ArgumentParser, _: Any = None) -> str:
-    """The flags a run is made of, grouped, then one line per kind of component flag."""
-    by_dest = {a.dest: a for a in parser._actions}
-    sections = [(title, [by_dest[d] for d in dests]) for title, dests in CORE_FLAGS]
-    help_actions = [a for a in parser._actions if a.dest == "help"]
-    lines = ["component flags (each component's own; python main.py --help_component NAME lists one):"]
-    for what, registry in component_registries():
-        counts = {n: len(actions_with_prefix(parser, component_prefix(registry, n))) for n in registry.names()}
-        owners = [n for n, c in counts.items() if c]
-        if owners:
-            example = max(owners, key=lambda n: counts[n])
-            lines.append(f"  --{registry.template.format(name='<' + what.replace(' ', '_') + '>', param='<param>')}: "
-                         f"{sum(counts.values())} flags of {len(owners)} {plural(what, len(owners))} (e.g. --help_component {example})")
-    epilog = "\n".join(lines) + ("\n\nEvery flag: python main.py --help_all. Every component: python main.py --list.\n"
-                                  "Defaults shown are those that apply to the --dataset (and --config) typed.")
-    return format_actions(parser, sections + [("help", help_actions)],
-                          "usage: python main.py [--dataset NAME] [--loss NAME] [flags...]", epilog)
-
-
-def full_help(parser: argparse.ArgumentParser, _: Any = None) -> str:
-    return parser.format_help()
-
-
-def component_help(parser: argparse.ArgumentParser, name: str) -> str:
-    """The flags of every component called ``name`` (a loss, a miner, a dataset, ...)."""
-    sections = []
-    for what, registry in component_registries():
-        if name in registry:
-            actions = actions_with_prefix(parser, component_prefix(registry, name))
-            summary = registry.entry(name).summary
-            sections.append((f"{what} {name}: {summary}", actions or []))
-    if not sections:
-        names = sorted({n for _, r in component_registries() for n in r.names()})
-        fail(f"--help_component: unknown component '{name}'. {closest_names_hint(name, names)}")
-    return format_actions(parser, sections, f"usage: python main.py ... [flags of {name}]",
-                          "" if any(a for _, a in sections) else f"{name} takes no flags of its own")
-
-
 def help_parameters(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("help")
-    g.add_argument("-h", "--help", action=ScreenAction, screen=short_help,
-                   help="Show the flags a run is made of, grouped, and exit (about two screens).")
-    g.add_argument("--help_all", action=ScreenAction, screen=full_help, help="Show every flag and exit.")
-    g.add_argument("--help_component", action=ScreenAction, screen=component_help, nargs=1, metavar="NAME",
+    g.add_argument("-h", "--help", action=ScreenAction, help="Show the flags a run is made of, grouped, and exit "
+                   "(about two screens).", screen=lambda p, _: short_help(p, CORE_FLAGS, component_registries()))
+    g.add_argument("--help_all", action=ScreenAction, screen=lambda p, _: p.format_help(),
+                   help="Show every flag and exit.")
+    g.add_argument("--help_component", action=ScreenAction, nargs=1, metavar="NAME",
+                   screen=lambda p, name: component_help(p, name, component_registries()),
                    help="Show the flags of one component (a loss, miner, sampler, dataset, ...) and exit.")
 
 

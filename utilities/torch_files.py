@@ -1,6 +1,6 @@
 """Reading ``.pt`` files that users hand us (checkpoints) without running any code they hold.
 
-A torch file is a pickle: loaded with ``weights_only=False`` it can call any function
+A torch file is a pickle: loaded without torch's weights-only unpickler it can call any function
 (``os.system`` in an object's ``__reduce__``). Every checkpoint is therefore read with
 ``torch.load(weights_only=True)``, which rebuilds only tensors and plain values (dicts, lists,
 tuples, str, numbers, None). The one other type a checkpoint of the earlier format holds, numpy's
